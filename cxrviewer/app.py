@@ -1,0 +1,53 @@
+"""Entry point: ``cxrviewer`` opens the window; ``cxrviewer <command>`` runs the command line.
+
+Nothing heavy is imported here: the GUI path imports Qt only after parsing its arguments, and
+the CLI path imports only the command it runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import sys
+from collections.abc import Sequence
+
+
+def build_gui_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cxrviewer",
+        description=(
+            "Open the cxrviewer window, optionally on a study folder or file. "
+            "Commands (cxrviewer COMMAND --help): info, labels, eval, ..."
+        ),
+    )
+    parser.add_argument("path", nargs="?", help="a study folder, DICOMDIR or image file to open")
+    parser.add_argument(
+        "--screenshot",
+        metavar="FILE",
+        help="open offscreen, wait until everything requested is drawn, save a PNG and exit",
+    )
+    parser.add_argument("--size", default="1600x1000", help="window size for --screenshot (WxH)")
+    parser.add_argument("--anonymise", action="store_true", help="start with identifying data hidden")
+    parser.add_argument("--timeout", type=float, default=120.0, help="--screenshot gives up after this many seconds")
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    multiprocessing.freeze_support()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    first = next((a for a in argv if not a.startswith("-")), None)
+    if first is not None:
+        from cxrviewer import cli
+
+        if first in cli.command_names():
+            return cli.run(argv)
+    args = build_gui_parser().parse_args(argv)
+    if args.version:
+        from cxrviewer import __version__
+
+        print(f"cxrviewer {__version__}")
+        return 0
+    from cxrviewer.gui.launch import launch
+
+    return launch(args)

@@ -1,0 +1,90 @@
+"""The command line: ``cxrviewer <command> ...``.
+
+Each area of the app registers its own commands (``register(subparsers)`` in a ``cli`` module),
+so this file only assembles them. Commands print clear messages and return an exit status; they
+never show a traceback for a user error (bad path, unreadable file, missing model).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from cxrviewer import __version__
+
+# Modules that contribute commands; each defines ``register(subparsers, groups)``.
+COMMAND_MODULES = (
+    "cxrviewer.imaging.cli",
+    "cxrviewer.reports.cli",
+)
+
+
+class UserError(Exception):
+    """A problem the user can fix (a wrong path, a missing file); printed without a traceback."""
+
+
+class CommandGroups:
+    """Shared parent commands such as ``eval`` and ``library`` that several modules extend."""
+
+    def __init__(self, subparsers: argparse._SubParsersAction) -> None:
+        self._subparsers = subparsers
+        self._groups: dict[str, argparse._SubParsersAction] = {}
+
+    def get(self, name: str, help: str) -> argparse._SubParsersAction:
+        if name not in self._groups:
+            parser = self._subparsers.add_parser(name, help=help, description=help)
+            self._groups[name] = parser.add_subparsers(dest=f"{name}_command", metavar="COMMAND")
+            self._groups[name].required = True
+        return self._groups[name]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cxrviewer",
+        description="Offline chest X-ray viewer and case search. With no command, opens the window.",
+    )
+    parser.add_argument("--version", action="version", version=f"cxrviewer {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more detail")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    groups = CommandGroups(subparsers)
+    for module_name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            continue
+        module.register(subparsers, groups)
+    return parser
+
+
+def command_names() -> set[str]:
+    parser = build_parser()
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return set(action.choices)
+    return set()
+
+
+def run(argv: Sequence[str]) -> int:
+    parser = build_parser()
+    args = parser.parse_args(list(argv))
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    func = getattr(args, "func", None)
+    if func is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(func(args) or 0)
+    except UserError as exc:
+        print(f"cxrviewer: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("cxrviewer: interrupted", file=sys.stderr)
+        return 130

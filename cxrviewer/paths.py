@@ -1,0 +1,57 @@
+"""Where cxrviewer keeps its files: platformdirs locations, overridable by environment.
+
+``CXRVIEWER_HOME`` puts config, data and cache under one folder (tests and portable installs use
+it); ``CXRVIEWER_CONFIG_DIR``, ``CXRVIEWER_DATA_DIR`` and ``CXRVIEWER_CACHE_DIR`` override one each.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import platformdirs
+
+APP_NAME = "cxrviewer"
+
+
+def _location(kind: str) -> Path:
+    specific = os.environ.get(f"CXRVIEWER_{kind.upper()}_DIR")
+    if specific:
+        return Path(specific)
+    home = os.environ.get("CXRVIEWER_HOME")
+    if home:
+        return Path(home) / kind
+    if kind == "config":
+        return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
+    if kind == "data":
+        return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+    return Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False))
+
+
+def config_dir() -> Path:
+    return _location("config")
+
+
+def data_dir() -> Path:
+    return _location("data")
+
+
+def cache_dir() -> Path:
+    return _location("cache")
+
+
+def settings_file() -> Path:
+    return config_dir() / "settings.json"
+
+
+def resources_dir() -> Path:
+    """The project's ``resources/`` folder (screenshot, demo data, demo model).
+
+    In a source checkout or editable install it sits beside the package; a PyInstaller bundle
+    puts it under ``sys._MEIPASS``.
+    """
+    bundle_root = getattr(sys, "_MEIPASS", None)
+    if bundle_root:
+        return Path(bundle_root) / "resources"
+    return Path(__file__).resolve().parent.parent / "resources"

@@ -1,0 +1,38 @@
+"""Shared test set-up: Qt offscreen, no network, every user folder under tmp_path."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+# Before any Qt import: no screen on CI; never reach a model hub.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+
+import pytest
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture(autouse=True)
+def isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A test never reads or writes the real config, data or cache folders."""
+    home = tmp_path_factory.mktemp("cxrviewer-home")
+    monkeypatch.setenv("CXRVIEWER_HOME", str(home))
+    for kind in ("CONFIG", "DATA", "CACHE"):
+        monkeypatch.delenv(f"CXRVIEWER_{kind}_DIR", raising=False)
+    return home
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The real test files in ../shared/data (skipped with a reason when absent)."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"real test data not found at {SHARED_DATA} (clone the project beside shared/)")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def dicom_dir(shared_data: Path) -> Path:
+    return shared_data / "dicom"
