@@ -1,1 +1,1 @@
-"""bench"""
+"""Benchmarks: ``python -m cxrviewer.bench <name>``. Figures, not pass/fail tests."""

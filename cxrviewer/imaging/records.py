@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import numpy as np
+if TYPE_CHECKING:  # records are imported by the GUI at start-up; numpy loads later, in the worker
+    import numpy as np
 
 Severity = Literal["error", "warning"]
 ImageKind = Literal["dicom", "png", "jpeg"]

@@ -1,0 +1,124 @@
+"""Starting the window: the QApplication, the main window, and ``--screenshot`` mode."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+import traceback
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+def create_app(argv: list[str] | None = None):
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication(argv or [sys.argv[0]])
+        app.setApplicationName("cxrviewer")
+        app.setOrganizationName("cxrviewer")
+    return app
+
+
+def _install_excepthook(window) -> None:
+    """An unexpected error in a slot goes to the log and the status bar, never a traceback dialog."""
+
+    def hook(exc_type, exc, tb) -> None:
+        log.error("unexpected error:\n%s", "".join(traceback.format_exception(exc_type, exc, tb)))
+        try:
+            window.statusBar().showMessage(f"Unexpected error: {exc_type.__name__}: {exc} (details in the log)")
+        except RuntimeError:
+            pass
+
+    sys.excepthook = hook
+
+
+def launch(args: argparse.Namespace) -> int:
+    if args.screenshot:
+        import os
+
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    try:
+        app = create_app()
+        from cxrviewer import settings as settings_store
+        from cxrviewer.gui.main_window import MainWindow
+
+        settings = settings_store.load()
+        if args.anonymise:
+            settings.anonymise = True
+        window = MainWindow(settings)
+    except Exception as exc:  # noqa: BLE001 - shown to the user, not as a traceback
+        return _startup_failed(exc)
+    _install_excepthook(window)
+    if args.screenshot:
+        return take_screenshot(app, window, args)
+    window.show()
+    if args.path:
+        from PySide6.QtCore import QTimer
+
+        QTimer.singleShot(0, lambda: window.open_path(args.path))
+    status = app.exec()
+    return int(status)
+
+
+def _startup_failed(exc: Exception) -> int:
+    message = f"cxrviewer could not start: {type(exc).__name__}: {exc}"
+    print(message, file=sys.stderr)
+    log.debug("start-up failure", exc_info=True)
+    try:
+        from PySide6.QtWidgets import QApplication, QMessageBox
+
+        if QApplication.instance() is not None:
+            QMessageBox.critical(None, "cxrviewer", message)
+    except Exception:  # noqa: BLE001 - nothing more we can do
+        pass
+    return 1
+
+
+def take_screenshot(app, window, args: argparse.Namespace) -> int:
+    """Open offscreen, wait until everything requested has been drawn, save a PNG and exit."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    width, height = (int(v) for v in args.size.lower().split("x"))
+    window.persist_settings = False
+    window.resize(width, height)
+    window.show()
+    if args.path:
+        window.open_path(args.path)
+    deadline = time.monotonic() + args.timeout
+    while time.monotonic() < deadline:
+        app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+        if screenshot_ready(window, requested_path=bool(args.path)):
+            break
+        time.sleep(0.01)
+    else:
+        print(f"cxrviewer: gave up waiting after {args.timeout:.0f} s; saving what is shown", file=sys.stderr)
+    # Two more turns of the event loop so queued paints (thumbnails, overlays) land.
+    for _ in range(3):
+        app.processEvents()
+        QTimer.singleShot(0, lambda: None)
+    out = Path(args.screenshot)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    ok = window.grab().save(str(out), "PNG")
+    window.close()
+    app.processEvents()
+    if not ok:
+        print(f"cxrviewer: could not write {out}", file=sys.stderr)
+        return 1
+    print(f"saved {out}")
+    return 0
+
+
+def screenshot_ready(window, requested_path: bool) -> bool:
+    if not window.is_idle():
+        return False
+    if not requested_path:
+        return True
+    if window.root_path is None:
+        return False
+    # Idle means the scan, the image, its series' thumbnails and the report have all arrived
+    # (a job's partial results are delivered before its "done").
+    return window.viewer.image is not None or window.browser.image_count() == 0

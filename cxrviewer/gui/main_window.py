@@ -1,0 +1,580 @@
+"""The main window: study browser, viewer with series strip, report / tags, and the results pane.
+
+All slow work (scans, decoding, thumbnails, reports) goes to background executors through
+:class:`ExecutorBridge`; this module only reacts to their results on the GUI thread.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, Qt, QThread, QTimer, Signal
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QProgressBar,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from cxrviewer import __version__, settings as settings_store
+from cxrviewer.gui.bridge import ExecutorBridge
+from cxrviewer.gui.report_pane import ReportPane
+from cxrviewer.gui.results_pane import ResultsPane
+from cxrviewer.gui.study_browser import SeriesStrip, StudyBrowser, _image_label
+from cxrviewer.gui.tag_browser import TagBrowser
+from cxrviewer.services import JobEvent
+from cxrviewer.services import study as jobs
+
+APP_TITLE = "cxrviewer"
+
+
+class WarmUp(QThread):
+    """Imports the viewer's libraries off the GUI thread while the empty window is on screen."""
+
+    done = Signal()
+
+    def run(self) -> None:
+        import numpy  # noqa: F401
+        import pyqtgraph  # noqa: F401
+
+        import cxrviewer.gui.viewer  # noqa: F401
+        import cxrviewer.imaging.display  # noqa: F401
+
+        self.done.emit()
+
+
+class MainWindow(QMainWindow):
+    idle = Signal()  # every requested scan, decode, thumbnail and report has arrived
+
+    def __init__(self, settings: settings_store.Settings | None = None) -> None:
+        super().__init__()
+        self.settings = settings or settings_store.load()
+        self.setWindowTitle(APP_TITLE)
+        self.setAcceptDrops(True)
+        self.shortcut_table: list[tuple[str, str, str]] = []  # (menu, action, keys) for Help
+        self._busy: dict[str, int] = {}
+        self.current_path: str | None = None
+        self._current_series: list[str] = []
+        self._current_study_key: str | None = None
+        self.root_path: str | None = None
+        self.scan_started = 0.0
+        self.last_open_seconds = 0.0
+        self.persist_settings = True  # off for --screenshot and tests: never clobber the user's layout
+
+        self.scanner = ExecutorBridge("cxrviewer-scan", self)
+        self.loader = ExecutorBridge("cxrviewer-image", self)
+        self.thumbnailer = ExecutorBridge("cxrviewer-thumbs", self)
+        for bridge in (self.scanner, self.loader, self.thumbnailer):
+            bridge.event.connect(self._on_job_event)
+
+        # The viewer (pyqtgraph + numpy, ~0.4 s of imports) is built just after the window first
+        # paints, with its imports warmed in a thread, so the window appears at once.
+        self._viewer = None
+        self._viewer_placeholder = QLabel("Starting the viewer…")
+        self._viewer_placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._viewer_placeholder.setStyleSheet("background: black; color: gray;")
+        self.strip = SeriesStrip()
+        central = QWidget()
+        self._central_layout = QVBoxLayout(central)
+        self._central_layout.setContentsMargins(0, 0, 0, 0)
+        self._central_layout.setSpacing(0)
+        self._central_layout.addWidget(self._viewer_placeholder, 1)
+        self._central_layout.addWidget(self.strip)
+        self.setCentralWidget(central)
+
+        self.browser = StudyBrowser()
+        self.report_pane = ReportPane()
+        self.tags = TagBrowser()
+        self.results = ResultsPane()
+        self.browser_dock = self._dock("Studies", self.browser, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.report_dock = self._dock("Report", self.report_pane, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.tags_dock = self._dock("DICOM tags", self.tags, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.results_dock = self._dock("Results", self.results, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.tabifyDockWidget(self.report_dock, self.tags_dock)
+        self.report_dock.raise_()
+        self.resizeDocks([self.browser_dock, self.report_dock], [270, 380], Qt.Orientation.Horizontal)
+
+        self._build_status_bar()
+        self._build_actions()
+        self._warmup = WarmUp(self)
+        self._warmup.done.connect(lambda: self.viewer)
+        self.browser.imageActivated.connect(self.open_image)
+        self.strip.imageActivated.connect(self.open_image)
+        self._thumb_timer = QTimer(self)
+        self._thumb_timer.setSingleShot(True)
+        self._thumb_timer.setInterval(80)
+        self._thumb_timer.timeout.connect(self.request_thumbnails)
+        self.strip.horizontalScrollBar().valueChanged.connect(lambda _: self._thumb_timer.start())
+        self._restore_settings()
+
+    # -- construction -------------------------------------------------------------------------
+
+    @property
+    def viewer(self):
+        """The image viewer, built on first use (normally right after the window first shows)."""
+        if self._viewer is None:
+            from cxrviewer.gui.viewer import ImageViewer
+
+            viewer = ImageViewer()
+            viewer.pixelInfo.connect(self.pixel_label.setText)
+            viewer.measurementChanged.connect(lambda text: self.statusBar().showMessage(text) if text else None)
+            viewer.levelsChanged.connect(lambda *_: self._update_wl_label())
+            viewer.set_overlays_visible(self.settings.show_overlays)
+            viewer.set_anonymise(self.settings.anonymise)
+            self._central_layout.replaceWidget(self._viewer_placeholder, viewer)
+            self._viewer_placeholder.deleteLater()
+            self._viewer = viewer
+        return self._viewer
+
+    def paintEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().paintEvent(event)
+        if self._viewer is None and not self._warmup.isRunning() and not self._warmup.isFinished():
+            # After the first paint, so the imports' GIL use cannot delay the window appearing.
+            self._warmup.start()
+
+    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(title.replace(" ", "_"))
+        dock.setWidget(widget)
+        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetFloatable | QDockWidget.DockWidgetFeature.DockWidgetClosable)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.pixel_label = QLabel()
+        self.wl_label = QLabel()
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(180)
+        self.progress.setTextVisible(True)
+        self.progress.hide()
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.hide()
+        self.cancel_button.clicked.connect(self.cancel_scan)
+        bar.addWidget(self.pixel_label, 1)
+        bar.addPermanentWidget(self.wl_label)
+        bar.addPermanentWidget(self.progress)
+        bar.addPermanentWidget(self.cancel_button)
+
+    def _action(self, menu, text: str, keys: str | QKeySequence.StandardKey | list[str] | None, slot: Callable, checkable: bool = False, checked: bool = False) -> QAction:
+        action = QAction(text, self)
+        if keys is not None:
+            sequences = [QKeySequence(k) for k in keys] if isinstance(keys, list) else [QKeySequence(keys)]
+            action.setShortcuts(sequences)
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            shown = ", ".join(s.toString(QKeySequence.SequenceFormat.NativeText) for s in sequences)
+            self.shortcut_table.append((menu.title().replace("&", ""), text.replace("&", ""), shown))
+        action.setCheckable(checkable)
+        if checkable:
+            action.setChecked(checked)
+            action.toggled.connect(slot)
+        else:
+            action.triggered.connect(lambda _=False: slot())
+        menu.addAction(action)
+        self.addAction(action)  # shortcuts work whichever pane has focus
+        return action
+
+    def _build_actions(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        self._action(file_menu, "&Open folder…", QKeySequence.StandardKey.Open, self.choose_folder)
+        self._action(file_menu, "Open &file…", "Ctrl+Shift+O", self.choose_file)
+        self.recent_menu = file_menu.addMenu("Open &recent")
+        self._fill_recent_menu()
+        file_menu.addSeparator()
+        self._action(file_menu, "&Save view as PNG…", "Ctrl+S", self.save_view_png)
+        file_menu.addSeparator()
+        self._action(file_menu, "&Quit", QKeySequence.StandardKey.Quit, self.close)
+
+        view = bar.addMenu("&View")
+        self._action(view, "&Fit to window", "F", lambda: self.viewer.fit())
+        self._action(view, "&Actual pixels (1:1)", "Ctrl+0", lambda: self.viewer.one_to_one())
+        self._action(view, "Zoom &in", ["+", "="], lambda: self.viewer.zoom(1.25))
+        self._action(view, "Zoom &out", "-", lambda: self.viewer.zoom(0.8))
+        view.addSeparator()
+        self._action(view, "Rotate &right", "R", lambda: self.viewer.rotate(90))
+        self._action(view, "Rotate &left", "Shift+R", lambda: self.viewer.rotate(-90))
+        self._action(view, "Flip &horizontal", "H", lambda: self.viewer.flip(True))
+        self._action(view, "Flip &vertical", "V", lambda: self.viewer.flip(False))
+        self.invert_action = self._action(view, "&Invert", "I", self._toggle_invert)
+        self._action(view, "Re&set view", "Home", self._reset_view)
+        view.addSeparator()
+        self.magnifier_action = self._action(view, "&Magnifier", "M", lambda on: self.viewer.set_magnifier(on), checkable=True)
+        self.overlay_action = self._action(view, "Corner &overlays", "O", self._set_overlays, checkable=True, checked=self.settings.show_overlays)
+        self.anonymise_action = self._action(view, "&Anonymise (hide identifying data)", "Ctrl+Shift+A", self.set_anonymise, checkable=True, checked=self.settings.anonymise)
+        view.addSeparator()
+        self._action(view, "&Next image", ["Down", "PgDown"], lambda: self.step_image(1))
+        self._action(view, "&Previous image", ["Up", "PgUp"], lambda: self.step_image(-1))
+        self._action(view, "Next fra&me", "Right", lambda: self.viewer.step_frame(1))
+        self._action(view, "Previous fram&e", "Left", lambda: self.viewer.step_frame(-1))
+
+        self.wl_menu = bar.addMenu("&Window/Level")
+        self._preset_actions: list[QAction] = []
+        for i in range(9):
+            action = self._action(self.wl_menu, f"Preset {i + 1}", str(i + 1), lambda i=i: self.apply_preset(i))
+            action.setVisible(False)
+            self._preset_actions.append(action)
+
+        tools = bar.addMenu("&Tools")
+        group = QActionGroup(self)
+        self.tool_actions = {}
+        for tool, text, keys in (("pan", "&Pan / zoom", "P"), ("measure", "Measure &length", "L"), ("ctr", "&Cardiothoracic ratio", "C")):
+            action = self._action(tools, text, keys, lambda on, t=tool: on and self.set_tool(t), checkable=True, checked=tool == "pan")
+            group.addAction(action)
+            self.tool_actions[tool] = action
+        self._action(tools, "Clear &measurements", ["Delete", "Esc"], lambda: self.viewer.clear_measurements())
+        self._action(tools, "&Find tag…", "Ctrl+F", self._focus_tag_filter)
+
+        help_menu = bar.addMenu("&Help")
+        self._action(help_menu, "&Keyboard shortcuts", "F1", self.show_shortcuts)
+        self._action(help_menu, "&About cxrviewer", None, self.show_about)
+
+        toolbar = self.addToolBar("Main")
+        toolbar.setObjectName("main_toolbar")
+        toolbar.setMovable(False)
+        toolbar.addAction(file_menu.actions()[0])
+        toolbar.addSeparator()
+        for action in self.tool_actions.values():
+            toolbar.addAction(action)
+        toolbar.addSeparator()
+        toolbar.addWidget(QLabel(" W/L "))
+        self.preset_combo = QComboBox()
+        self.preset_combo.setMinimumWidth(200)
+        self.preset_combo.activated.connect(self.apply_preset)
+        toolbar.addWidget(self.preset_combo)
+        toolbar.addAction(self.invert_action)
+        toolbar.addSeparator()
+        toolbar.addAction(self.magnifier_action)
+        toolbar.addAction(self.anonymise_action)
+
+    # -- opening ----------------------------------------------------------------------------------
+
+    def choose_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open study folder", self.settings.last_folder or str(Path.home()))
+        if folder:
+            self.open_path(folder)
+
+    def choose_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open image", self.settings.last_folder or str(Path.home()), "Images (*.dcm *.dicom *.png *.jpg *.jpeg DICOMDIR);;All files (*)")
+        if path:
+            self.open_path(path)
+
+    def open_path(self, path: str) -> None:
+        """Scan a folder (or one file) in the background; the first image shows as soon as found."""
+        path = str(Path(path).expanduser().resolve())
+        if not Path(path).exists():
+            self.statusBar().showMessage(f"Not found: {path}")
+            return
+        self.root_path = path
+        self.current_path = None
+        self._current_series = []
+        self._current_study_key = None
+        self.browser.reset()
+        self.strip.set_series([], {})
+        self.viewer.clear()
+        self.tags.set_tags(())
+        self.report_pane.show_none("Looking for a report…")
+        self.settings.remember_folder(jobs.folder_of(path))
+        self._fill_recent_menu()
+        self.setWindowTitle(f"{APP_TITLE} — {Path(path).name}" if not self.anonymise_action.isChecked() else APP_TITLE)
+        self.scan_started = time.perf_counter()
+        self.progress.setRange(0, 0)
+        self.progress.setFormat("Scanning…")
+        self.progress.show()
+        self.cancel_button.show()
+        self._submit(self.scanner, jobs.scan_folder, path, channel="scan")
+
+    def cancel_scan(self) -> None:
+        self.scanner.executor.cancel_channel("scan")
+
+    def open_image(self, path: str) -> None:
+        if not path:
+            return
+        self.current_path = path
+        self.browser.select_path(path)
+        self.strip.mark_current(path)
+        self._open_started = time.perf_counter()
+        self._submit(self.loader, jobs.open_image, path, channel="image")
+        series = self.browser.series_paths(path)
+        if series != self._current_series:
+            self._current_series = series
+            headers = self.browser.headers
+            self.strip.set_series(series, {p: _image_label(headers[p]) for p in series if p in headers})
+            self.request_thumbnails()
+        header = self.browser.headers.get(path)
+        study_key = (header.study_uid if header else "") or jobs.folder_of(path)
+        if study_key != self._current_study_key:
+            self._current_study_key = study_key
+            study_images = self.browser.study_paths(path)
+            reports = [p for p in self.browser.report_paths if self.browser.headers[p].study_uid == study_key]
+            self._submit(self.loader, jobs.load_report, study_images, reports, channel="report")
+
+    def request_thumbnails(self) -> None:
+        """Thumbnails for the part of the strip in view (and a margin), not the whole series."""
+        wanted = [p for p in self.strip.visible_paths() if not self.strip.has_thumbnail(p)]
+        if wanted:
+            self._submit(self.thumbnailer, jobs.make_thumbnails, wanted, self.strip.thumb_size, channel="thumbs")
+
+    def step_image(self, delta: int) -> None:
+        if not self._current_series or self.current_path not in self._current_series:
+            return
+        index = self._current_series.index(self.current_path) + delta
+        if 0 <= index < len(self._current_series):
+            self.open_image(self._current_series[index])
+
+    def _submit(self, bridge: ExecutorBridge, fn, *args, channel: str) -> None:
+        job = bridge.submit(fn, *args, channel=channel)
+        self._busy[channel] = job.id
+
+    # -- results from the workers --------------------------------------------------------------
+
+    def _on_job_event(self, event: JobEvent) -> None:
+        handler = getattr(self, f"_on_{event.channel}", None)
+        if handler is not None:
+            handler(event)
+        if event.kind in ("done", "error", "cancelled") and self._busy.get(event.channel) == event.job_id:
+            del self._busy[event.channel]
+            if not self._busy:
+                self.idle.emit()
+
+    def is_idle(self) -> bool:
+        return not self._busy
+
+    def _on_scan(self, event: JobEvent) -> None:
+        if event.kind == "partial":
+            self.browser.add_items(event.payload.items)
+            self.progress.setFormat(f"Scanning: {event.payload.scanned:,} files")
+            if self.current_path is None:
+                first = self.browser.first_image_path()
+                if first:
+                    self.open_image(first)
+            return
+        if event.kind == "progress":
+            return
+        self.progress.hide()
+        self.cancel_button.hide()
+        self.browser.finish()
+        seconds = time.perf_counter() - self.scan_started
+        images, issues = self.browser.image_count(), self.browser.issue_count()
+        summary = f"{images:,} images"
+        if issues:
+            summary += f", {issues:,} files skipped (see Skipped)"
+        if event.kind == "error":
+            summary = f"Scan stopped: {event.payload}. " + summary
+        elif event.kind == "cancelled":
+            summary = "Scan cancelled. " + summary
+        self.statusBar().showMessage(f"{summary} — scanned in {seconds:.1f} s")
+        if self.current_path is None:
+            first = self.browser.first_image_path()
+            if first:
+                self.open_image(first)
+            else:
+                self.report_pane.show_none("No images found.")
+                self.viewer.placeholder.setText("No readable images here. See the Skipped tab for reasons.")
+
+    def _on_image(self, event: JobEvent) -> None:
+        if event.kind == "done":
+            opened = event.payload
+            self.viewer.show_image(opened)
+            self.viewer.set_anonymise(self.anonymise_action.isChecked(), self.browser.patient_index(self.current_path))
+            self.tags.set_tags(opened.image.tags)
+            self._fill_presets()
+            self._update_wl_label()
+            self.last_open_seconds = time.perf_counter() - self._open_started
+            if opened.image.warnings:
+                self.statusBar().showMessage("Shown with a warning: " + "; ".join(opened.image.warnings))
+        elif event.kind == "error":
+            reason = getattr(event.payload, "reason", None) or f"cannot decode: {event.payload}"
+            self.viewer.clear()
+            self.viewer.placeholder.setText(f"Cannot show {Path(self.current_path or '').name}:\n{reason}")
+            self.statusBar().showMessage(f"Cannot show this image: {reason}")
+
+    def _on_thumbs(self, event: JobEvent) -> None:
+        if event.kind == "partial":
+            thumb = event.payload
+            self.strip.set_thumbnail(thumb.path, thumb.pixels, thumb.error)
+
+    def _on_report(self, event: JobEvent) -> None:
+        if event.kind == "done":
+            if event.payload is None:
+                self.report_pane.show_none()
+            else:
+                self.report_pane.show_report(event.payload, redact=self._redactor())
+                self.report_pane.set_anonymise(self.anonymise_action.isChecked(), self._redactor())
+        elif event.kind == "error":
+            self.report_pane.show_none(f"The report could not be read: {event.payload}")
+
+    # -- viewer controls ------------------------------------------------------------------------------
+
+    def _fill_presets(self) -> None:
+        presets = self.viewer.presets
+        self.preset_combo.clear()
+        for i, preset in enumerate(presets):
+            self.preset_combo.addItem(f"{i + 1}. {preset.name}" if i < 9 else preset.name)
+        self.preset_combo.setCurrentIndex(self.viewer.opened.default_preset)
+        for i, action in enumerate(self._preset_actions):
+            action.setVisible(i < len(presets))
+            if i < len(presets):
+                action.setText(presets[i].name)
+
+    def apply_preset(self, index: int) -> None:
+        self.viewer.apply_preset(index)
+        if 0 <= index < self.preset_combo.count():
+            self.preset_combo.setCurrentIndex(index)
+        self._update_wl_label()
+
+    def _toggle_invert(self) -> None:
+        self.viewer.toggle_invert()
+        self._update_wl_label()
+
+    def _reset_view(self) -> None:
+        self.viewer.reset_view()
+        if self.viewer.opened is not None:
+            self.preset_combo.setCurrentIndex(self.viewer.opened.default_preset)
+        self._update_wl_label()
+
+    def _update_wl_label(self) -> None:
+        w = self.viewer.window
+        if w is None or self.viewer.image is None or self.viewer.image.is_color:
+            self.wl_label.setText("")
+            return
+        inv = " inverted" if self.viewer.user_invert else ""
+        self.wl_label.setText(f"{self.viewer.preset_name}: W {w.width:.0f} L {w.center:.0f}{inv}")
+
+    def set_tool(self, tool: str) -> None:
+        self.viewer.set_tool(tool)
+        if not self.tool_actions[tool].isChecked():
+            self.tool_actions[tool].setChecked(True)
+        hints = {
+            "pan": "Drag to pan, wheel to zoom, right-drag for window/level.",
+            "measure": "Drag to measure a length.",
+            "ctr": "Drag the cardiac width, then the thoracic width (both horizontal).",
+        }
+        self.statusBar().showMessage(hints[tool])
+
+    def _set_overlays(self, on: bool) -> None:
+        self.settings.show_overlays = on
+        if self._viewer is not None:
+            self._viewer.set_overlays_visible(on)
+
+    def set_anonymise(self, on: bool) -> None:
+        """One switch that hides identifying data everywhere: overlays, tree, tags, report, title."""
+        self.settings.anonymise = on
+        if self.anonymise_action.isChecked() != on:
+            self.anonymise_action.setChecked(on)
+            return
+        index = self.browser.patient_index(self.current_path) if self.current_path else 1
+        if self._viewer is not None:
+            self._viewer.set_anonymise(on, index)
+        self.browser.set_anonymise(on)
+        self.tags.set_anonymise(on)
+        self.report_pane.set_anonymise(on, self._redactor())
+        if self.root_path:
+            self.setWindowTitle(APP_TITLE if on else f"{APP_TITLE} — {Path(self.root_path).name}")
+
+    def _redactor(self):
+        from cxrviewer.imaging.anonymise import redact_text
+
+        header = self.browser.headers.get(self.current_path) if self.current_path else None
+        if header is None:
+            return None
+        return lambda text: redact_text(text, header)
+
+    def _focus_tag_filter(self) -> None:
+        self.tags_dock.show()
+        self.tags_dock.raise_()
+        self.tags.filter.setFocus()
+
+    def save_view_png(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save view as PNG", str(Path(self.settings.last_folder or Path.home()) / "view.png"), "PNG (*.png)")
+        if path:
+            self.viewer.graphics.grab().save(path, "PNG")
+
+    def show_shortcuts(self) -> None:
+        dialog = QDialog(self)
+        dialog.setWindowTitle("Keyboard shortcuts")
+        table = QTableWidget(len(self.shortcut_table), 3)
+        table.setHorizontalHeaderLabels(["Menu", "Action", "Keys"])
+        for row, values in enumerate(self.shortcut_table):
+            for col, value in enumerate(values):
+                table.setItem(row, col, QTableWidgetItem(value))
+        table.resizeColumnsToContents()
+        table.verticalHeader().hide()
+        extra = QLabel("Mouse: left-drag pans (or draws with the active tool), wheel zooms, right-drag adjusts window (horizontal) and level (vertical).")
+        extra.setWordWrap(True)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(dialog.reject)
+        layout = QVBoxLayout(dialog)
+        layout.addWidget(table)
+        layout.addWidget(extra)
+        layout.addWidget(buttons)
+        dialog.resize(560, 640)
+        dialog.show()
+        self._shortcuts_dialog = dialog
+
+    def show_about(self) -> None:
+        from PySide6.QtWidgets import QMessageBox
+
+        QMessageBox.about(self, "About cxrviewer", f"cxrviewer {__version__}\nOffline chest X-ray viewer and case search for teaching.\nNot for diagnostic use.")
+
+    # -- drag and drop ----------------------------------------------------------------------------------
+
+    def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt override
+        if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: N802 - Qt override
+        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.open_path(paths[0])
+
+    # -- settings and closing -----------------------------------------------------------------------------
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        for folder in self.settings.recent_folders:
+            action = self.recent_menu.addAction(folder)
+            action.triggered.connect(lambda _=False, f=folder: self.open_path(f))
+        self.recent_menu.setEnabled(bool(self.settings.recent_folders))
+
+    def _restore_settings(self) -> None:
+        if self.settings.window_geometry:
+            self.restoreGeometry(QByteArray.fromBase64(self.settings.window_geometry.encode()))
+        else:
+            self.resize(1500, 950)
+        if self.settings.window_state:
+            self.restoreState(QByteArray.fromBase64(self.settings.window_state.encode()))
+        if self.settings.anonymise:
+            self.set_anonymise(True)
+
+    def save_settings(self) -> None:
+        self.settings.window_geometry = bytes(self.saveGeometry().toBase64()).decode()
+        self.settings.window_state = bytes(self.saveState().toBase64()).decode()
+        try:
+            settings_store.save(self.settings)
+        except OSError as exc:
+            self.statusBar().showMessage(f"Settings not saved: {exc}")
+
+    def shutdown_workers(self) -> None:
+        self._warmup.wait()
+        for bridge in (self.scanner, self.loader, self.thumbnailer):
+            bridge.shutdown()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        if self.persist_settings:
+            self.save_settings()
+        self.shutdown_workers()
+        super().closeEvent(event)

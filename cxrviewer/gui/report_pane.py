@@ -1,0 +1,56 @@
+"""The study's report: where it came from and its sections (indication, findings, impression)."""
+
+from __future__ import annotations
+
+import html
+
+from PySide6.QtWidgets import QLabel, QTextBrowser, QVBoxLayout, QWidget
+
+
+class ReportPane(QWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.source = QLabel()
+        self.source.setWordWrap(True)
+        self.source.setStyleSheet("color: palette(mid); font-size: 11px;")
+        self.text = QTextBrowser()
+        self.text.setOpenLinks(False)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.source)
+        layout.addWidget(self.text, 1)
+        self.report = None
+        self.anonymise = False
+        self._redact = None
+        self.show_none("No study open.")
+
+    def show_none(self, message: str = "No report found for this study (no DICOM SR, report.txt or <image>.txt).") -> None:
+        self.report = None
+        self.source.setText("")
+        self.text.setHtml(f"<p style='color:gray'>{html.escape(message)}</p>")
+
+    def show_report(self, report, redact=None) -> None:
+        """``report`` is a services.study.StudyReport; ``redact(text)`` hides names when anonymising."""
+        self.report = report
+        self._redact = redact
+        self._render()
+
+    def set_anonymise(self, on: bool, redact=None) -> None:
+        self.anonymise = on
+        self._redact = redact
+        if self.report is not None:
+            self._render()
+
+    def plain_text(self) -> str:
+        return self.text.toPlainText()
+
+    def _render(self) -> None:
+        report = self.report
+        clean = self._redact if (self.anonymise and self._redact) else (lambda t: t)
+        kind = {"sr": "DICOM structured report", "text": "text file"}.get(report.source_kind, report.source_kind)
+        self.source.setText(f"From {kind}: {clean(report.source_path)}" if not self.anonymise else f"From {kind}")
+        parts = []
+        for heading, body in report.sections or (("Report", report.text),):
+            paragraphs = "".join(f"<p style='margin:2px 0'>{html.escape(clean(line))}</p>" for line in body.splitlines() if line.strip())
+            parts.append(f"<h3 style='margin:8px 0 2px 0'>{html.escape(heading)}</h3>{paragraphs}")
+        self.text.setHtml("".join(parts))

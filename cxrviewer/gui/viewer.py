@@ -1,0 +1,598 @@
+"""The radiograph viewer: a bare pyqtgraph ImageItem in a ViewBox, with window/level, zoom and pan,
+rotate/flip, invert, a magnifier, pixel readout, length and cardiothoracic-ratio tools, and corner
+overlays that honour the Anonymise switch.
+
+Everything here runs on the GUI thread, so it only touches data that is already decoded: the
+expensive parts (decode, presets, percentiles) arrive precomputed in an ``OpenedImage``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, QRect, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QFont, QImage, QPixmap
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QSlider, QVBoxLayout, QWidget
+
+from cxrviewer.imaging import display, measure
+from cxrviewer.imaging.anonymise import masked_header
+from cxrviewer.imaging.orientation import Orientation
+from cxrviewer.imaging.records import ImageHeader, VoiPreset, Window
+
+# Row-major matches numpy/DICOM (rows, cols); a raster image needs no antialiasing.
+pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
+
+TOOLS = ("pan", "measure", "ctr")
+WL_THROTTLE_MS = 30  # at most ~33 level updates a second while dragging
+MAGNIFIER_SOURCE_PX = 48
+MAGNIFIER_ZOOM = 4
+
+
+class ImageViewBox(pg.ViewBox):
+    """A ViewBox whose right-drag does window/level and whose left-drag draws with the active tool."""
+
+    windowDragged = Signal(float, float)  # screen pixels moved since the last event
+    windowDragFinished = Signal()
+    toolDragged = Signal(QPointF, QPointF, bool)  # start, current (view coords), finished
+
+    def __init__(self) -> None:
+        super().__init__(lockAspect=True, invertY=True, enableMenu=False, defaultPadding=0.0)
+        self.tool = "pan"
+
+    def mouseDragEvent(self, ev, axis=None) -> None:  # noqa: N802 - Qt override
+        if ev.button() == Qt.MouseButton.RightButton:
+            ev.accept()
+            delta = ev.screenPos() - ev.lastScreenPos()
+            self.windowDragged.emit(delta.x(), delta.y())
+            if ev.isFinish():
+                self.windowDragFinished.emit()
+            return
+        if ev.button() == Qt.MouseButton.LeftButton and self.tool != "pan":
+            ev.accept()
+            start = self.mapSceneToView(ev.buttonDownScenePos())
+            current = self.mapSceneToView(ev.scenePos())
+            self.toolDragged.emit(start, current, ev.isFinish())
+            return
+        super().mouseDragEvent(ev, axis)
+
+    def mouseClickEvent(self, ev) -> None:  # noqa: N802 - Qt override
+        if ev.button() == Qt.MouseButton.RightButton:
+            ev.accept()  # no context menu: right button is window/level
+            return
+        super().mouseClickEvent(ev)
+
+
+@dataclass
+class Measurement:
+    kind: str  # "length", "cardiac", "thoracic"
+    line: pg.PlotCurveItem
+    label: pg.TextItem
+    value: float
+    unit: str
+
+
+class CornerOverlay(QLabel):
+    def __init__(self, parent: QWidget, corner: Qt.AlignmentFlag) -> None:
+        super().__init__(parent)
+        self.corner = corner
+        self.setAlignment(corner)
+        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.setStyleSheet("color: #e8e8a0; background: transparent; font-size: 11px;")
+        self.setTextFormat(Qt.TextFormat.PlainText)
+
+
+class ImageViewer(QWidget):
+    """Shows one ``LoadedImage`` at a time.
+
+    Signals carry plain values: the main window turns them into status-bar text.
+    """
+
+    pixelInfo = Signal(str)
+    levelsChanged = Signal(float, float)  # window centre, width (modality units)
+    measurementChanged = Signal(str)
+    frameDrawn = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.opened = None  # services.study.OpenedImage
+        self.image = None
+        self.frame = 0
+        self.orientation = Orientation(0, False, False)
+        self.window: Window | None = None
+        self.preset_name = ""
+        self.voi_preset: VoiPreset | None = None  # a LUT preset in force (no window)
+        self.user_invert = False
+        self.anonymise = False
+        self.show_overlays = True
+        self.patient_index = 1
+        self.measurements: list[Measurement] = []
+        self._ctr_parts: dict[str, Measurement] = {}
+        self._drawing: Measurement | None = None
+        self._pending_window: Window | None = None
+        self._displayed: np.ndarray | None = None
+
+        self.graphics = pg.GraphicsView(background="k")
+        self.view = ImageViewBox()
+        self.graphics.setCentralItem(self.view)
+        self.item = pg.ImageItem(axisOrder="row-major")
+        self.view.addItem(self.item)
+        self.placeholder = pg.TextItem("Open a study folder (Ctrl+O) or drop one here", color=(160, 160, 160), anchor=(0.5, 0.5))
+        self.view.addItem(self.placeholder, ignoreBounds=True)
+
+        self.frame_slider = QSlider(Qt.Orientation.Horizontal)
+        self.frame_slider.setVisible(False)
+        self.frame_slider.valueChanged.connect(self.set_frame)
+        self.frame_label = QLabel()
+        self.frame_label.setVisible(False)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addWidget(self.graphics, 1)
+        slider_row = QHBoxLayout()
+        slider_row.addWidget(self.frame_slider, 1)
+        slider_row.addWidget(self.frame_label)
+        layout.addLayout(slider_row)
+
+        viewport = self.graphics.viewport()
+        self.corners = {
+            corner: CornerOverlay(viewport, corner)
+            for corner in (
+                Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop,
+                Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop,
+                Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom,
+                Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignBottom,
+            )
+        }
+        self.magnifier = QLabel(viewport)
+        self.magnifier.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.magnifier.setStyleSheet("border: 1px solid #e8e8a0; background: black;")
+        self.magnifier.hide()
+        self.magnifier_enabled = False
+
+        self._wl_timer = QTimer(self)
+        self._wl_timer.setSingleShot(True)
+        self._wl_timer.setInterval(WL_THROTTLE_MS)
+        self._wl_timer.timeout.connect(self._apply_pending_window)
+
+        self.view.windowDragged.connect(self._on_window_drag)
+        self.view.windowDragFinished.connect(self._apply_pending_window)
+        self.view.toolDragged.connect(self._on_tool_drag)
+        self.view.sigRangeChanged.connect(lambda *_: self._update_overlays())
+        self.graphics.scene().sigMouseMoved.connect(self._on_mouse_moved)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setMinimumSize(320, 240)
+
+    # -- showing an image ------------------------------------------------------------------
+
+    def show_image(self, opened) -> None:
+        """Display a freshly decoded image with its default preset, fitted to the view."""
+        self.clear_measurements()
+        self.opened = opened
+        self.image = opened.image
+        self.frame = 0
+        self.orientation = Orientation(0, False, False)
+        self.user_invert = False
+        self.placeholder.hide()
+        frames = self.image.display_pixels.shape[0]
+        self.frame_slider.blockSignals(True)
+        self.frame_slider.setRange(0, frames - 1)
+        self.frame_slider.setValue(0)
+        self.frame_slider.blockSignals(False)
+        self.frame_slider.setVisible(frames > 1)
+        self.frame_label.setVisible(frames > 1)
+        self._apply_preset(opened.presets[opened.default_preset], redraw=False)
+        self._redraw_pixels()
+        self.fit()
+
+    def clear(self) -> None:
+        self.clear_measurements()
+        self.opened = self.image = None
+        self._displayed = None
+        self.item.clear()
+        self.placeholder.show()
+        self.frame_slider.setVisible(False)
+        self.frame_label.setVisible(False)
+        self._update_overlays()
+
+    @property
+    def presets(self) -> tuple[VoiPreset, ...]:
+        return self.opened.presets if self.opened else ()
+
+    def set_frame(self, frame: int) -> None:
+        if self.image is None:
+            return
+        frame = int(np.clip(frame, 0, self.image.display_pixels.shape[0] - 1))
+        if frame == self.frame and self._displayed is not None:
+            return
+        self.frame = frame
+        if self.frame_slider.value() != frame:
+            self.frame_slider.setValue(frame)
+        self._redraw_pixels()
+
+    def step_frame(self, delta: int) -> None:
+        if self.image is not None:
+            self.set_frame((self.frame + delta) % self.image.display_pixels.shape[0])
+
+    def _redraw_pixels(self) -> None:
+        frame_pixels = self.image.display_pixels[self.frame]
+        self._displayed = self.orientation.apply(frame_pixels)
+        mapping = self._mapping()
+        if self.image.is_color:
+            self.item.setImage(self._displayed, autoLevels=False, levels=(0, 255), lut=None)
+        else:
+            self.item.setImage(self._displayed, autoLevels=False, levels=mapping.levels, lut=mapping.lut)
+        self.frame_label.setText(f"{self.frame + 1} / {self.image.display_pixels.shape[0]}")
+        self._update_overlays()
+        self.frameDrawn.emit()
+
+    # -- window / level -----------------------------------------------------------------------
+
+    def _mapping(self):
+        invert = self.image.invert != self.user_invert
+        if self.voi_preset is not None:
+            return display.mapping_for(self.image, self.voi_preset, invert)
+        return display.mapping_for(self.image, self.window, invert)
+
+    def _apply_levels(self) -> None:
+        if self.image is None or self.image.is_color:
+            return
+        mapping = self._mapping()
+        self.item.setLookupTable(mapping.lut, update=False)
+        self.item.setLevels(mapping.levels)
+        if self.window is not None:
+            self.levelsChanged.emit(self.window.center, self.window.width)
+        self._update_overlays()
+
+    def _apply_preset(self, preset: VoiPreset, redraw: bool = True) -> None:
+        self.preset_name = preset.name
+        if preset.window is not None:
+            self.window = preset.window
+            self.voi_preset = None
+        else:
+            self.voi_preset = preset
+            self.window = self.window or display.auto_window(self.image)
+        if redraw:
+            self._apply_levels()
+
+    def apply_preset(self, index: int) -> None:
+        if self.image is not None and 0 <= index < len(self.presets):
+            self._apply_preset(self.presets[index])
+
+    def set_window(self, window: Window, name: str = "Custom") -> None:
+        self.window = window
+        self.voi_preset = None
+        self.preset_name = name
+        self._apply_levels()
+
+    def _on_window_drag(self, dx: float, dy: float) -> None:
+        if self.image is None or self.image.is_color:
+            return
+        base = self._pending_window or self.window or display.auto_window(self.image)
+        self._pending_window = display.window_from_drag(base, dx, dy, self.image)
+        if not self._wl_timer.isActive():
+            self._wl_timer.start()
+
+    def _apply_pending_window(self) -> None:
+        if self._pending_window is not None:
+            window, self._pending_window = self._pending_window, None
+            self.set_window(window)
+
+    def toggle_invert(self) -> None:
+        self.user_invert = not self.user_invert
+        self._apply_levels()
+
+    # -- geometry -------------------------------------------------------------------------------
+
+    def fit(self) -> None:
+        if self._displayed is not None:
+            h, w = self._displayed.shape[:2]
+            self.view.setRange(QRectF(0, 0, w, h), padding=0.0)
+            self._update_overlays()
+
+    def one_to_one(self) -> None:
+        """One image pixel per screen pixel, centred on what is shown now."""
+        if self._displayed is None:
+            return
+        (x0, x1), (y0, y1) = self.view.viewRange()
+        rect = self.view.sceneBoundingRect()
+        ratio = self.graphics.devicePixelRatioF() or 1.0
+        half_w = rect.width() * ratio / 2
+        half_h = rect.height() * ratio / 2
+        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+        self.view.setRange(xRange=(cx - half_w, cx + half_w), yRange=(cy - half_h, cy + half_h), padding=0.0)
+
+    def zoom(self, factor: float) -> None:
+        """Zoom by ``factor`` (> 1 magnifies) about the view's centre."""
+        self.view.scaleBy((1 / factor, 1 / factor))
+
+    def zoom_percent(self) -> float:
+        if self._displayed is None:
+            return 0.0
+        px, _ = self.view.viewPixelSize()
+        return 100.0 / px if px else 0.0
+
+    def rotate(self, degrees: int) -> None:
+        self._reorient(self.orientation.rotated(degrees))
+
+    def flip(self, horizontal: bool) -> None:
+        self._reorient(self.orientation.flipped_h() if horizontal else self.orientation.flipped_v())
+
+    def reset_view(self) -> None:
+        if self.image is None:
+            return
+        self.user_invert = False
+        self._reorient(Orientation(0, False, False))
+        self._apply_preset(self.presets[self.opened.default_preset])
+
+    def _reorient(self, orientation: Orientation) -> None:
+        if self.image is None:
+            return
+        self.clear_measurements()  # they were drawn in the old display coordinates
+        self.orientation = orientation
+        self._redraw_pixels()
+        self.fit()
+
+    # -- pixel readout and magnifier ------------------------------------------------------------
+
+    def source_pixel(self, view_point: QPointF) -> tuple[int, int] | None:
+        """The original image's (row, col) under a point in view coordinates, or None outside."""
+        if self._displayed is None:
+            return None
+        row, col = int(math.floor(view_point.y())), int(math.floor(view_point.x()))
+        h, w = self._displayed.shape[:2]
+        if not (0 <= row < h and 0 <= col < w):
+            return None
+        return self.orientation.to_source(row, col, self._source_shape())
+
+    def _source_shape(self) -> tuple[int, int]:
+        return tuple(self.image.display_pixels.shape[1:3])
+
+    def describe_pixel(self, row: int, col: int) -> str:
+        image = self.image
+        stored = image.stored_value(self.frame, row, col)
+        if image.is_color:
+            return f"x {col}  y {row}   RGB {stored}"
+        value = image.modality_value(self.frame, row, col)
+        units = f" {image.rescale_type}" if image.rescale_type else ""
+        return f"x {col}  y {row}   stored {_fmt(stored)}   value {_fmt(value)}{units}"
+
+    def _on_mouse_moved(self, scene_pos: QPointF) -> None:
+        if self.image is None:
+            return
+        view_point = self.view.mapSceneToView(scene_pos)
+        pixel = self.source_pixel(view_point)
+        if pixel is None:
+            self.magnifier.hide()
+            return
+        self.pixelInfo.emit(self.describe_pixel(*pixel))
+        if self.magnifier_enabled:
+            self._update_magnifier(view_point, self.graphics.mapFromScene(scene_pos))
+
+    def set_magnifier(self, enabled: bool) -> None:
+        self.magnifier_enabled = enabled
+        if not enabled:
+            self.magnifier.hide()
+
+    def _update_magnifier(self, view_point: QPointF, widget_pos) -> None:
+        rendered: QImage | None = getattr(self.item, "qimage", None)
+        if rendered is None or rendered.isNull():
+            return
+        half = MAGNIFIER_SOURCE_PX // 2
+        crop = rendered.copy(QRect(int(view_point.x()) - half, int(view_point.y()) - half, MAGNIFIER_SOURCE_PX, MAGNIFIER_SOURCE_PX))
+        size = MAGNIFIER_SOURCE_PX * MAGNIFIER_ZOOM
+        self.magnifier.setPixmap(QPixmap.fromImage(crop).scaled(size, size, Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.FastTransformation))
+        self.magnifier.resize(size + 2, size + 2)
+        x = widget_pos.x() + 24
+        y = widget_pos.y() + 24
+        viewport = self.graphics.viewport()
+        if x + size > viewport.width():
+            x = widget_pos.x() - size - 24
+        if y + size > viewport.height():
+            y = widget_pos.y() - size - 24
+        self.magnifier.move(int(x), int(y))
+        self.magnifier.show()
+        self.magnifier.raise_()
+
+    # -- measurement tools ------------------------------------------------------------------------
+
+    def set_tool(self, tool: str) -> None:
+        if tool not in TOOLS:
+            raise ValueError(tool)
+        self.view.tool = tool
+        cursor = Qt.CursorShape.OpenHandCursor if tool == "pan" else Qt.CursorShape.CrossCursor
+        self.graphics.viewport().setCursor(cursor)
+
+    @property
+    def tool(self) -> str:
+        return self.view.tool
+
+    def clear_measurements(self) -> None:
+        for m in self.measurements:
+            self.view.removeItem(m.line)
+            self.view.removeItem(m.label)
+        self.measurements.clear()
+        self._ctr_parts.clear()
+        self._drawing = None
+        self.measurementChanged.emit("")
+
+    def _on_tool_drag(self, start: QPointF, current: QPointF, finished: bool) -> None:
+        if self.image is None:
+            return
+        if self.tool == "ctr":
+            current = QPointF(current.x(), start.y())  # widths are horizontal
+        kind = "length" if self.tool == "measure" else self._next_ctr_part()
+        if self._drawing is None:
+            if kind == "cardiac" and "cardiac" in self._ctr_parts:
+                self._remove_ctr()
+            self._drawing = self._new_measurement(kind)
+        self._update_measurement(self._drawing, start, current)
+        if finished:
+            done, self._drawing = self._drawing, None
+            if done.kind in ("cardiac", "thoracic"):
+                self._ctr_parts[done.kind] = done
+            self.measurementChanged.emit(self.measurement_summary())
+
+    def _next_ctr_part(self) -> str:
+        if self._drawing is not None:
+            return self._drawing.kind
+        return "thoracic" if set(self._ctr_parts) == {"cardiac"} else "cardiac"
+
+    def _remove_ctr(self) -> None:
+        for part in self._ctr_parts.values():
+            self.view.removeItem(part.line)
+            self.view.removeItem(part.label)
+            self.measurements.remove(part)
+        self._ctr_parts.clear()
+
+    def _new_measurement(self, kind: str) -> Measurement:
+        colour = {"length": (255, 215, 0), "cardiac": (255, 90, 90), "thoracic": (90, 200, 255)}[kind]
+        line = pg.PlotCurveItem(pen=pg.mkPen(colour, width=2))
+        label = pg.TextItem(color=colour, anchor=(0, 1), fill=pg.mkBrush(0, 0, 0, 160))
+        label.setFont(QFont("", 10))
+        self.view.addItem(line, ignoreBounds=True)
+        self.view.addItem(label, ignoreBounds=True)
+        m = Measurement(kind, line, label, 0.0, "px")
+        self.measurements.append(m)
+        return m
+
+    def _update_measurement(self, m: Measurement, start: QPointF, end: QPointF) -> None:
+        m.line.setData([start.x(), end.x()], [start.y(), end.y()])
+        shape = self._source_shape()
+        p0 = source_point(self.orientation, start.y(), start.x(), shape)
+        p1 = source_point(self.orientation, end.y(), end.x(), shape)
+        value, unit, source = measure.length(p0, p1, self.image.spacing)
+        m.value, m.unit = value, unit
+        prefix = {"length": "", "cardiac": "Cardiac ", "thoracic": "Thoracic "}[m.kind]
+        text = f"{prefix}{value:.1f} {unit}"
+        if m.kind == "thoracic" and "cardiac" in self._ctr_parts:
+            ratio = measure.cardiothoracic_ratio(self._ctr_parts["cardiac"].value, value)
+            text += f"\nCTR {ratio:.2f}"
+        m.label.setText(text)
+        m.label.setPos(end)
+        m.source = source  # type: ignore[attr-defined]
+
+    def measurement_summary(self) -> str:
+        parts = []
+        for m in self.measurements:
+            if m.kind == "length":
+                parts.append(f"Length {m.value:.1f} {m.unit}")
+        if {"cardiac", "thoracic"} <= set(self._ctr_parts):
+            c, t = self._ctr_parts["cardiac"], self._ctr_parts["thoracic"]
+            parts.append(f"CTR {measure.cardiothoracic_ratio(c.value, t.value):.2f} (cardiac {c.value:.1f} / thoracic {t.value:.1f} {t.unit})")
+        if parts and self.image is not None:
+            parts.append(_spacing_note(self.image.spacing))
+        return " · ".join(parts)
+
+    def last_measurement(self) -> Measurement | None:
+        return self.measurements[-1] if self.measurements else None
+
+    # -- overlays -------------------------------------------------------------------------------
+
+    def set_anonymise(self, on: bool, patient_index: int = 1) -> None:
+        self.anonymise = on
+        self.patient_index = patient_index
+        self._update_overlays()
+
+    def set_overlays_visible(self, on: bool) -> None:
+        self.show_overlays = on
+        self._update_overlays()
+
+    def overlay_texts(self) -> dict[str, str]:
+        if self.image is None:
+            return {"tl": "", "tr": "", "bl": "", "br": ""}
+        header: ImageHeader = self.image.header
+        if self.anonymise:
+            header = masked_header(header, self.patient_index)
+        patient = "\n".join(
+            line
+            for line in (
+                header.patient_name,
+                f"ID {header.patient_id}" if header.patient_id else "",
+                " ".join(x for x in (header.patient_sex, header.patient_age) if x),
+                f"Born {header.patient_birth_date}" if header.patient_birth_date else "",
+            )
+            if line
+        )
+        study = "\n".join(
+            line
+            for line in (
+                header.institution,
+                header.study_description,
+                " ".join(x for x in (header.study_date, header.study_time[:6] if header.study_time else "") if x),
+                f"Acc {header.accession_number}" if header.accession_number else "",
+                " ".join(x for x in (header.modality, header.view_position, header.body_part) if x),
+            )
+            if line
+        )
+        levels = ""
+        if self.window is not None and not self.image.is_color:
+            levels = f"{self.preset_name}\nW {_fmt(self.window.width)}  L {_fmt(self.window.center)}"
+            if self.user_invert:
+                levels += "  (inverted)"
+        geometry = f"{header.columns} x {header.rows}"
+        frames = self.image.display_pixels.shape[0]
+        if frames > 1:
+            geometry += f"\nFrame {self.frame + 1}/{frames}"
+        zoom = self.zoom_percent()
+        if zoom:
+            geometry += f"\nZoom {zoom:.0f}%"
+        series = f"Series {header.series_number}" if header.series_number is not None else ""
+        if header.instance_number is not None:
+            series += f"  Image {header.instance_number}"
+        return {"tl": patient, "tr": study, "bl": "\n".join(x for x in (levels, series.strip()) if x), "br": geometry}
+
+    def _update_overlays(self) -> None:
+        texts = self.overlay_texts()
+        keys = dict(zip(self.corners, ("tl", "tr", "bl", "br")))
+        viewport = self.graphics.viewport()
+        for corner, label in self.corners.items():
+            label.setText(texts[keys[corner]])
+            label.setVisible(self.show_overlays and bool(texts[keys[corner]]))
+            label.adjustSize()
+            x = 6 if corner & Qt.AlignmentFlag.AlignLeft else viewport.width() - label.width() - 6
+            y = 4 if corner & Qt.AlignmentFlag.AlignTop else viewport.height() - label.height() - 4
+            label.move(x, y)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        QTimer.singleShot(0, self._update_overlays)
+
+
+def _fmt(value) -> str:
+    if isinstance(value, (float, np.floating)):
+        return f"{value:.0f}" if float(value).is_integer() or abs(value) >= 100 else f"{value:.2f}"
+    return str(value)
+
+
+def _spacing_note(spacing) -> str:
+    if spacing is None:
+        return "uncalibrated (no pixel spacing): pixels"
+    note = f"from {spacing.source}"
+    if spacing.note:
+        note += f", {spacing.note}"
+    return note
+
+
+def source_point(orientation: Orientation, y: float, x: float, shape: tuple[int, int]) -> tuple[float, float]:
+    """A continuous displayed point (pixel-edge coordinates) as (row, col) in the source image.
+
+    The continuous twin of ``Orientation.to_source``: measurements need sub-pixel end points.
+    """
+    rows, cols = shape
+    if orientation.rotation == 0:
+        r, c = y, x
+    elif orientation.rotation == 90:
+        r, c = rows - x, y
+    elif orientation.rotation == 180:
+        r, c = rows - y, cols - x
+    else:
+        r, c = x, cols - y
+    if orientation.flip_v:
+        r = rows - r
+    if orientation.flip_h:
+        c = cols - c
+    return r, c

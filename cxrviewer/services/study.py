@@ -1,0 +1,118 @@
+"""Jobs the viewer runs in the background: scanning a folder, opening an image, thumbnails, the
+report. Plain functions of ``(context, ...)`` returning plain data, so they also run headless."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from cxrviewer.imaging.records import FileIssue, ImageHeader, ImageReadError, VoiPreset
+from cxrviewer.services.executor import JobContext
+
+if TYPE_CHECKING:
+    import numpy as np
+
+SCAN_BATCH_SECONDS = 0.1  # stream scan results about ten times a second
+SCAN_BATCH_MAX = 500
+
+
+@dataclass(frozen=True)
+class ScanBatch:
+    root: str
+    items: tuple[ImageHeader | FileIssue, ...]
+    scanned: int
+
+
+@dataclass(frozen=True)
+class OpenedImage:
+    image: object  # cxrviewer.imaging LoadedImage
+    presets: tuple[VoiPreset, ...]
+    default_preset: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Thumbnail:
+    path: str
+    pixels: np.ndarray | None
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class StudyReport:
+    text: str
+    source_path: str
+    source_kind: str
+    sections: tuple[tuple[str, str], ...]
+
+
+def scan_folder(context: JobContext, root: str) -> int:
+    """Stream headers and skipped files in small batches; returns how many entries were seen."""
+    from cxrviewer.imaging.scan import iter_folder
+
+    batch: list[ImageHeader | FileIssue] = []
+    seen = 0
+    last_flush = time.monotonic()
+    for item in iter_folder(root, should_cancel=context.should_cancel):
+        context.check()
+        batch.append(item)
+        seen += 1
+        now = time.monotonic()
+        if len(batch) >= SCAN_BATCH_MAX or now - last_flush >= SCAN_BATCH_SECONDS:
+            context.emit(ScanBatch(root, tuple(batch), seen))
+            context.progress(seen, None, f"Scanning: {seen:,} files")
+            batch = []
+            last_flush = now
+    if batch:
+        context.emit(ScanBatch(root, tuple(batch), seen))
+    return seen
+
+
+def open_image(context: JobContext, path: str) -> OpenedImage:
+    from cxrviewer.imaging import display
+    from cxrviewer.imaging.dicom import load_image
+
+    started = time.perf_counter()
+    image = load_image(path)
+    context.check()
+    presets = display.presets_for(image)
+    default = display.default_preset(image)
+    index = next((i for i, p in enumerate(presets) if p.name == default.name), 0)
+    return OpenedImage(image, presets, index, time.perf_counter() - started)
+
+
+def make_thumbnails(context: JobContext, paths: list[str], size: int = 96) -> int:
+    """Decode and shrink each image, streaming one :class:`Thumbnail` per file."""
+    import numpy as np
+
+    from cxrviewer.imaging.dicom import load_image
+    from cxrviewer.imaging.thumbnails import thumbnail
+
+    for path in paths:
+        context.check()
+        try:
+            pixels = thumbnail(load_image(path), size=size)
+            context.emit(Thumbnail(path, np.ascontiguousarray(pixels)))
+        except ImageReadError as exc:
+            context.emit(Thumbnail(path, None, exc.reason))
+        except Exception as exc:  # noqa: BLE001 - one bad file must not stop the strip
+            context.emit(Thumbnail(path, None, f"cannot decode: {exc}"))
+    return len(paths)
+
+
+def load_report(context: JobContext, image_paths: list[str], report_paths: list[str]) -> StudyReport | None:
+    from cxrviewer.imaging.study import find_report
+    from cxrviewer.reports.sections import split_sections
+
+    found = find_report(image_paths, report_paths)
+    if found is None:
+        return None
+    sections = split_sections(found.text)
+    return StudyReport(found.text, str(found.source_path), found.source_kind, tuple(sections.as_pairs()))
+
+
+def folder_of(path: str) -> str:
+    p = Path(path)
+    return str(p if p.is_dir() else p.parent)

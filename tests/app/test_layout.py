@@ -1,0 +1,47 @@
+"""The architecture rules hold: Qt only in the GUI, heavy libraries never loaded at start-up."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_import_linter_contracts_hold() -> None:
+    lint = shutil.which("lint-imports") or str(Path(sys.executable).parent / "lint-imports")
+    result = subprocess.run([lint, "--no-cache"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "broken" in result.stdout and " 0 broken" in result.stdout
+
+
+def test_building_the_main_window_leaves_torch_and_faiss_unloaded(tmp_path: Path) -> None:
+    script = """
+import sys
+from cxrviewer.gui.launch import create_app
+from cxrviewer.gui.main_window import MainWindow
+app = create_app()
+window = MainWindow()
+window.persist_settings = False
+window.show()
+app.processEvents()
+heavy = sorted(m for m in ("torch", "faiss", "transformers", "timm") if m in sys.modules)
+window.close()
+print("HEAVY=" + ",".join(heavy))
+"""
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", CXRVIEWER_HOME=str(tmp_path))
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "HEAVY=\n" in result.stdout or result.stdout.strip().endswith("HEAVY="), result.stdout
+
+
+def test_entry_point_dispatches_commands_and_gui_options(capsys) -> None:
+    from cxrviewer.app import main
+
+    assert main(["--version"]) == 0
+    assert "cxrviewer" in capsys.readouterr().out
+    result = subprocess.run([sys.executable, "-m", "cxrviewer", "info", "--help"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and "PATH" in result.stdout

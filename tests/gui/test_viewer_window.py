@@ -1,0 +1,186 @@
+"""The window as a radiologist uses it: open, look, adjust, measure, anonymise."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QEvent, QPointF, Qt
+from PySide6.QtGui import QMouseEvent
+from PySide6.QtWidgets import QApplication
+
+
+def mouse_drag(widget, button: Qt.MouseButton, start: QPointF, end: QPointF, steps: int = 8) -> None:
+    """A real press-move-release sequence (QTest's mouseMove cannot hold a button down)."""
+    def send(kind, pos, buttons):
+        event = QMouseEvent(kind, pos, widget.mapToGlobal(pos), button if kind != QEvent.Type.MouseMove else Qt.MouseButton.NoButton, buttons, Qt.KeyboardModifier.NoModifier)
+        QApplication.sendEvent(widget, event)
+
+    send(QEvent.Type.MouseButtonPress, start, button)
+    for i in range(1, steps + 1):
+        send(QEvent.Type.MouseMove, start + (end - start) * (i / steps), button)
+        QApplication.processEvents()
+    send(QEvent.Type.MouseButtonRelease, end, Qt.MouseButton.NoButton)
+    QApplication.processEvents()
+
+
+def rendered_grey(viewer) -> np.ndarray:
+    """What the ImageItem draws, as grey levels (its QImage may be indexed with a colour table)."""
+    from PySide6.QtGui import QImage
+
+    viewer.item.render()
+    image = viewer.item.qimage.convertToFormat(QImage.Format.Format_Grayscale8)
+    raw = np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), image.bytesPerLine())
+    return raw[:, : image.width()].copy()
+
+
+def view_to_widget(viewer, x: float, y: float) -> QPointF:
+    scene = viewer.view.mapViewToScene(QPointF(x, y))
+    return QPointF(viewer.graphics.mapFromScene(scene))
+
+
+def test_open_folder_shows_image_tree_thumbnails_and_report(qtbot, open_study, teaching_study: Path) -> None:
+    window = open_study(teaching_study)
+    assert window.browser.image_count() == 2
+    assert window.viewer.image.header.patient_name == "Doe^Jane"
+    assert window.viewer.item.image is not None and window.viewer.item.image.shape == (400, 360)
+    qtbot.waitUntil(lambda: window.strip.thumbnails_loaded() == 2)
+    sections = dict(window.report_pane.report.sections)
+    assert "Mild cardiomegaly" in next(v for k, v in sections.items() if "mpression" in k)
+    assert "Small left pleural effusion" in window.report_pane.plain_text()
+
+
+def test_right_drag_changes_window_level_and_presets_reset_it(qtbot, open_study, teaching_study: Path) -> None:
+    window = open_study(teaching_study)
+    window.open_image(str(teaching_study / "pa.dcm"))  # the film whose header carries a window
+    qtbot.waitUntil(lambda: window.is_idle() and window.viewer.image.header.path.endswith("pa.dcm"))
+    viewer = window.viewer
+    before = viewer.window
+    levels_before = tuple(viewer.item.levels)
+    centre = QPointF(viewer.graphics.viewport().width() / 2, viewer.graphics.viewport().height() / 2)
+    mouse_drag(viewer.graphics.viewport(), Qt.MouseButton.RightButton, centre, centre + QPointF(120, 60))
+    qtbot.waitUntil(lambda: viewer.window != before)
+    assert viewer.window.width > before.width  # dragging right widens the window
+    assert tuple(viewer.item.levels) != levels_before
+    window.apply_preset(0)
+    assert viewer.window == viewer.presets[0].window
+    assert viewer.presets[0].name and viewer.presets[0].source == "file"
+    assert any(p.name.lower().startswith("auto") for p in viewer.presets)
+
+
+def test_invert_reverses_the_lookup_table(qtbot, open_study, teaching_study: Path) -> None:
+    window = open_study(teaching_study)
+    viewer = window.viewer
+    shown = rendered_grey(viewer)
+    window.invert_action.trigger()
+    qtbot.waitUntil(lambda: viewer.user_invert)
+    inverted = rendered_grey(viewer)
+    assert shown.shape == inverted.shape == (400, 360)
+    # Inversion maps grey g to 255 - g (to within LUT rounding), pixel by pixel.
+    assert np.abs(shown.astype(int) + inverted.astype(int) - 255).max() <= 2
+    assert shown.std() > 20  # a real picture, not a flat field
+    assert "inverted" in window.wl_label.text()
+
+
+def test_length_measurement_in_mm_from_pixel_spacing(qtbot, open_study, teaching_study: Path) -> None:
+    window = open_study(teaching_study)
+    viewer = window.viewer
+    window.set_tool("measure")
+    mouse_drag(viewer.graphics.viewport(), Qt.MouseButton.LeftButton, view_to_widget(viewer, 50, 100), view_to_widget(viewer, 250, 100))
+    m = viewer.last_measurement()
+    assert m is not None and m.unit == "mm"
+    assert m.value == pytest.approx(100.0, rel=0.03)  # 200 px x 0.5 mm
+    assert "PixelSpacing" in viewer.measurement_summary()
+
+
+def test_measurement_follows_rotation_back_to_source_pixels(qtbot, open_study, teaching_study: Path) -> None:
+    window = open_study(teaching_study)
+    viewer = window.viewer
+    viewer.rotate(90)
+    assert viewer.item.image.shape == (360, 400)
+    window.set_tool("measure")
+    mouse_drag(viewer.graphics.viewport(), Qt.MouseButton.LeftButton, view_to_widget(viewer, 100, 20), view_to_widget(viewer, 100, 320))
+    assert viewer.last_measurement().value == pytest.approx(150.0, rel=0.03)
+
+
+def test_cardiothoracic_ratio_tool(qtbot, open_study, teaching_study: Path) -> None:
+    window = open_study(teaching_study)
+    viewer = window.viewer
+    window.set_tool("ctr")
+    port = viewer.graphics.viewport()
+    mouse_drag(port, Qt.MouseButton.LeftButton, view_to_widget(viewer, 130, 250), view_to_widget(viewer, 230, 250))
+    qtbot.wait(QApplication.doubleClickInterval() + 50)  # two quick presses would be a double-click
+    mouse_drag(port, Qt.MouseButton.LeftButton, view_to_widget(viewer, 30, 200), view_to_widget(viewer, 330, 215))
+    summary = viewer.measurement_summary()
+    assert "CTR 0.33" in summary, summary
+
+
+def test_anonymise_hides_identifying_data_everywhere(qtbot, open_study, teaching_study: Path) -> None:
+    window = open_study(teaching_study)
+    qtbot.waitUntil(lambda: window.report_pane.report is not None)
+    overlays = " ".join(window.viewer.overlay_texts().values())
+    assert "Doe^Jane" in overlays and "MRN123456" in overlays
+    window.anonymise_action.trigger()
+    assert window.anonymise_action.isChecked()
+    shown = [
+        " ".join(window.viewer.overlay_texts().values()),
+        window.browser.tree.topLevelItem(0).text(0),
+        " ".join(window.tags.visible_values()),
+        window.report_pane.plain_text(),
+        window.windowTitle(),
+    ]
+    for text in shown:
+        for secret in ("Doe", "Jane", "MRN123456", "St Example Hospital", "19700101"):
+            assert secret not in text, (secret, text)
+    assert "Patient 1" in shown[0]
+    assert "054Y" in shown[0]  # age and sex stay: they matter for teaching
+    window.anonymise_action.trigger()
+    assert "Doe^Jane" in " ".join(window.viewer.overlay_texts().values())
+
+
+def test_pixel_readout_reports_stored_and_modality_values(qtbot, open_study, teaching_study: Path) -> None:
+    window = open_study(teaching_study)
+    viewer = window.viewer
+    row, col = viewer.source_pixel(QPointF(10.5, 20.5))
+    assert (row, col) == (20, 10)
+    text = viewer.describe_pixel(row, col)
+    expected = int(viewer.image.pixels[0, 20, 10])
+    assert f"stored {expected}" in text
+
+
+def test_shortcuts_are_listed_in_help(qtbot, main_window) -> None:
+    keys = {action: keys for _, action, keys in main_window.shortcut_table}
+    assert keys["Invert"] == "I" and keys["Measure length"] == "L"
+    main_window.show_shortcuts()
+    assert main_window._shortcuts_dialog.isVisible()
+    main_window._shortcuts_dialog.close()
+
+
+def test_real_chest_radiographs_display(qtbot, open_study, dicom_dir: Path) -> None:
+    window = open_study(dicom_dir / "chest", timeout=60000)
+    assert window.browser.image_count() == 3
+    assert window.browser.issue_count() == 0
+    for path in sorted(window.browser.headers):
+        window.open_image(path)
+        qtbot.waitUntil(lambda: window.is_idle() and window.viewer.image is not None and window.viewer.image.header.path == path, timeout=30000)
+        shown = window.viewer.item.image
+        assert shown is not None and shown.size > 0
+        if Path(path).name == "RG1_J2KI.dcm":
+            assert window.viewer.image.invert  # MONOCHROME1 shown inverted once
+            assert window.viewer.image.spacing is None
+
+
+def test_malformed_files_are_listed_with_reasons_and_never_crash(qtbot, open_study, dicom_dir: Path) -> None:
+    window = open_study(dicom_dir / "malformed", timeout=60000, expect_image=False)
+    reasons = {}
+    for i in range(window.browser.issues.topLevelItemCount()):
+        item = window.browser.issues.topLevelItem(i)
+        reasons[item.text(0)] = item.text(1)
+    assert reasons.get("empty.dcm", "").startswith("empty file")
+    assert "HTML" in reasons.get("html_named_dcm.dcm", "")
+    for path in list(window.browser.headers):
+        window.open_image(path)
+        qtbot.waitUntil(window.is_idle, timeout=30000)
+    assert window.isVisible()
