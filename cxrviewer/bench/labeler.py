@@ -15,7 +15,8 @@ from pathlib import Path
 from cxrviewer.reports.evaluate import report_text
 from cxrviewer.reports.labeler import label_text
 
-DEFAULT_REPORTS = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "reports" / "iu" / "indiana_reports.csv"
+SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+DEFAULT_REPORTS = SHARED_DATA / "reports" / "iu" / "indiana_reports.csv"
 FALLBACK = [
     "Heart size normal and lungs are clear. No edema or pneumonia. No effusion.",
     "1. Left pleural effusion with adjacent atelectasis. Right effusion is also present.\n\n"
@@ -42,7 +43,8 @@ def _time(text: str) -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m cxrviewer.bench labeler", description=__doc__)
     parser.add_argument("--reports", type=Path, default=DEFAULT_REPORTS, help="IU-layout CSV")
-    parser.add_argument("--min-reports", type=int, default=20_000, help="repeat reports to at least this many")
+    parser.add_argument("--min-reports", type=int, default=20_000,
+                        help="repeat reports to at least this many")
     args = parser.parse_args(argv)
 
     texts = _reports(args.reports)

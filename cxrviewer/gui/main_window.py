@@ -105,6 +105,7 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.report_dock, self.tags_dock)
         self.report_dock.raise_()
         self.resizeDocks([self.browser_dock, self.report_dock], [270, 380], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.report_dock, self.results_dock], [640, 260], Qt.Orientation.Vertical)
 
         self._build_status_bar()
         self._build_actions()

@@ -54,7 +54,7 @@ class StudyBrowser(QTabWidget):
         super().__init__(parent)
         self.tree = QTreeWidget()
         self.tree.setHeaderLabels(["Study", "Images"])
-        self.tree.setColumnWidth(0, 240)
+        self.tree.setColumnWidth(0, 200)
         self.tree.setUniformRowHeights(True)
         self.tree.itemSelectionChanged.connect(self._on_selection)
         self.issues = QTreeWidget()

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRect, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QFont, QImage, QPixmap
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QFont, QPixmap
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QSlider, QVBoxLayout, QWidget
 
 from cxrviewer.imaging import display, measure
@@ -80,7 +80,8 @@ class CornerOverlay(QLabel):
         self.corner = corner
         self.setAlignment(corner)
         self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
-        self.setStyleSheet("color: #e8e8a0; background: transparent; font-size: 11px;")
+        # A translucent backing keeps the text legible over bright bone and white borders.
+        self.setStyleSheet("color: #e8e8a0; background: rgba(0, 0, 0, 110); font-size: 11px; padding: 1px 3px;")
         self.setTextFormat(Qt.TextFormat.PlainText)
 
 
@@ -113,6 +114,7 @@ class ImageViewer(QWidget):
         self._drawing: Measurement | None = None
         self._pending_window: Window | None = None
         self._displayed: np.ndarray | None = None
+        self._stride = 1
 
         self.graphics = pg.GraphicsView(background="k")
         self.view = ImageViewBox()
@@ -161,7 +163,7 @@ class ImageViewer(QWidget):
         self.view.windowDragged.connect(self._on_window_drag)
         self.view.windowDragFinished.connect(self._apply_pending_window)
         self.view.toolDragged.connect(self._on_tool_drag)
-        self.view.sigRangeChanged.connect(lambda *_: self._update_overlays())
+        self.view.sigRangeChanged.connect(lambda *_: self._on_range_changed())
         self.graphics.scene().sigMouseMoved.connect(self._on_mouse_moved)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumSize(320, 240)
@@ -220,14 +222,50 @@ class ImageViewer(QWidget):
     def _redraw_pixels(self) -> None:
         frame_pixels = self.image.display_pixels[self.frame]
         self._displayed = self.orientation.apply(frame_pixels)
-        mapping = self._mapping()
-        if self.image.is_color:
-            self.item.setImage(self._displayed, autoLevels=False, levels=(0, 255), lut=None)
-        else:
-            self.item.setImage(self._displayed, autoLevels=False, levels=mapping.levels, lut=mapping.lut)
+        h, w = self._displayed.shape[:2]
+        self._stride = self._stride_for_zoom(self._fit_zoom())
+        self._set_item_image()
         self.frame_label.setText(f"{self.frame + 1} / {self.image.display_pixels.shape[0]}")
         self._update_overlays()
         self.frameDrawn.emit()
+
+    # -- level of detail ------------------------------------------------------------------------
+    #
+    # Shown smaller than 1:1, every other (or every n-th) pixel is all the screen can show, and
+    # Qt's nearest-neighbour scaling would drop the rest anyway. Giving the ImageItem that strided
+    # copy makes the first frame and every window/level update several times cheaper on a
+    # 2k x 2k film; zooming in past the stride restores full resolution. View coordinates stay in
+    # full-resolution pixels (the item is stretched over the same rectangle), so measurements,
+    # readout and overlays are unaffected.
+
+    def _fit_zoom(self) -> float:
+        h, w = self._displayed.shape[:2]
+        port = self.graphics.viewport()
+        return min(port.width() / w, port.height() / h) if port.width() > 10 else 1.0
+
+    @staticmethod
+    def _stride_for_zoom(zoom: float) -> int:
+        return max(1, int(1.0 / zoom)) if zoom > 0 else 1
+
+    def _set_item_image(self) -> None:
+        h, w = self._displayed.shape[:2]
+        s = self._stride
+        data = self._displayed if s == 1 else np.ascontiguousarray(self._displayed[::s, ::s])
+        rect = QRectF(0, 0, data.shape[1] * s, data.shape[0] * s)
+        if self.image.is_color:
+            self.item.setImage(data, autoLevels=False, levels=(0, 255), lut=None, rect=rect)
+        else:
+            mapping = self._mapping()
+            self.item.setImage(data, autoLevels=False, levels=mapping.levels, lut=mapping.lut, rect=rect)
+
+    def _on_range_changed(self) -> None:
+        self._update_overlays()
+        if self._displayed is None:
+            return
+        wanted = self._stride_for_zoom(self.zoom_percent() / 100.0)
+        if wanted != self._stride:
+            self._stride = wanted
+            self._set_item_image()
 
     # -- window / level -----------------------------------------------------------------------
 
@@ -377,12 +415,21 @@ class ImageViewer(QWidget):
         if not enabled:
             self.magnifier.hide()
 
-    def _update_magnifier(self, view_point: QPointF, widget_pos) -> None:
-        rendered: QImage | None = getattr(self.item, "qimage", None)
-        if rendered is None or rendered.isNull():
-            return
+    def magnified_region(self, view_point: QPointF) -> np.ndarray:
+        """The full-resolution pixels around a point, mapped to grey exactly as displayed."""
         half = MAGNIFIER_SOURCE_PX // 2
-        crop = rendered.copy(QRect(int(view_point.x()) - half, int(view_point.y()) - half, MAGNIFIER_SOURCE_PX, MAGNIFIER_SOURCE_PX))
+        h, w = self._displayed.shape[:2]
+        r0 = int(np.clip(int(view_point.y()) - half, 0, max(0, h - MAGNIFIER_SOURCE_PX)))
+        c0 = int(np.clip(int(view_point.x()) - half, 0, max(0, w - MAGNIFIER_SOURCE_PX)))
+        crop = self._displayed[r0 : r0 + MAGNIFIER_SOURCE_PX, c0 : c0 + MAGNIFIER_SOURCE_PX]
+        if self.image.is_color:
+            return np.ascontiguousarray(crop, dtype=np.uint8)
+        return display.apply_mapping(np.ascontiguousarray(crop), self._mapping())
+
+    def _update_magnifier(self, view_point: QPointF, widget_pos) -> None:
+        from cxrviewer.gui.study_browser import array_to_qimage
+
+        crop = array_to_qimage(self.magnified_region(view_point))
         size = MAGNIFIER_SOURCE_PX * MAGNIFIER_ZOOM
         self.magnifier.setPixmap(QPixmap.fromImage(crop).scaled(size, size, Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.FastTransformation))
         self.magnifier.resize(size + 2, size + 2)

@@ -335,6 +335,62 @@ def _check_geometry(path: str, header: ImageHeader) -> None:
         )
 
 
+_NATIVE_LITTLE_ENDIAN = {"1.2.840.10008.1.2": False, "1.2.840.10008.1.2.1": True}  # uid -> explicit VR
+
+
+def _read_native_directly(path: str, header: ImageHeader, expected: int) -> np.ndarray | None:
+    """The common case, uncompressed little-endian greyscale, read with one ``np.fromfile``.
+
+    pydicom's ``pixel_array`` copies the data and masks unused bits through temporaries
+    (about half of a 2k x 2k open); here the bytes land once in the final array and the bit
+    masking or sign extension is done in place. Anything unusual returns None and goes through
+    pydicom, which stays the reference (tests compare the two).
+    """
+    explicit = _NATIVE_LITTLE_ENDIAN.get(header.transfer_syntax_uid)
+    if (
+        explicit is None
+        or header.samples_per_pixel != 1
+        or header.bits_allocated not in (8, 16)
+        or header.photometric not in ("MONOCHROME1", "MONOCHROME2")
+        or not 0 < header.bits_stored <= header.bits_allocated
+    ):
+        return None
+    with open(path, "rb") as handle:
+        try:
+            pydicom.dcmread(handle, stop_before_pixels=True)  # leaves the file at Pixel Data's tag
+        except (InvalidDicomError, ValueError, EOFError, struct.error):
+            return None  # no file meta or odd encoding: the forgiving path handles it
+        start = handle.tell()
+        element = handle.read(12 if explicit else 8)
+        if len(element) < 8 or struct.unpack("<HH", element[:4]) != (0x7FE0, 0x0010):
+            return None
+        if explicit:
+            if element[4:6] not in (b"OW", b"OB") or len(element) < 12:
+                return None
+            length = struct.unpack("<I", element[8:12])[0]
+            handle.seek(start + 12)
+        else:
+            length = struct.unpack("<I", element[4:8])[0]
+            handle.seek(start + 8)
+        if length == 0xFFFFFFFF or length < expected:
+            return None  # encapsulated or short: pydicom's path reports it precisely
+        kind = "i" if header.pixel_representation else "u"
+        dtype = np.dtype(f"<{kind}{header.bits_allocated // 8}")
+        count = expected // dtype.itemsize
+        arr = np.fromfile(handle, dtype=dtype, count=count)
+    if arr.size != count:
+        return None
+    unused = header.bits_allocated - header.bits_stored
+    if unused:
+        if header.pixel_representation:
+            arr <<= unused  # sign-extend from BitsStored: shift up, then arithmetic shift down
+            arr >>= unused
+        else:
+            np.bitwise_and(arr, (1 << header.bits_stored) - 1, out=arr)
+    shape = (header.rows, header.columns) if header.frames == 1 else (header.frames, header.rows, header.columns)
+    return arr.reshape(shape)
+
+
 def _decode_native(path: str, header: ImageHeader) -> tuple[np.ndarray, int]:
     """Uncompressed data straight from the file: pixel_array(path) reads only what it needs."""
     from pydicom.pixels import pixel_array
@@ -344,6 +400,9 @@ def _decode_native(path: str, header: ImageHeader) -> tuple[np.ndarray, int]:
         * header.bits_allocated // 8
     )
     try:
+        direct = _read_native_directly(path, header, expected)
+        if direct is not None:
+            return direct, expected
         return pixel_array(path), expected
     except AttributeError as exc:
         raise ImageReadError(path, "no pixel data") from exc

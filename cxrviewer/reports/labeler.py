@@ -155,12 +155,14 @@ def _label_sentence(tokens: list[R.Token], evidence: dict[str, list[_Evidence]],
 
     for p, it in enumerate(items):
         if it.kind == R.ANATOMY:
-            _anatomy(items, p, tokens, evidence, span)
+            _anatomy(items, p, tokens, evidence)
     for p, it in enumerate(items):
         if it.kind == R.MENTION:
             status, cue = R.status_and_cue(items, p)
-            ev = _Evidence(status, span(it), R.severity_near(tokens, it.i),
-                           R.laterality_near(tokens, it.i, it.j), _certainty(status, cue))
+            affirmed = status != "negative"
+            ev = _Evidence(status, span(it), R.severity_near(tokens, it.i) if affirmed else None,
+                           R.laterality_near(tokens, it.i, it.j) if affirmed else None,
+                           _certainty(status, cue))
             for label in it.payload:
                 evidence.setdefault(label, []).append(ev)
         elif it.kind == R.OTHER or (it.kind == R.P_ENLARGED and not it.used):
@@ -174,13 +176,13 @@ def _label_sentence(tokens: list[R.Token], evidence: dict[str, list[_Evidence]],
 
 
 def _anatomy(items: list[R.Item], p: int, tokens: list[R.Token],
-             evidence: dict[str, list[_Evidence]], span) -> None:
+             evidence: dict[str, list[_Evidence]]) -> None:
     """Link "heart size" to its predicate ("is normal", "enlarged", "upper limits of normal")
     and record the verdict the predicate gives, under the cues between them."""
     anatomy = items[p]
-    q, floor = _predicate_after(items, p), p
+    q, floor = _predicate_before(items, p), -1
     if q is None:
-        q, floor = _predicate_before(items, p), -1
+        q, floor = _predicate_after(items, p), p
     if q is None:
         return
     pred = items[q]
@@ -202,12 +204,18 @@ def _anatomy(items: list[R.Item], p: int, tokens: list[R.Token],
 
 
 def _predicate_after(items: list[R.Item], p: int) -> int | None:
-    """The first predicate after the anatomy; "upper limits normal or mildly enlarged" (a
-    normal and an enlarged predicate together) is read as borderline."""
+    """The first predicate after the anatomy, across a list of anatomy sharing it ("heart
+    size, mediastinal contour and vascularity are normal"); "upper limits normal or mildly
+    enlarged" (a normal and an enlarged predicate together) is read as borderline."""
     end = items[p].j
     found: int | None = None
     for q in range(p + 1, len(items)):
         it = items[q]
+        if it.kind in (R.ANATOMY, R.COMMA) and found is None:
+            nxt = items[q + 1] if q + 1 < len(items) else None
+            if it.kind == R.ANATOMY or (nxt is not None and nxt.kind in _LIST_GOES_ON):
+                end = it.j
+                continue
         if it.i - end > 8 or it.kind in (R.TERM, R.ANATOMY, R.MENTION, R.OTHER, R.COMMA):
             break
         if it.kind in (R.P_ENLARGED, R.P_NORMAL, R.P_BORDER):
@@ -216,13 +224,18 @@ def _predicate_after(items: list[R.Item], p: int) -> int | None:
             elif {items[found].kind, it.kind} == {R.P_NORMAL, R.P_ENLARGED}:
                 it.used = True
                 items[found].kind = R.P_BORDER
+                items[found].j = it.j
                 break
     return found
 
 
+_LIST_GOES_ON = (R.ANATOMY, R.VERB, R.P_NORMAL, R.P_ENLARGED, R.P_BORDER)
+
+
 def _predicate_before(items: list[R.Item], p: int) -> int | None:
-    if p > 0 and items[p - 1].kind in (R.P_ENLARGED, R.P_NORMAL, R.P_BORDER):
-        if items[p].i - items[p - 1].j <= 2:
+    """A predicate right before the anatomy ("normal heart size", "borderline heart size")."""
+    if p > 0 and items[p - 1].kind in (R.P_ENLARGED, R.P_NORMAL, R.P_BORDER) and not items[p - 1].used:
+        if items[p].i - items[p - 1].j <= 1:
             return p - 1
     return None
 

@@ -242,13 +242,17 @@ def status_and_cue(items: list[Item], p: int, floor: int = -1) -> tuple[str, Ite
     return "positive", None
 
 
+_SEVERITY_STOP = frozenset({COMMA, "no", "without", "with", "and", "or", "not", "nor"})
+
+
 def severity_near(tokens: list[Token], i: int) -> str | None:
-    """A severity word among the three tokens before a mention ("small left effusion")."""
+    """A severity word among the three tokens before a mention ("small left effusion"), not
+    reaching past a conjunction or cue ("mild cardiomegaly without edema")."""
     for k in range(i - 1, max(-1, i - 4), -1):
         sev = V.SEVERITY.get(tokens[k].norm)
         if sev:
             return sev
-        if tokens[k].norm == COMMA:
+        if tokens[k].norm in _SEVERITY_STOP:
             break
     return None
 

@@ -20,7 +20,8 @@ def _add(labels: tuple[str, ...], *phrases: str) -> None:
 
 
 _add((L.ATELECTASIS,), "atelectasis", "atelectases", "atelectatic", "atelectatic change",
-     "lobar collapse", "collapse", "collapsed", "lung collapse", "lobe collapse", "collapsed lung", "subsegmental collapse", "segmental collapse", "platelike atelectasis")
+     "collapse", "collapsed", "lobar collapse", "lung collapse", "lobe collapse", "collapsed lung",
+     "subsegmental collapse", "segmental collapse", "platelike atelectasis")
 _add((L.CARDIOMEGALY,), "cardiomegaly", "cardiac enlargement", "enlarged heart",
      "enlargement of the heart", "enlargement of the cardiac silhouette", "cardiac megaly",
      "enlarged cardiac silhouette", "enlarged cardiac shadow", "enlarged heart size",
@@ -48,8 +49,7 @@ _add((L.CONSOLIDATION,), "consolidation", "consolidative", "consolidated",
      "airspace consolidation")
 _add((L.PNEUMONIA,), "pneumonia", "pneumonias", "bronchopneumonia", "pneumonitis",
      "infection", "infectious process", "infectious", "aspiration")
-_add((L.PNEUMOTHORAX,), "pneumothorax", "pneumothoraces", "pneumothoraxes", "ptx",
-     "hydropneumothorax")
+_add((L.PNEUMOTHORAX,), "pneumothorax", "pneumothoraces", "pneumothoraxes", "ptx")
 _add((L.PLEURAL_EFFUSION,), "effusion", "pleural effusion", "pleural fluid", "hydrothorax",
      "effusions", "fluid in the fissure", "hemothorax", "pleural effusions")
 _add((L.PLEURAL_EFFUSION, L.PNEUMOTHORAX), "hydropneumothorax")
@@ -85,43 +85,54 @@ _add((L.HERNIA,), "hernia", "hiatal hernia", "hiatus hernia", "diaphragmatic her
      "herniation")
 
 # Phrase that are not devices even though they contain a device word.
-NOT_MENTIONS: tuple[str, ...] = ("kerley b lines", "kerley lines", "septal lines", "midline",
-                                 "line of", "linear", "pleural line", "skin fold",
-                                 "skin line", "lead to", "pleural lines", "azygos fissure",
-                                 "aspiration of", "soft tissue edema", "thyroid mass", "breast mass", "history of", "symptoms of infection", "signs of infection", "symptoms of pneumonia",
-    "signs and symptoms of infection", "signs or symptoms of infection", "no change", "no interval change", "no significant change",
-    "no significant interval change", "without change", "without interval change",
-    "without significant change", "without significant interval change", "vertebral collapse",
-    "compression collapse", "vertebral body collapse", "no other change", "pericardial effusion", "pericardial effusions", "joint effusion",
-    "pericardial fluid")
+NOT_MENTIONS: tuple[str, ...] = (
+    "kerley b lines", "kerley lines", "septal lines", "midline", "line of", "linear",
+    "pleural line", "skin fold", "skin line", "lead to", "pleural lines", "azygos fissure",
+    "aspiration of", "soft tissue edema", "thyroid mass", "breast mass", "history of",
+    "symptoms of infection", "signs of infection", "symptoms of pneumonia",
+    "signs and symptoms of infection", "signs or symptoms of infection", "no change",
+    "no interval change", "no significant change", "no significant interval change",
+    "without change", "without interval change", "without significant change",
+    "without significant interval change", "vertebral collapse", "compression collapse",
+    "vertebral body collapse", "no other change", "pericardial effusion",
+    "pericardial effusions", "joint effusion", "pericardial fluid",
+)
 
 # Findings outside our labels: they make a report abnormal (Open-i "normal" = 0) but map to no
 # label. Negation and uncertainty apply to them as to any mention.
 OTHER_ABNORMAL: tuple[str, ...] = (
-    "granuloma", "granulomas", "granulomatous", "calcified granuloma", "calcification",
-    "calcifications", "calcified", "scoliosis", "dextroscoliosis", "levoscoliosis", "kyphosis",
-    "kyphotic", "degenerative", "spondylosis", "osteophyte", "osteophytes", "spurring",
-    "tortuous", "tortuosity", "ectatic", "ectasia", "atherosclerotic", "atherosclerosis",
-    "aneurysm", "aneurysmal", "unfolding", "unfolded", "scarring", "scar", "scars", "deformity",
+    # lungs and airways
+    "granuloma", "granulomas", "granulomatous", "calcified granuloma",
+    "granulomatous infection", "previous infection", "prior infection", "old infection",
+    "remote infection", "scarring", "scar", "scars", "bronchiectasis", "bronchitis",
+    "bronchitic", "peribronchial", "bronchial wall thickening", "cuffing", "markings",
+    "interstitial", "cyst", "cystic", "cystic fibrosis", "lucency", "hyperdense", "cavitation",
+    "volume loss", "copd", "chronic obstructive pulmonary disease",
+    "chronic obstructive lung disease", "obstructive lung disease", "hyperinflation",
+    "hyperinflated", "hyperinflated lungs", "hyperexpanded", "hyperexpansion", "hyperaerated",
+    "hyperlucent", "overinflated", "overinflation", "hypoinflation", "hypoinflated",
+    "hypoexpanded", "hypoexpansion", "hypoventilation", "hypoventilated", "low lung volumes",
+    "low lung volume", "volume are low", "decreased lung volume", "poor inspiration",
+    "shallow inspiration", "crowding", "congestion", "vascular congestion", "cephalization",
+    "redistribution", "hypertension", "emboli", "embolism", "contusion",
+    # pleura, diaphragm, mediastinum, vessels
+    "blunting", "blunted", "thickening", "thickened", "eventration", "elevation", "elevated",
+    "flattening", "flattened", "shift", "tortuous", "tortuosity", "ectatic", "ectasia",
+    "atherosclerotic", "atherosclerosis", "aneurysm", "aneurysmal", "unfolding", "unfolded",
+    "calcification", "calcifications", "calcified", "lymphadenopathy", "adenopathy", "nodes",
+    "node", "dilated", "dilatation", "dextrocardia",
+    # bones and soft tissue
+    "scoliosis", "dextroscoliosis", "levoscoliosis", "levocurvature", "dextrocurvature",
+    "curvature", "kyphosis", "kyphotic", "straightening", "degenerative", "degeneration",
+    "spondylosis", "osteophyte", "osteophytes", "spurring", "syndesmophyte", "hyperostosis",
+    "osteopenia", "osteopenic", "arthritis", "arthritic", "arthroplasty", "compression",
+    "wedging", "fusion", "deformity", "pectus", "excavatum", "carinatum", "cervical rib",
+    "injury", "healed", "remote", "old", "irregularity", "foreign body", "piercing",
+    # surgery
     "sternotomy", "cabg", "postsurgical", "post surgical", "postoperative", "surgical",
-    "eventration", "elevation", "elevated", "bronchiectasis", "bronchitis", "bronchitic",
-    "peribronchial", "bronchial wall thickening", "cuffing", "osteopenia", "osteopenic",
-    "markings", "interstitial", "cyst", "cystic", "cholecystectomy",
-    "lucency", "thickening", "pectus", "excavatum", "carinatum", "cervical rib", "shift",
-    "arthritis", "arthritic", "arthroplasty", "compression", "wedging", "lymphadenopathy",
-    "adenopathy", "hypoinflation", "low lung volumes",
-    "low lung volume", "hypoventilation", "congestion", "vascular congestion", "cephalization",
-    "redistribution", "blunting", "blunted", "flattening", "flattened", "hypertension",
-    "resection", "lobectomy", "pneumonectomy", "mastectomy", "chronic", "changes",
-    "abnormality", "abnormalities", "disease", "dilated", "dilatation", "thickened", "nodes", "node", "hyperdense", "irregularity", "loss", "foreign body",
-    "emboli", "embolism", "hypoventilated", "dextrocardia", "levocurvature", "dextrocurvature",
-    "straightening", "syndesmophyte", "degeneration", "hyperostosis", "piercing", "cystic fibrosis", "volume loss", "granulomatous infection", "previous infection", "prior infection",
-    "old infection", "remote infection", "copd", "chronic obstructive pulmonary disease", "hyperinflation",
-    "hyperinflated", "hyperexpanded", "hyperexpansion", "hyperaerated", "hyperlucent",
-    "overinflated", "overinflation", "chronic obstructive lung disease", "hypoinflated",
-    "hypoexpanded", "hypoexpansion", "curvature", "fusion", "crowding", "volume are low",
-    "decreased lung volume", "poor inspiration", "shallow inspiration", "cavitation",
-    "obstructive lung disease", "hyperinflated lungs", "contusion", "injury", "healed", "remote", "old", "lesions",
+    "resection", "lobectomy", "pneumonectomy", "mastectomy", "cholecystectomy",
+    # generic words that still say "something is there"
+    "chronic", "changes", "abnormality", "abnormalities", "disease", "loss",
 )
 
 # Anatomy whose size/appearance is stated with a predicate ("heart size is normal",
@@ -135,8 +146,9 @@ for _phrase in ("mediastinum", "mediastinal contour", "mediastinal contours",
                 "mediastinal silhouette", "mediastinal width", "superior mediastinum",
                 "cardiomediastinal silhouette", "cardiomediastinal contour",
                 "cardiomediastinal contours", "cardiomediastinal shadow", "cardiomediastinum",
-                "cardiomediastinal size", "heart and mediastinum", "cardiomediastinal"):
+                "cardiomediastinal size", "cardiomediastinal"):
     ANATOMY[_phrase] = (L.ENLARGED_CARDIOMEDIASTINUM,)
+ANATOMY["heart and mediastinum"] = (L.CARDIOMEGALY, L.ENLARGED_CARDIOMEDIASTINUM)
 
 # Predicates for anatomy.
 PRED_ENLARGED: tuple[str, ...] = ("enlarged", "enlargement", "large", "increased", "widened",
@@ -156,13 +168,13 @@ PRED_BORDERLINE: tuple[str, ...] = ("borderline", "borderline enlarged", "mildly
 # mentions of their clause, "both" either way.
 NEG_PRE: tuple[str, ...] = (
     "no", "not", "without", "negative for", "free of", "clear of", "absence of", "absent",
-    "no evidence of", "no sign of", "no signs of", "nor", "never", "resolution of",
-    "resolved", "removal of", "rather than", "no new", "without evidence of", "no longer",
+    "no evidence of", "no sign of", "no signs of", "nor", "never", "resolution of", "resolved",
+    "removal of", "rather than", "no new", "without evidence of", "no longer",
     "near complete resolution of", "lack of", "negative", "not appear", "does not appear",
     "do not appear", "not appear to be", "not demonstrate", "not show", "not reveal",
-    "does not demonstrate", "do not demonstrate", "does not show", "do not show", "is not", "are not", "not significantly",
-    "was not", "were not", "no definite", "no convincing", "no clear",
-    "lungs are clear of", "lungs clear of", "lung are clear of", "no obvious",
+    "does not demonstrate", "do not demonstrate", "does not show", "do not show", "is not",
+    "are not", "not significantly", "was not", "were not", "no definite", "no convincing",
+    "no clear", "lungs are clear of", "lungs clear of", "lung are clear of", "no obvious",
 )
 NEG_POST: tuple[str, ...] = (
     "not seen", "not identified", "not present", "not visualized", "not appreciated",
@@ -170,9 +182,9 @@ NEG_POST: tuple[str, ...] = (
     "not apparent", "not seen today", "is absent", "are absent", "absent", "resolved",
     "has resolved", "have resolved", "no longer seen", "no longer visualized",
     "no longer present", "no longer evident", "unlikely", "less likely", "removed",
-    "has been removed", "have been removed", "is not", "are not",
-    "not clearly seen", "not well seen", "is gone", "excluded", "ruled out", "negative",
-    "not definitely seen", "no longer identified", "not significantly",
+    "has been removed", "have been removed", "is not", "are not", "not clearly seen",
+    "not well seen", "is gone", "excluded", "ruled out", "negative", "not definitely seen",
+    "no longer identified", "not significantly",
 )
 UNC_PRE: tuple[str, ...] = (
     "possible", "possibly", "probable", "probably", "may", "might", "could", "questionable",
@@ -180,26 +192,26 @@ UNC_PRE: tuple[str, ...] = (
     "suggest", "suggests", "suggestive of", "suggesting", "concerning for", "concern for",
     "concern", "worrisome for", "cannot exclude", "can not exclude", "cannot rule out",
     "can not rule out", "rule out", "r o", "borderline", "equivocal", "indeterminate",
-    "differential", "differential diagnosis", "not definite", "not clearly", "likely", "most likely", "presumed", "presumably",
-    "could represent", "may represent", "potential", "potentially",
-    "may reflect", "cannot be excluded", "versus", "vs", "either", "favor", "favored",
-    "uncertain", "unclear", "difficult to exclude", "not excluded", "not ruled out",
-    "would be difficult to exclude", "can't exclude", "exclude", "to exclude",
-    "may be", "could be", "might be", "question", "maybe", "correlate clinically for",
-    "correlate for", "clinical correlation for", "evaluate for", "evaluation for",
-    "assess for", "may be due to", "could be due to", "may be related to",
-    "could be related to", "may be secondary to", "may be compatible with", "most suggestive of", "favoring", "most compatible with",
+    "differential", "differential diagnosis", "not definite", "not clearly", "likely",
+    "most likely", "presumed", "presumably", "could represent", "may represent", "potential",
+    "potentially", "may reflect", "cannot be excluded", "versus", "vs", "either", "favor",
+    "favored", "uncertain", "unclear", "difficult to exclude", "not excluded", "not ruled out",
+    "would be difficult to exclude", "can't exclude", "exclude", "to exclude", "may be",
+    "could be", "might be", "question", "maybe", "correlate clinically for", "correlate for",
+    "clinical correlation for", "evaluate for", "evaluation for", "assess for", "may be due to",
+    "could be due to", "may be related to", "could be related to", "may be secondary to",
+    "may be compatible with", "most suggestive of", "favoring", "most compatible with",
     "cannot be ruled out",
 )
 UNC_POST: tuple[str, ...] = (
     "cannot be excluded", "can not be excluded", "cannot be ruled out", "can not be ruled out",
     "not excluded", "not ruled out", "could not be excluded", "not entirely excluded",
     "is not excluded", "are not excluded", "is possible", "are possible", "is suspected",
-    "are suspected", "is questioned", "is likely", "are likely", "likely", "not excluded",
+    "are suspected", "is questioned", "is likely", "are likely", "likely",
     "is not entirely excluded", "versus", "vs", "is suggested", "cannot be entirely excluded",
     "could be present", "may be present", "may be", "could be", "is questionable",
     "not completely excluded", "difficult to exclude", "is not ruled out", "also possible",
-    "are also possible", "is also possible", "not entirely excluded",
+    "are also possible", "is also possible",
 )
 
 # Hedges that lean towards "present" (the ACR-style "probably"/"likely" tier, and a
@@ -215,9 +227,9 @@ UNC_PROBABLE: tuple[str, ...] = ("probable", "probably", "likely", "most likely"
 TERMINATORS: tuple[str, ...] = (
     "but", "however", "although", "though", "except", "aside from", "apart from", "which",
     "whereas", "while", "otherwise", "there is", "there are", "there has been", "with",
-     "and there",
-    "also", "now", "again", "that", "who", "where", "is seen", "are seen", "is noted", "are noted", "is present",
-    "are present", "is identified", "in addition", "additionally", "given",
+    "and there", "also", "now", "again", "that", "who", "where", "is seen", "are seen",
+    "is noted", "are noted", "is present", "are present", "is identified", "in addition",
+    "additionally", "given",
 )
 
 # Verbs that end a pre cue's reach (a cue before a verb belongs to an earlier subject:
@@ -228,10 +240,10 @@ VERBS: tuple[str, ...] = ("is", "are", "was", "were", "has", "have", "shows", "s
 
 # A comma followed by one of these starts a new phrase rather than continuing a list.
 NEW_PHRASE_AFTER_COMMA: tuple[str, ...] = (
-    "mild", "mildly", "moderate", "moderately", "severe", "small", "trace", "tiny",
-    "minimal", "there", "cannot", "can", "may", "could", "might", "the", "a", "an", "stable",
-    "unchanged", "persistent", "new", "increased", "decreased", "improved", "worsening",
-    "which", "likely", "probably", "possibly", "possible", "and", "this", "these", "but",
+    "mild", "mildly", "moderate", "moderately", "severe", "small", "trace", "tiny", "minimal",
+    "there", "cannot", "can", "may", "could", "might", "the", "a", "an", "stable", "unchanged",
+    "persistent", "new", "increased", "decreased", "improved", "worsening", "which", "likely",
+    "probably", "possibly", "possible", "this", "these", "but",
 )
 
 SEVERITY: dict[str, str] = {

@@ -10,9 +10,10 @@ import pytest
 from cxrviewer.cli import run
 from cxrviewer.reports.evaluate import evaluate_files
 
-# Reached on gold_labels_dev.csv when written: micro-F1 0.913, macro-F1 0.849 (Hernia unscored).
-DEV_MICRO_F1 = 0.905
-DEV_MACRO_F1 = 0.83
+# Reached on gold_labels_dev.csv when written: micro-F1 0.935, macro-F1 0.905 (Hernia unscored;
+# 0.922 / 0.844 with it). The margin absorbs small rule changes, not regressions.
+DEV_MICRO_F1 = 0.925
+DEV_MACRO_F1 = 0.89
 
 
 @pytest.fixture(scope="module")

@@ -135,3 +135,44 @@ def test_chexpert_examples_exactly(shared_data: Path) -> None:
 def test_empty_result_type() -> None:
     assert label_text("") == LabelResult()
     assert label_text("").to_chexpert_dict()[L.NO_FINDING] is None
+
+
+def test_anatomy_with_shared_and_mixed_predicates() -> None:
+    r = label_text("Heart size, mediastinal contour, and pulmonary vascularity are within normal limits.")
+    assert r.status_of(L.CARDIOMEGALY) == r.status_of(L.ENLARGED_CARDIOMEDIASTINUM) == "negative"
+    r = label_text("Normal heart size, widened mediastinum.")
+    assert r.status_of(L.CARDIOMEGALY) == "negative"
+    assert r.status_of(L.ENLARGED_CARDIOMEDIASTINUM) == "positive"
+    text = "Heart size is upper limits normal or mildly enlarged."
+    f = label_text(text).finding(L.CARDIOMEGALY)
+    assert f is not None and (f.status, f.certainty) == ("uncertain", "probable")
+    assert text[f.spans[0][0]:f.spans[0][1]].endswith("mildly enlarged")
+    assert label_text("No pneumothorax, heart is enlarged.").status_of(L.CARDIOMEGALY) == "positive"
+
+
+@pytest.mark.parametrize(("text", "certainty"), [
+    ("This may be due to atelectasis.", "possible"),
+    ("Question of left basilar atelectasis.", "possible"),
+    ("Opacities most suggestive of atelectasis.", "probable"),
+    ("Probable left basilar atelectasis.", "probable"),
+])
+def test_hedge_strength(text: str, certainty: str) -> None:
+    f = label_text(text).finding(L.ATELECTASIS)
+    assert f is not None and f.status == "uncertain" and f.certainty == certainty
+
+
+def test_pseudo_negations_and_blocked_phrases() -> None:
+    assert label_text("No change in mild right basilar atelectasis.").status_of(L.ATELECTASIS) == "positive"
+    assert label_text("9 mm nodule that is not calcified.").status_of(L.NODULE) == "positive"
+    assert label_text("Small pericardial effusion.").status_of(L.PLEURAL_EFFUSION) == "not_mentioned"
+    assert label_text("Kerley B lines.").status_of(L.SUPPORT_DEVICES) == "not_mentioned"
+    assert label_text("Changes of cystic fibrosis.").status_of(L.FIBROSIS) == "not_mentioned"
+    assert label_text("Negative acute cardiopulmonary abnormality.").is_normal()
+
+
+def test_severity_and_laterality_stay_with_their_mention() -> None:
+    r = label_text("Stable mild cardiomegaly without edema. Moderate bilateral pleural effusions.")
+    assert r.finding(L.CARDIOMEGALY).severity == "mild"  # type: ignore[union-attr]
+    assert r.finding(L.EDEMA).severity is None  # type: ignore[union-attr]
+    effusion = r.finding(L.PLEURAL_EFFUSION)
+    assert effusion is not None and (effusion.severity, effusion.laterality) == ("moderate", "bilateral")
