@@ -389,6 +389,8 @@ class MainWindow(QMainWindow):
         if event.kind == "done":
             opened = event.payload
             self.viewer.show_image(opened)
+            # Paint the film now; the tag tree and preset menu below can follow a frame later.
+            self.viewer.graphics.viewport().repaint()
             self.viewer.set_anonymise(self.anonymise_action.isChecked(), self.browser.patient_index(self.current_path))
             self.tags.set_tags(opened.image.tags)
             self._fill_presets()

@@ -262,7 +262,7 @@ class ImageViewer(QWidget):
         self._update_overlays()
         if self._displayed is None:
             return
-        wanted = self._stride_for_zoom(self.zoom_percent() / 100.0)
+        wanted = self._stride_for_zoom(self.zoom_percent() / 100.0 * 1.001)  # fit's rounding
         if wanted != self._stride:
             self._stride = wanted
             self._set_item_image()

@@ -32,8 +32,9 @@ def register(subparsers: argparse._SubParsersAction, groups) -> None:
     ev.add_argument("--reports", required=True, metavar="CSV", help="reports (uid, ..., findings, impression)")
     ev.add_argument("--gold", required=True, metavar="CSV", help="gold labels (filename, <labels>, normal)")
     ev.add_argument("--json", action="store_true", help="print one JSON object")
-    ev.add_argument("--all-columns", action="store_true",
-                    help="also score gold columns the Open-i coders never use (Hernia)")
+    ev.add_argument("--skip-uncoded", action="store_true",
+                    help="leave out gold columns the Open-i coders never use (Hernia): every "
+                         "column the gold file has is scored by default")
     ev.set_defaults(func=_eval_labels)
 
 
@@ -64,7 +65,7 @@ def _eval_labels(args: argparse.Namespace) -> int:
     from cxrviewer.reports.evaluate import EvalInputError, evaluate_files
 
     try:
-        result = evaluate_files(args.reports, args.gold, score_all=args.all_columns)
+        result = evaluate_files(args.reports, args.gold, score_all=not args.skip_uncoded)
     except EvalInputError as exc:
         raise UserError(str(exc)) from None
     if result.n_reports == 0:

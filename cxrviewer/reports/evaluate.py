@@ -160,7 +160,7 @@ def read_csv(path: str | Path, required: Iterable[str], what: str) -> list[dict[
 
 
 def evaluate_files(reports_csv: str | Path, gold_csv: str | Path,
-                   score_all: bool = False) -> EvalResult:
+                   score_all: bool = True) -> EvalResult:
     """Label every gold report's findings + impression and score it."""
     reports = read_csv(reports_csv, ("uid", "findings", "impression"), "reports")
     gold = read_csv(gold_csv, ("filename",), "gold")
@@ -173,7 +173,7 @@ def evaluate_files(reports_csv: str | Path, gold_csv: str | Path,
 
 
 def evaluate(texts: Mapping[str, str], gold: list[dict[str, str]],
-             score_all: bool = False) -> EvalResult:
+             score_all: bool = True) -> EvalResult:
     """Score labels of ``texts`` (uid -> text) against gold rows (``filename`` = CXR<uid>).
 
     Columns in ``labels.OPENI_UNSCORED`` are skipped unless ``score_all``.

@@ -144,9 +144,9 @@ OPENI_TO_OURS: dict[str, str] = {
 }
 OPENI_NORMAL = "normal"
 
-# Open-i gold columns present in the file but not scored, with the reason. The Open-i coders
-# never code Hernia (0 positives in 3,080 dev reports, while dozens describe a hiatal hernia),
-# so scoring it would measure the gold's coding, not the labeler.
+# Open-i gold columns that ``eval labels --skip-uncoded`` leaves out, with the reason. The Open-i
+# coders never code Hernia (0 positives in 3,080 dev reports, while dozens describe a hiatal
+# hernia), so that column measures the gold's coding more than the labeler. Scored by default.
 OPENI_UNSCORED: dict[str, str] = {
     "Hernia": "never coded in the Open-i gold (hiatal hernias are indexed as 'Hernia, Hiatal')",
 }

@@ -77,7 +77,7 @@ def open_image(context: JobContext, path: str) -> OpenedImage:
     started = time.perf_counter()
     image = load_image(path)
     context.check()
-    presets = display.presets_for(image)
+    presets = image.presets  # computed with the image, from its subsampled value range
     default = display.default_preset(image)
     index = next((i for i, p in enumerate(presets) if p.name == default.name), 0)
     return OpenedImage(image, presets, index, time.perf_counter() - started)

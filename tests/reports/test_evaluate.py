@@ -10,10 +10,11 @@ import pytest
 from cxrviewer.cli import run
 from cxrviewer.reports.evaluate import evaluate_files
 
-# Reached on gold_labels_dev.csv when written: micro-F1 0.935, macro-F1 0.905 (Hernia unscored;
-# 0.922 / 0.844 with it). The margin absorbs small rule changes, not regressions.
-DEV_MICRO_F1 = 0.925
-DEV_MACRO_F1 = 0.89
+# Reached on gold_labels_dev.csv when written, every gold column scored: micro-F1 0.922,
+# macro-F1 0.844 (0.935 / 0.905 without the never-coded Hernia column, --skip-uncoded).
+# The margin absorbs small rule changes, not regressions.
+DEV_MICRO_F1 = 0.915
+DEV_MACRO_F1 = 0.83
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +32,13 @@ def test_dev_micro_f1(dev_result) -> None:
     assert dev_result.n_reports == 3080 and dev_result.missing_reports == 0
     assert dev_result.micro_f1 >= DEV_MICRO_F1, dev_result.table()
     assert dev_result.macro_f1 >= DEV_MACRO_F1, dev_result.table()
-    assert "Hernia" in dev_result.skipped_columns
+    assert "Hernia" in {s.label for s in dev_result.per_label}
+
+
+def test_dev_scores_without_the_never_coded_hernia_column(iu: tuple[Path, Path]) -> None:
+    result = evaluate_files(*iu, score_all=False)
+    assert "Hernia" in result.skipped_columns
+    assert result.micro_f1 >= 0.925 and result.macro_f1 >= 0.89
 
 
 def test_eval_cli_json(iu: tuple[Path, Path], capsys: pytest.CaptureFixture[str], dev_result) -> None:
