@@ -19,13 +19,9 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-BARE_WINDOW = r"""
-import sys, time
+# Both child processes stop at their window's first paint; only what comes before differs.
+FIRST_PAINT_PROBE = r"""
 from PySide6.QtCore import QEvent, QObject
-from PySide6.QtWidgets import QApplication, QMainWindow
-app = QApplication(sys.argv[:1])
-window = QMainWindow()
-window.resize(1500, 950)
 class FirstPaint(QObject):
     def eventFilter(self, obj, event):
         if event.type() == QEvent.Type.Paint:
@@ -38,27 +34,23 @@ window.show()
 app.exec()
 """
 
+BARE_WINDOW = r"""
+import sys, time
+from PySide6.QtWidgets import QApplication, QMainWindow
+app = QApplication(sys.argv[:1])
+window = QMainWindow()
+window.resize(1500, 950)
+""" + FIRST_PAINT_PROBE
+
 APP_WINDOW = r"""
 import sys, time
 from cxrviewer.gui.launch import create_app
 from cxrviewer import settings as settings_store
-from PySide6.QtCore import QEvent, QObject
 app = create_app()
 from cxrviewer.gui.main_window import MainWindow
 window = MainWindow(settings_store.load())
 window.persist_settings = False
-class FirstPaint(QObject):
-    def eventFilter(self, obj, event):
-        if event.type() == QEvent.Type.Paint:
-            print("SHOWN", time.time(), flush=True)
-            app.quit()
-        return False
-probe = FirstPaint()
-window.installEventFilter(probe)
-window.show()
-app.exec()
-window.shutdown_workers()
-"""
+""" + FIRST_PAINT_PROBE + "window.shutdown_workers()\n"
 
 
 def _time_to_shown(script: str, env: dict[str, str]) -> float:
