@@ -80,7 +80,7 @@ def _startup_failed(exc: Exception) -> int:
 
 def take_screenshot(app, window, args: argparse.Namespace) -> int:
     """Open offscreen, wait until everything requested has been drawn, save a PNG and exit."""
-    from PySide6.QtCore import QEventLoop, QTimer
+    from PySide6.QtCore import QEventLoop
 
     width, height = (int(v) for v in args.size.lower().split("x"))
     window.persist_settings = False
@@ -96,10 +96,9 @@ def take_screenshot(app, window, args: argparse.Namespace) -> int:
         time.sleep(0.01)
     else:
         print(f"cxrviewer: gave up waiting after {args.timeout:.0f} s; saving what is shown", file=sys.stderr)
-    # Two more turns of the event loop so queued paints (thumbnails, overlays) land.
+    # A few more turns of the event loop so queued paints (thumbnails, overlays) land.
     for _ in range(3):
         app.processEvents()
-        QTimer.singleShot(0, lambda: None)
     out = Path(args.screenshot)
     out.parent.mkdir(parents=True, exist_ok=True)
     ok = window.grab().save(str(out), "PNG")

@@ -72,6 +72,7 @@ class Measurement:
     label: pg.TextItem
     value: float
     unit: str
+    source: str = ""  # which calibration the value came from
 
 
 class CornerOverlay(QLabel):
@@ -520,7 +521,7 @@ class ImageViewer(QWidget):
             text += f"\nCTR {ratio:.2f}"
         m.label.setText(text)
         m.label.setPos(end)
-        m.source = source  # type: ignore[attr-defined]
+        m.source = source
 
     def measurement_summary(self) -> str:
         parts = []
