@@ -10,7 +10,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
+import warnings
 from collections.abc import Sequence
 
 from cxrviewer import __version__
@@ -19,6 +21,9 @@ from cxrviewer import __version__
 COMMAND_MODULES = (
     "cxrviewer.imaging.cli",
     "cxrviewer.reports.cli",
+    "cxrviewer.library.cli",
+    "cxrviewer.eval.cli",
+    "cxrviewer.models.cli",
 )
 
 
@@ -76,6 +81,10 @@ def run(argv: Sequence[str]) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    if not args.verbose:
+        # pydicom reports every odd header value; the commands report what matters themselves.
+        logging.getLogger("pydicom").setLevel(logging.ERROR)
+        warnings.filterwarnings("ignore", module=r"pydicom(\..*)?$")
     func = getattr(args, "func", None)
     if func is None:
         parser.print_help()
@@ -88,3 +97,7 @@ def run(argv: Sequence[str]) -> int:
     except KeyboardInterrupt:
         print("cxrviewer: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`cxrviewer search ... | head`): stop quietly, as Unix tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141

@@ -36,3 +36,23 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def dicom_dir(shared_data: Path) -> Path:
     return shared_data / "dicom"
+
+
+@pytest.fixture(scope="session")
+def demo_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small synthetic demo dataset (real DICOM files, reports, masks), written once per run."""
+    from cxrviewer.datasets.demo import write_demo
+
+    root = tmp_path_factory.mktemp("demo-data")
+    write_demo(root, n_cases=48, size=128, seed=7, workers=1)
+    return root
+
+
+@pytest.fixture(scope="session")
+def demo_library(demo_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A label-route library built from ``demo_dataset``; tests must not modify it (copy it)."""
+    from cxrviewer.library.build import BuildOptions, build_library
+
+    folder = tmp_path_factory.mktemp("libraries") / "demo-small"
+    build_library(BuildOptions("demo", demo_dataset, folder, synthetic=True, workers=1))
+    return folder

@@ -6,6 +6,7 @@ reader, ours and pydicom's, takes the same path as with a real radiograph.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -76,8 +77,13 @@ def write_dicom(
     imager_pixel_spacing: tuple[float, float] | None = None,
     window: tuple[float, float] | None = None,
     sop_instance_uid: str | None = None,
+    extra: Mapping[str, object] | None = None,
 ) -> Path:
-    """Write ``pixels`` (rows, cols) uint8/uint16 as an uncompressed DICOM file."""
+    """Write ``pixels`` (rows, cols) uint8/uint16 as an uncompressed DICOM file.
+
+    ``extra`` sets further attributes by keyword (``{"ImageComments": "..."}``), last, so a
+    caller can label files (the demo data's "not a real patient") without a new parameter each.
+    """
     from pydicom.dataset import Dataset, FileMetaDataset
     from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
@@ -133,6 +139,8 @@ def write_dicom(
         ds.ImagerPixelSpacing = list(imager_pixel_spacing)
     if window is not None:
         ds.WindowCenter, ds.WindowWidth = window
+    for keyword, value in (extra or {}).items():
+        setattr(ds, keyword, value)
     ds.PixelData = pixels.tobytes()
 
     path = Path(path)

@@ -1,0 +1,59 @@
+"""Command: ``cxrviewer eval retrieval``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+
+def register(subparsers: argparse._SubParsersAction, groups: Any) -> None:
+    p = groups.get("eval", help="evaluate labelling and retrieval").add_parser(
+        "retrieval", help="score a library's search with held-out cases",
+        description="Query the library with held-out cases (their impression for text search, "
+                    "the case itself for image search), excluding the query's own study, and "
+                    "report Hit@K, P@K, R@K, mAP@K, MRR, nDCG@K, finding IoU@K and query time, "
+                    "with relevance as an exact finding-vector match and as any shared finding.")
+    p.add_argument("--library", required=True, metavar="NAME_OR_PATH")
+    p.add_argument("--mode", choices=["text", "image", "both"], default="both")
+    p.add_argument("--split", default="test", help="the held-out split the queries come from")
+    p.add_argument("--route", default="labels")
+    p.add_argument("--k", default="1,5,10", help="comma-separated K values")
+    p.add_argument("--queries", type=int, default=500, help="at most this many queries (0: all)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_retrieval)
+
+
+def _retrieval(args: argparse.Namespace) -> int:
+    from cxrviewer.cli import UserError
+    from cxrviewer.eval.retrieval import evaluate
+    from cxrviewer.library import catalog
+    from cxrviewer.library.errors import LibraryError
+    from cxrviewer.library.library import Library
+
+    try:
+        ks = tuple(sorted({int(k) for k in args.k.split(",") if k.strip()}))
+    except ValueError:
+        raise UserError(f"--k must be comma-separated integers, not {args.k!r}") from None
+    modes = ("text", "image") if args.mode == "both" else (args.mode,)
+    try:
+        with Library.open(catalog.resolve(args.library)) as library:
+            reports = {m: evaluate(library, mode=m, split=args.split, route=args.route, ks=ks,
+                                   limit=args.queries or None) for m in modes}
+    except (LibraryError, ValueError) as exc:
+        raise UserError(str(exc)) from None
+    if args.json:
+        print(json.dumps(reports, indent=2))
+        return 0
+    for mode, r in reports.items():
+        tag = " (synthetic demo data)" if r["synthetic"] else ""
+        print(f"{mode} search, route {r['route']}, library {r['library']}{tag}: {r['n_queries']} "
+              f"queries from {r['query_split']}, gallery {r['gallery_size']} cases")
+        for rule in ("exact", "any_shared"):
+            cells = "  ".join(f"{name} {value:.3f}" for name, value in r[rule].items())
+            print(f"  {rule:10s} {cells}")
+        print("  graded     " + "  ".join(f"{n} {v:.3f}" for n, v in r["graded"].items()))
+        if r.get("timing"):
+            t = r["timing"]
+            print(f"  query time mean {t['mean_ms']:.2f} ms, p50 {t['p50_ms']:.2f}, p95 {t['p95_ms']:.2f}")
+    return 0

@@ -1,0 +1,287 @@
+"""Building a library from a dataset: resumable, atomic, with progress and cancel.
+
+Cases are written to SQLite in batches, one transaction each, so a build killed at any point
+(``kill -9`` included) keeps every finished batch; running the same build again skips the cases
+already stored and goes on. A finished library can be extended the same way with more cases.
+Images are decoded in worker processes (decoding is the slow part and holds the GIL in
+places), while this process labels reports and writes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import multiprocessing
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cxrviewer.datasets.case import Case, DatasetError, DatasetProblem
+from cxrviewer.library.errors import LibraryError
+from cxrviewer.library.manifest import MANIFEST_NAME, Manifest, now_iso, read_manifest, write_manifest
+from cxrviewer.library.prepare import PreparedImage, prepare_image, warm_up
+from cxrviewer.library.store import STORE_NAME, FindingDetail, PreparedCase, Store
+
+LABEL_ROUTE = "labels"
+LABEL_DIM = 0  # the label route has no vectors: it scores finding patterns (label_route.py)
+
+
+class BuildCancelled(Exception):
+    """The build was cancelled; what was stored so far is kept and a rerun resumes."""
+
+
+@dataclass(frozen=True)
+class BuildProgress:
+    stage: str  # "reading", "images", "finishing"
+    done: int
+    total: int
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    dataset: str
+    root: Path
+    out: Path
+    name: str = ""
+    thumb_size: int = 256
+    batch_size: int = 64
+    workers: int | None = None
+    synthetic: bool = False
+    limit: int | None = None  # build from the first N cases only (a quick trial library)
+    encoder: str = ""  # a registered model name or folder; "" builds the label route only
+    index_kind: str = "auto"
+    device: str | None = None
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    folder: Path
+    added: int
+    skipped: int
+    total: int
+    resumed: bool
+    seconds: float
+    problems: tuple[DatasetProblem, ...] = field(default=(), repr=False)
+
+
+ProgressFn = Callable[[BuildProgress], None]
+CancelFn = Callable[[], bool]
+
+
+def build_library(options: BuildOptions, progress: ProgressFn | None = None,
+                  should_cancel: CancelFn | None = None) -> BuildResult:
+    """Build (or resume, or extend) the library at ``options.out`` from a dataset."""
+    started = time.perf_counter()
+    report = progress or (lambda p: None)
+    cancelled = should_cancel or (lambda: False)
+    folder = Path(options.out)
+    encoder = _load_encoder(options, report)
+    manifest, resumed = _open_or_create(folder, options, encoder)
+    store = Store(folder / STORE_NAME, create=True)
+    pool = ImagePool(options.workers)
+    try:
+        report(BuildProgress("reading", 0, 0, f"reading {options.dataset} at {options.root}"))
+        cases, problems = read_dataset(options.dataset, Path(options.root), options.limit)
+        store.clear_problems()
+        store.add_problems(problems)
+        known = store.known_case_ids()
+        todo = [c for c in cases if c.case_id not in known]
+        added, skipped = _store_images(store, pool, encoder, todo, options, report, cancelled)
+        report(BuildProgress("finishing", len(todo), len(todo), "writing the index"))
+        counts = store.counts()
+        if encoder is not None and (added or manifest.index is None):
+            manifest = _write_index(folder, store, manifest, options.index_kind)
+        manifest = manifest.touched(state="ready", counts=counts)
+        write_manifest(folder, manifest)
+        return BuildResult(folder, added, skipped, counts["cases"], resumed,
+                           time.perf_counter() - started, tuple(problems))
+    finally:
+        pool.close()
+        store.close()
+
+
+def read_dataset(dataset: str, root: Path, limit: int | None = None
+                 ) -> tuple[list[Case], list[DatasetProblem]]:
+    """All usable cases of a dataset and the problems met; a wrong root is a LibraryError."""
+    from cxrviewer.datasets.registry import DATASETS, adapter_for
+
+    problems: list[DatasetProblem] = []
+    try:
+        adapter = adapter_for(dataset)
+        if not root.is_dir():
+            raise DatasetError(f"{root}: no such folder")
+        cases: list[Case] = []
+        for case in adapter.iter_cases(root, problems.append):
+            cases.append(case)
+            if limit is not None and len(cases) >= limit:
+                break
+    except DatasetError as exc:
+        expected = DATASETS[dataset].expected if dataset in DATASETS else ""
+        hint = f" (expected: {expected})" if expected and expected not in str(exc) else ""
+        raise LibraryError(root, f"{exc}{hint}") from None
+    if not cases:
+        raise LibraryError(root, f"no usable {dataset} cases found here"
+                                 + (f" (expected: {DATASETS[dataset].expected})" if dataset in DATASETS else "")
+                                 + (f"; {len(problems)} problems, first: {problems[0]}" if problems else ""))
+    return cases, problems
+
+
+def _load_encoder(options: BuildOptions, report: ProgressFn) -> Any:
+    if not options.encoder:
+        return None
+    from cxrviewer.models import ModelError
+    from cxrviewer.models.encoders import load_encoder
+
+    report(BuildProgress("reading", 0, 0, f"loading encoder {options.encoder}"))
+    try:
+        return load_encoder(options.encoder, device=options.device)
+    except ModelError as exc:
+        raise LibraryError(options.encoder, str(exc)) from None
+
+
+def _route_of(encoder: Any) -> tuple[str, int, dict[str, Any]]:
+    if encoder is None:
+        return LABEL_ROUTE, LABEL_DIM, {}
+    spec = encoder.spec
+    return spec.name, int(encoder.embed_dim), {
+        "encoder": {"name": spec.name, "path": str(spec.local_path()), "format": spec.format,
+                    "input_size": spec.input_size, "mean": list(spec.mean), "std": list(spec.std)},
+        "model_input": "default window, uint8, resized to a square without cropping"}
+
+
+def _open_or_create(folder: Path, options: BuildOptions, encoder: Any) -> tuple[Manifest, bool]:
+    """The manifest to build under: an existing library of the same route is resumed or
+    extended; anything else in the folder is refused, never overwritten."""
+    source = {"dataset": options.dataset, "root": str(Path(options.root).resolve())}
+    route, dim, encoder_info = _route_of(encoder)
+    if (folder / MANIFEST_NAME).exists():
+        manifest = read_manifest(folder)
+        if (manifest.route, manifest.dim) != (route, dim):
+            built = "the label route" if manifest.route == LABEL_ROUTE else f"encoder {manifest.route!r}"
+            asked = "the label route" if route == LABEL_ROUTE else f"encoder {route!r}"
+            raise LibraryError(folder / MANIFEST_NAME,
+                               f"this library was built with {built}, not {asked}; build into "
+                               f"another folder (this one is left as it is)")
+        resumed = manifest.state == "building"
+        if source not in manifest.sources:
+            manifest = manifest.touched(sources=manifest.sources + (source,))
+        manifest = manifest.touched(state="building")
+        write_manifest(folder, manifest)
+        return manifest, resumed
+    if folder.exists() and any(folder.iterdir()):
+        raise LibraryError(folder, "the folder is not empty and is not a cxrviewer library; "
+                                   "choose an empty or new folder")
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = now_iso()
+    manifest = Manifest(name=options.name or folder.name, route=route, dim=dim,
+                        preprocessing={"thumbnail": options.thumb_size, "thumbnail_format": "JPEG q85",
+                                       "window": "file default or percentile auto", **encoder_info},
+                        sources=(source,), synthetic=options.synthetic, created=stamp, updated=stamp)
+    write_manifest(folder, manifest)
+    return manifest, False
+
+
+def _store_images(store: Store, pool: ImagePool, encoder: Any, todo: list[Case],
+                  options: BuildOptions, report: ProgressFn, cancelled: CancelFn) -> tuple[int, int]:
+    """Decode in the pool while this process encodes and writes: ``pool.map`` submits every
+    job at once, so the workers keep decoding ahead (prefetch) while a batch is encoded."""
+    added = skipped = 0
+    total = len(todo)
+    report(BuildProgress("images", 0, total, f"{total} images to add"))
+    batch: list[PreparedCase] = []
+    batch_skipped: list[tuple[str, str, str]] = []
+    model_size = int(encoder.spec.input_size) if encoder is not None else 0
+    jobs = [(c.image, c.frame, options.thumb_size, model_size) for c in todo]
+    for n, (case, prepared) in enumerate(zip(todo, pool.map(jobs)), start=1):
+        added_now, skipped_now = _collect(case, prepared, batch, batch_skipped)
+        added += added_now
+        skipped += skipped_now
+        stop = n < total and cancelled()
+        if len(batch) + len(batch_skipped) >= options.batch_size or n == total or stop:
+            if encoder is not None and batch:
+                batch = _with_embeddings(encoder, batch)
+            store.add_batch(batch, batch_skipped)
+            batch, batch_skipped = [], []
+            report(BuildProgress("images", n, total))
+        if stop:
+            raise BuildCancelled(f"cancelled after {n} of {total} images; run the build "
+                                 f"again to resume")
+    return added, skipped
+
+
+def _collect(case: Case, prepared: PreparedImage, batch: list[PreparedCase],
+             batch_skipped: list[tuple[str, str, str]]) -> tuple[int, int]:
+    if prepared.error:
+        batch_skipped.append((case.case_id, case.image, prepared.error))
+        return 0, 1
+    batch.append(PreparedCase(case, finding_details(case), prepared.jpeg, prepared.size,
+                              model_input=prepared.model_input))
+    return 1, 0
+
+
+def _with_embeddings(encoder: Any, batch: list[PreparedCase]) -> list[PreparedCase]:
+    import numpy as np
+
+    vectors = encoder.encode_images([item.model_input for item in batch], batch_size=len(batch))
+    return [dataclasses.replace(item, embedding=np.ascontiguousarray(v, np.float32).tobytes(),
+                                model_input=None) for item, v in zip(batch, vectors)]
+
+
+def _write_index(folder: Path, store: Store, manifest: Manifest, kind: str) -> Manifest:
+    """Index every stored embedding under a new versioned file, then point the manifest at it."""
+    import numpy as np
+
+    from cxrviewer.library.index import build_index, remove_stale, save_index
+
+    rows, blobs = zip(*store.embeddings()) if store.count() else ((), ())
+    vectors = np.frombuffer(b"".join(blobs), np.float32).reshape(len(rows), manifest.dim)
+    index = build_index(vectors, np.asarray(rows, np.int64), kind)
+    generation = (int(manifest.index.file.split("-")[1].split(".")[0]) + 1) if manifest.index else 1
+    info = save_index(folder, index, generation)
+    write_manifest(folder, manifest.touched(index=info))
+    remove_stale(folder, info.file)
+    return manifest.touched(index=info)
+
+
+class ImagePool:
+    """Worker processes that prepare images, started before the dataset is read so that their
+    start-up (imports) overlaps with reading the index files.
+
+    Processes are spawned, not forked: the GUI runs builds from a thread, and forking a process
+    with running Qt threads can deadlock the child.
+    """
+
+    def __init__(self, workers: int | None) -> None:
+        self.workers = workers if workers is not None else (os.cpu_count() or 1)
+        self.pool: ProcessPoolExecutor | None = None
+        if self.workers > 1:
+            context = multiprocessing.get_context("spawn")
+            self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
+            for _ in range(self.workers):
+                self.pool.submit(warm_up)
+
+    def map(self, jobs: Sequence[tuple[str, int, int]]) -> Iterator[PreparedImage]:
+        if self.pool is None or len(jobs) < 2 * self.workers:
+            return map(prepare_image, jobs)
+        return self.pool.map(prepare_image, jobs, chunksize=4)
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
+
+
+def finding_details(case: Case) -> dict[str, FindingDetail]:
+    """Severity and laterality of the case's findings, read from its report by the labeler
+    (datasets code presence only; the report says "small left")."""
+    text = case.report.body
+    if not text:
+        return {}
+    from cxrviewer.reports.labeler import label_text
+
+    return {f.label: FindingDetail(f.severity, f.laterality)
+            for f in label_text(text).findings if f.severity or f.laterality}

@@ -1,0 +1,125 @@
+"""The label route: rank cases by how well their findings agree with the query's findings.
+
+The score is a sum over labels of a weight that depends on the query's status and the case's
+status (``WEIGHTS``), divided by the best score the query allows, so a perfect match is 1.0:
+
+- a finding the query asks for rewards a case that has it (uncertain counts half) and is
+  penalised when the case's report denies it;
+- a finding the query negates ("no effusion") penalises cases that have it;
+- a finding the query does not mention costs a little when the case has it, so "cardiomegaly"
+  ranks a case with cardiomegaly alone above one with cardiomegaly and four other findings.
+
+Cases with the same findings get the same score, and a library has few distinct finding
+patterns, so the route scores each pattern once. Ties are then broken by things that matter to
+the reader, never by row order: agreement on severity and laterality ("small left effusion"),
+then word overlap between the query and the case's impression, then the case id (stable).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from cxrviewer.library.store import FindingDetail
+from cxrviewer.reports.labels import ALL_LABELS, NO_FINDING
+
+QUERY_STATUSES = ("positive", "uncertain", "negative", "")
+CASE_STATUSES = ("positive", "uncertain", "negative", "")
+
+# WEIGHTS[query status][case status]; "" is "not mentioned".
+WEIGHTS: dict[str, dict[str, float]] = {
+    "positive": {"positive": 1.0, "uncertain": 0.5, "negative": -0.5, "": 0.0},
+    "uncertain": {"positive": 0.5, "uncertain": 0.5, "negative": -0.25, "": 0.0},
+    "negative": {"positive": -1.0, "uncertain": -0.5, "negative": 0.0, "": 0.0},
+    "": {"positive": -0.2, "uncertain": -0.1, "negative": 0.0, "": 0.0},
+}
+# "No Finding" is not a finding: having it is no extra burden on a case the query did not ask
+# about (a query that only negates, "no pneumothorax", then prefers normal films).
+_NO_EXTRA_COST = {NO_FINDING}
+
+_CODE_INDEX = {"p": 0, "u": 1, "n": 2, "-": 3}
+_WORD_RE = re.compile(r"[a-z]+")
+_STOPWORDS = frozenset(
+    "a an and are as at be by for from in is it no not of on or the there this to with without "
+    "seen noted again present identified evidence stable unchanged".split())
+
+
+@dataclass(frozen=True)
+class LabelQuery:
+    """The findings a query states, with the severity and laterality it gives them."""
+
+    statuses: dict[str, str]
+    details: dict[str, FindingDetail] = field(default_factory=dict)
+    text: str = ""
+
+    @property
+    def best_score(self) -> float:
+        return sum(WEIGHTS[s][s] for s in self.statuses.values() if s != "negative")
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.statuses
+
+
+def query_from_text(text: str) -> LabelQuery:
+    """Label the query text with the report labeler (negations and hedges included)."""
+    from cxrviewer.reports.labeler import label_text
+
+    result = label_text(text)
+    # CheXpert's rule makes No Finding positive whenever nothing is mentioned; a query means
+    # "normal" only when it says so ("normal chest", "no acute disease").
+    statuses = {f.label: f.status for f in result.findings
+                if f.label != NO_FINDING or (f.spans or result.normal_spans)}
+    details = {f.label: FindingDetail(f.severity, f.laterality)
+               for f in result.findings if f.severity or f.laterality}
+    return LabelQuery(statuses, details, text)
+
+
+def query_from_findings(findings: dict[str, str], details: dict[str, FindingDetail] | None = None,
+                        text: str = "") -> LabelQuery:
+    return LabelQuery(dict(findings), dict(details or {}), text)
+
+
+def pattern_scores(query: LabelQuery, patterns: list[str]) -> np.ndarray:
+    """The score of each finding pattern (see ``store.pattern_of``) for ``query``, in [-inf, 1]."""
+    table = np.zeros((len(ALL_LABELS), 4), np.float64)
+    for i, label in enumerate(ALL_LABELS):
+        q = query.statuses.get(label, "")
+        for j, c in enumerate(CASE_STATUSES):
+            table[i, j] = 0.0 if (q == "" and label in _NO_EXTRA_COST) else WEIGHTS[q][c]
+    codes = np.array([[_CODE_INDEX[ch] for ch in p] for p in patterns], np.int8).reshape(
+        len(patterns), len(ALL_LABELS))
+    raw = table[np.arange(len(ALL_LABELS)), codes].sum(axis=1)
+    best = query.best_score
+    return raw / best if best > 0 else raw
+
+
+def detail_agreement(query: LabelQuery, details: dict[str, FindingDetail]) -> float:
+    """+1 per severity or laterality the case shares with the query, -1 per one it contradicts,
+    divided by the number the query gives (0 when it gives none)."""
+    total = 0
+    score = 0.0
+    for label, wanted in query.details.items():
+        have = details.get(label, FindingDetail())
+        for want, got in ((wanted.severity, have.severity), (wanted.laterality, have.laterality)):
+            if not want:
+                continue
+            total += 1
+            if got:
+                score += 1.0 if got == want else -1.0
+    return score / total if total else 0.0
+
+
+def words(text: str) -> frozenset[str]:
+    return frozenset(w for w in _WORD_RE.findall(text.lower()) if w not in _STOPWORDS)
+
+
+def text_overlap(query_words: frozenset[str], text: str) -> float:
+    """Jaccard overlap of content words: "mild cardiomegaly" prefers a report that says so."""
+    if not query_words:
+        return 0.0
+    other = words(text)
+    union = query_words | other
+    return len(query_words & other) / len(union) if union else 0.0

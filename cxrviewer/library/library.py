@@ -1,0 +1,351 @@
+"""An open case library and its search API, shared by the GUI's worker and the command line.
+
+Search takes a ``SearchRequest`` (text or a case id, filters, k, route) and returns plain
+frozen data, so the result can cross threads as it is.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cxrviewer.library import label_route as LR
+from cxrviewer.library.errors import LibraryError
+from cxrviewer.library.manifest import Manifest, read_manifest
+from cxrviewer.library.store import STORE_NAME, CaseRow, Store
+from cxrviewer.reports.labels import ALL_LABELS
+
+LABEL_ROUTE = "labels"
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What a hit must be. Empty fields do not filter."""
+
+    views: tuple[str, ...] = ()
+    sex: str = ""
+    age_min: float | None = None
+    age_max: float | None = None
+    splits: tuple[str, ...] = ()
+    required: tuple[str, ...] = ()  # labels that must be positive
+    excluded: tuple[str, ...] = ()  # labels that must not be positive or uncertain
+    exclude_studies: tuple[str, ...] = ()
+
+    def sql(self) -> tuple[str, list[object]]:
+        """A WHERE clause over ``cases`` (without the keyword) and its parameters."""
+        parts: list[str] = []
+        params: list[object] = []
+        if self.views:
+            parts.append(f"view IN ({', '.join('?' * len(self.views))})")
+            params += [v.upper() for v in self.views]
+        if self.sex:
+            parts.append("sex = ?")
+            params.append(self.sex.upper()[:1])
+        if self.age_min is not None:
+            parts.append("age >= ?")
+            params.append(self.age_min)
+        if self.age_max is not None:
+            parts.append("age <= ?")
+            params.append(self.age_max)
+        if self.splits:
+            parts.append(f"split IN ({', '.join('?' * len(self.splits))})")
+            params += list(self.splits)
+        for label in self.required:
+            parts.append("row IN (SELECT row FROM findings WHERE label = ? AND status = 'positive')")
+            params.append(_known_label(label))
+        for label in self.excluded:
+            parts.append("row NOT IN (SELECT row FROM findings WHERE label = ? "
+                         "AND status IN ('positive', 'uncertain'))")
+            params.append(_known_label(label))
+        if self.exclude_studies:
+            parts.append(f"study_id NOT IN ({', '.join('?' * len(self.exclude_studies))})")
+            params += list(self.exclude_studies)
+        return " AND ".join(parts), params
+
+
+def _known_label(label: str) -> str:
+    for known in ALL_LABELS:
+        if known.lower() == label.strip().lower():
+            return known
+    raise ValueError(f"unknown finding {label!r}; known: {', '.join(ALL_LABELS)}")
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    """What to search for: text, a library case, a film's pixels, or pixels and text combined
+    (``image_weight`` of the image, the rest of the text; embedding routes only)."""
+
+    text: str = ""
+    case_id: str = ""
+    k: int = 10
+    filters: Filters = field(default_factory=Filters)
+    route: str = LABEL_ROUTE
+    image: Any = field(default=None, compare=False, repr=False)  # 2-D/3-D array, ideally windowed uint8
+    image_weight: float = 0.5
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One result. ``agreement`` and ``overlap`` are the tie-breakers of the label route."""
+
+    rank: int
+    score: float
+    case: CaseRow
+    agreement: float = 0.0
+    overlap: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        c = self.case
+        return {
+            "rank": self.rank, "case_id": c.case_id, "score": round(self.score, 6),
+            "findings": c.findings, "impression": c.impression,
+            "view": c.view, "sex": c.sex, "age": c.age, "split": c.split, "dataset": c.dataset,
+            "patient_id": c.patient_id, "study_id": c.study_id, "image": c.image,
+            "tie_break": {"detail_agreement": round(self.agreement, 6),
+                          "text_overlap": round(self.overlap, 6)},
+        }
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    hits: tuple[Hit, ...]
+    route: str
+    query_findings: dict[str, str]
+    seconds: float
+    candidates: int = 0
+    message: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"route": self.route, "query_findings": self.query_findings,
+                "seconds": round(self.seconds, 6), "candidates": self.candidates,
+                "message": self.message, "hits": [h.to_json() for h in self.hits]}
+
+
+class Library:
+    """A library folder opened for searching. Use from one thread at a time."""
+
+    def __init__(self, folder: Path, manifest: Manifest, store: Store,
+                 encoder_loader: Callable[[str], Any] | None = None) -> None:
+        self.folder = folder
+        self.manifest = manifest
+        self.store = store
+        self._encoder_loader = encoder_loader
+        self._encoder: Any = None
+        self._index: Any = None
+        patterns = store.patterns()
+        self._patterns = [p for p, _ in patterns]
+        self._pattern_counts = np.array([n for _, n in patterns], np.int64)
+
+    @classmethod
+    def open(cls, folder: str | Path, encoder_loader: Callable[[str], Any] | None = None,
+             check_index: bool = True) -> Library:
+        """Open a finished library, checking its index file (hash, size) unless told not to;
+        the encoder loads on the first search that needs it (``encoder_loader`` maps a model
+        name to an encoder, for tests)."""
+        folder = Path(folder)
+        manifest = read_manifest(folder)
+        if manifest.state != "ready":
+            raise LibraryError(folder, "the library's build did not finish; run the same "
+                                       "`cxrviewer library build` again to resume it")
+        if manifest.route != LABEL_ROUTE and manifest.index is None:
+            raise LibraryError(folder / "manifest.json", "the manifest names no index file")
+        library = cls(folder, manifest, Store(folder / STORE_NAME), encoder_loader)
+        if check_index and manifest.index is not None:
+            try:
+                library.index
+            except LibraryError:
+                library.close()
+                raise
+        return library
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Library:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def name(self) -> str:
+        return self.manifest.name
+
+    @property
+    def count(self) -> int:
+        return int(self._pattern_counts.sum())
+
+    def routes(self) -> tuple[str, ...]:
+        return (LABEL_ROUTE,) if self.manifest.route == LABEL_ROUTE else (self.manifest.route, LABEL_ROUTE)
+
+    # -- search ----------------------------------------------------------------------------
+
+    def search(self, request: SearchRequest) -> SearchResult:
+        started = time.perf_counter()
+        if request.route not in self.routes():
+            raise LibraryError(self.folder, f"route {request.route!r} is not available in this "
+                                            f"library (it has: {', '.join(self.routes())})")
+        if request.route != LABEL_ROUTE:
+            return self._embedding_search(request, started)
+        if request.image is not None:
+            raise LibraryError(self.folder, "the label route cannot search by pixels; choose an "
+                                            "image encoder's route")
+        filters = request.filters
+        if request.case_id:
+            query, study = self._case_query(request.case_id)
+            filters = Filters(**{**filters.__dict__,
+                                 "exclude_studies": filters.exclude_studies + (study,)})
+        else:
+            query = LR.query_from_text(request.text)
+        if query.is_empty:
+            return SearchResult((), LABEL_ROUTE, {}, time.perf_counter() - started, 0,
+                                "no findings recognised in the query (try e.g. \"mild "
+                                "cardiomegaly, small left effusion\" or \"normal chest\")")
+        hits, candidates = self._label_hits(query, filters, request.k)
+        return SearchResult(tuple(hits), LABEL_ROUTE, dict(query.statuses),
+                            time.perf_counter() - started, candidates)
+
+    def _case_query(self, case_id: str) -> tuple[LR.LabelQuery, str]:
+        (case,) = self.store.cases([self._row(case_id)])
+        return LR.query_from_findings(case.findings, case.details, case.impression), case.study_id
+
+    def _label_hits(self, query: LR.LabelQuery, filters: Filters, k: int) -> tuple[list[Hit], int]:
+        where, params = filters.sql()
+        scores = np.round(LR.pattern_scores(query, self._patterns), 9)
+        groups: list[tuple[float, list[int]]] = []
+        found = 0
+        for value in np.unique(scores)[::-1]:
+            patterns = [self._patterns[i] for i in np.flatnonzero(scores == value)]
+            rows = self.store.rows_with_patterns(patterns, where, params)
+            if rows:
+                groups.append((float(value), rows))
+                found += len(rows)
+            if found >= k:
+                break
+        ranked: list[tuple[float, float, float, str, int]] = []
+        query_words = LR.words(query.text)
+        labels = list(query.details)
+        for value, rows in groups:
+            texts = self.store.tie_break_texts(rows)
+            details = self.store.details_for(rows, labels)
+            ranked += [(value, LR.detail_agreement(query, details.get(r, {})),
+                        LR.text_overlap(query_words, texts[r][1]), texts[r][0], r) for r in rows]
+        ranked.sort(key=lambda t: (-t[0], -t[1], -t[2], t[3]))
+        top = ranked[:k]
+        cases = self.store.cases([t[4] for t in top])
+        return [Hit(n, t[0], case, t[1], t[2]) for n, (t, case) in enumerate(zip(top, cases), 1)], found
+
+    # -- embedding route -------------------------------------------------------------------
+
+    @property
+    def encoder(self) -> Any:
+        """The route's encoder, loaded on first use (imports torch: call from the worker)."""
+        if self._encoder is None:
+            info = self.manifest.preprocessing.get("encoder", {})
+            self._encoder = self._load_encoder(self.manifest.route, info.get("path", ""))
+        return self._encoder
+
+    def _load_encoder(self, name: str, path: str) -> Any:
+        from cxrviewer.models import ModelError
+
+        if self._encoder_loader is not None:
+            return self._encoder_loader(name)
+        from cxrviewer.models.encoders import load_encoder
+
+        try:
+            return load_encoder(name)
+        except ModelError as first:
+            if path and Path(path).is_dir():
+                try:
+                    return load_encoder(Path(path))
+                except ModelError as exc:
+                    raise LibraryError(self.folder, f"this library's encoder cannot be loaded: {exc}") from None
+            raise LibraryError(self.folder, f"this library's encoder cannot be loaded: {first}") from None
+
+    @property
+    def index(self) -> Any:
+        if self._index is None:
+            from cxrviewer.library.index import load_index
+
+            assert self.manifest.index is not None
+            self._index = load_index(self.folder, self.manifest.index)
+        return self._index
+
+    def query_vector(self, request: SearchRequest) -> np.ndarray:
+        """The unit query vector of a request: text, a case's stored embedding, pixels, or a
+        weighted sum of pixels and text."""
+        from cxrviewer.library.prepare import square
+
+        parts: list[tuple[float, np.ndarray]] = []
+        if request.case_id:
+            row = self._row(request.case_id)
+            blob = self.store.db.execute("SELECT vec FROM embeddings WHERE row = ?", (row,)).fetchone()
+            parts.append((1.0, np.frombuffer(blob[0], np.float32)))
+        elif request.image is not None:
+            pixels = square(np.asarray(request.image), int(self.encoder.spec.input_size))
+            weight = request.image_weight if request.text.strip() else 1.0
+            parts.append((weight, self.encoder.encode_images([pixels])[0]))
+        if request.text.strip() and not request.case_id:
+            weight = 1.0 - request.image_weight if parts else 1.0
+            parts.append((weight, self.encoder.encode_texts([request.text])[0]))
+        if not parts:
+            raise LibraryError(self.folder, "nothing to search for: give text, a case or an image")
+        vector = sum(w * v.astype(np.float32) for w, v in parts)
+        return (vector / max(float(np.linalg.norm(vector)), 1e-12)).astype(np.float32)
+
+    def _embedding_search(self, request: SearchRequest, started: float) -> SearchResult:
+        filters = request.filters
+        if request.case_id:
+            study = self.store.study_of(self._row(request.case_id))[0]
+            filters = Filters(**{**filters.__dict__,
+                                 "exclude_studies": filters.exclude_studies + (study,)})
+        query = self.query_vector(request)
+        where, params = filters.sql()
+        allowed = np.asarray(self.store.filtered_rows(where, params), np.int64) if where else None
+        if allowed is not None and allowed.size == 0:
+            return SearchResult((), request.route, {}, time.perf_counter() - started, 0,
+                                "no case matches the filters")
+        scores, rows = self.index.search(query, request.k, allowed)
+        found = [(float(s), int(r)) for s, r in zip(scores[0], rows[0]) if r >= 0]
+        cases = self.store.cases([r for _, r in found])
+        hits = tuple(Hit(n, s, c) for n, ((s, _), c) in enumerate(zip(found, cases), 1))
+        query_findings = {}
+        if request.text.strip() and not request.case_id:
+            query_findings = dict(LR.query_from_text(request.text).statuses)
+        return SearchResult(hits, request.route, query_findings, time.perf_counter() - started,
+                            len(found))
+
+    def _row(self, case_id: str) -> int:
+        row = self.store.row_of(case_id)
+        if row is None:
+            raise LibraryError(self.folder, f"no case {case_id!r} in this library")
+        return row
+
+    # -- cases -----------------------------------------------------------------------------
+
+    def case(self, case_id: str) -> CaseRow:
+        row = self.store.row_of(case_id)
+        if row is None:
+            raise LibraryError(self.folder, f"no case {case_id!r} in this library")
+        return self.store.cases([row])[0]
+
+    def thumbnail(self, case_id: str) -> bytes | None:
+        row = self.store.row_of(case_id)
+        return None if row is None else self.store.thumbnail(row)
+
+    def info(self) -> dict[str, Any]:
+        m = self.manifest
+        return {
+            "name": m.name, "path": str(self.folder), "route": m.route, "dim": m.dim,
+            "synthetic": m.synthetic, "state": m.state, "sources": list(m.sources),
+            "counts": self.store.counts(), "splits": self.store.split_counts(),
+            "findings": self.store.label_counts(), "created": m.created, "updated": m.updated,
+            "format_version": m.format_version,
+            "index": None if m.index is None else {"file": m.index.file, "kind": m.index.kind,
+                                                   "count": m.index.count},
+        }

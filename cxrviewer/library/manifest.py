@@ -1,0 +1,93 @@
+"""``manifest.json``: what a library folder holds, so it is never opened with the wrong code.
+
+The manifest is the only file that points at the current index file (index files have
+versioned names and are replaced by rewriting the manifest), which keeps the swap atomic on
+every platform, including Windows where a file that is open cannot be replaced.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from cxrviewer.fileio import atomic_write_text
+from cxrviewer.library.errors import LibraryError
+
+FORMAT = "cxrviewer-library"
+FORMAT_VERSION = 1
+MANIFEST_NAME = "manifest.json"
+
+
+@dataclass(frozen=True)
+class IndexInfo:
+    """The FAISS index file of an embedding route, with the hash checked on open."""
+
+    file: str
+    kind: str  # "flat", "hnsw" or "ivf"
+    sha256: str
+    count: int
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """Everything needed to decide whether a library can be opened and added to."""
+
+    name: str
+    route: str  # "labels" or the id of an embedding encoder
+    dim: int
+    preprocessing: dict[str, Any] = field(default_factory=dict)
+    sources: tuple[dict[str, str], ...] = ()  # [{"dataset": ..., "root": ...}]
+    counts: dict[str, int] = field(default_factory=dict)
+    state: str = "building"  # "building" until a build finishes, then "ready"
+    synthetic: bool = False
+    index: IndexInfo | None = None
+    created: str = ""
+    updated: str = ""
+    format: str = FORMAT
+    format_version: int = FORMAT_VERSION
+
+    def to_json(self) -> str:
+        data = asdict(self)
+        data["sources"] = list(self.sources)
+        return json.dumps(data, indent=2, sort_keys=True)
+
+    def touched(self, **changes: Any) -> Manifest:
+        return replace(self, updated=now_iso(), **changes)
+
+
+def now_iso() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
+
+
+def read_manifest(folder: Path) -> Manifest:
+    """The manifest of ``folder``; a missing, unreadable or foreign one is a LibraryError."""
+    path = folder / MANIFEST_NAME
+    if not folder.is_dir():
+        raise LibraryError(folder, "no such library folder")
+    if not path.is_file():
+        raise LibraryError(path, "not a cxrviewer library (manifest.json is missing)")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise LibraryError(path, f"manifest cannot be read ({exc})") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise LibraryError(path, "not a cxrviewer library manifest")
+    version = data.get("format_version")
+    if version != FORMAT_VERSION:
+        raise LibraryError(
+            path, f"library format version {version} is not the version this cxrviewer reads "
+                  f"({FORMAT_VERSION}); rebuild it into a new folder, this one is left as it is")
+    try:
+        index = data.pop("index", None)
+        data["sources"] = tuple(data.get("sources", ()))
+        return Manifest(**data, index=IndexInfo(**index) if index else None)
+    except TypeError as exc:
+        raise LibraryError(path, f"manifest has unexpected fields ({exc})") from None
+
+
+def write_manifest(folder: Path, manifest: Manifest) -> None:
+    atomic_write_text(folder / MANIFEST_NAME, manifest.to_json() + "\n")

@@ -1,0 +1,93 @@
+"""Per-image work of a library build, run in worker processes: decode, window, shrink, encode.
+
+Kept in its own light module (imaging only) because every worker process imports it. The
+same ``model_input`` makes the encoder's input at build time and for a query film, so a film
+from the user's own folder is seen by the encoder exactly as the library's films were.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+THUMB_QUALITY = 85
+
+
+@dataclass(frozen=True)
+class PreparedImage:
+    """The thumbnail of one image as JPEG bytes (and the encoder's input when asked), or why
+    the image could not be used."""
+
+    jpeg: bytes = b""
+    size: tuple[int, int] = (0, 0)
+    error: str = ""
+    model_input: np.ndarray | None = None
+
+
+def load(path: str) -> Any:
+    from cxrviewer.imaging.dicom import load_image
+
+    return load_image(path)
+
+
+def windowed(image: Any, size: int, frame: int = 0) -> np.ndarray:
+    """The film as displayed by default (file window or auto, inversion applied), uint8,
+    longest side ``size``."""
+    from cxrviewer.imaging.thumbnails import thumbnail
+
+    return thumbnail(image, size=size, frame=min(frame, image.frames - 1))
+
+
+def square(pixels: np.ndarray, size: int) -> np.ndarray:
+    """Resized to ``size`` x ``size`` without cropping (the encoders were trained on whole films)."""
+    from PIL import Image
+
+    if pixels.shape[0] == size and pixels.shape[1] == size:
+        return pixels
+    return np.asarray(Image.fromarray(pixels).resize((size, size), Image.Resampling.BILINEAR,
+                                                     reducing_gap=None))
+
+
+def model_input(image: Any, size: int, frame: int = 0) -> np.ndarray:
+    return square(windowed(image, max(size, 64), frame), size)
+
+
+def decode_and_shrink(path: str, frame: int = 0, size: int = 256) -> np.ndarray:
+    """Decode + window + resize: the part of a build that the rest must keep up with."""
+    return windowed(load(path), size, frame)
+
+
+def prepare_image(job: tuple[str, int, int, int]) -> PreparedImage:
+    """``job`` is (path, frame, thumbnail size, model input size or 0). Never raises: a bad
+    file becomes an error text."""
+    path, frame, thumb_size, model_size = job
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # odd header values: the build lists real problems
+            image = load(path)
+            preview = windowed(image, max(thumb_size, model_size), frame)
+        from PIL import Image
+
+        picture = Image.fromarray(preview)
+        picture.thumbnail((thumb_size, thumb_size), Image.Resampling.BILINEAR, reducing_gap=None)
+        buffer = io.BytesIO()
+        picture.save(buffer, format="JPEG", quality=THUMB_QUALITY)
+        encoder_input = square(preview, model_size) if model_size else None
+        return PreparedImage(buffer.getvalue(), (picture.width, picture.height), "", encoder_input)
+    except BaseException as exc:  # noqa: BLE001 - pixel decoders raise Rust panics (BaseException)
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+            raise
+        reason = getattr(exc, "reason", None) or f"{type(exc).__name__}: {exc}"
+        return PreparedImage(error=str(reason))
+
+
+def warm_up() -> None:
+    """Import the decoders in a fresh worker so the first real image does not pay for it."""
+    import pydicom.pixels  # noqa: F401
+    from PIL import Image  # noqa: F401
+
+    from cxrviewer.imaging import dicom, thumbnails  # noqa: F401

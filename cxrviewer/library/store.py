@@ -1,0 +1,330 @@
+"""The library's metadata in SQLite: cases, findings, reports, thumbnails and build progress.
+
+SQLite gives filters as SQL and commits that survive a crash (WAL with ``synchronous=FULL`` is
+durable across power loss too). The ``row`` of a case is its id in the FAISS index, so the two
+never need a mapping table. Thumbnails are JPEG blobs here rather than hundreds of thousands of
+small files.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cxrviewer.datasets.case import Case, DatasetProblem
+from cxrviewer.library.errors import LibraryError
+from cxrviewer.reports.labels import ALL_LABELS
+from cxrviewer.reports.sections import ReportSections
+
+STORE_NAME = "library.sqlite"
+SCHEMA_VERSION = 1
+
+# One character per label in ALL_LABELS order: the finding "pattern" of a case. Cases that
+# share a pattern score the same on the label route, so the route scores patterns, not rows.
+STATUS_CODES = {"positive": "p", "negative": "n", "uncertain": "u"}
+CODE_STATUS = {v: k for k, v in STATUS_CODES.items()}
+NOT_MENTIONED = "-"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS cases(
+    row INTEGER PRIMARY KEY,
+    case_id TEXT UNIQUE NOT NULL,
+    patient_id TEXT NOT NULL,
+    study_id TEXT NOT NULL,
+    image TEXT NOT NULL,
+    frame INTEGER NOT NULL DEFAULT 0,
+    dataset TEXT NOT NULL,
+    view TEXT NOT NULL,
+    sex TEXT NOT NULL,
+    age REAL,
+    split TEXT NOT NULL,
+    findings_source TEXT NOT NULL,
+    indication TEXT NOT NULL,
+    comparison TEXT NOT NULL,
+    findings_text TEXT NOT NULL,
+    impression TEXT NOT NULL,
+    other TEXT NOT NULL,
+    pattern TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS cases_pattern ON cases(pattern);
+CREATE INDEX IF NOT EXISTS cases_study ON cases(study_id);
+CREATE TABLE IF NOT EXISTS findings(
+    row INTEGER NOT NULL,
+    label TEXT NOT NULL,
+    status TEXT NOT NULL,
+    severity TEXT,
+    laterality TEXT,
+    PRIMARY KEY(row, label)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS findings_label ON findings(label, status);
+CREATE TABLE IF NOT EXISTS thumbs(row INTEGER PRIMARY KEY, jpeg BLOB NOT NULL,
+                                  width INTEGER NOT NULL, height INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS embeddings(row INTEGER PRIMARY KEY, vec BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS skipped(case_id TEXT PRIMARY KEY, path TEXT NOT NULL, reason TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS problems(id INTEGER PRIMARY KEY, path TEXT NOT NULL, line INTEGER,
+                                    reason TEXT NOT NULL);
+"""
+
+
+def pattern_of(findings: dict[str, str] | Iterable[tuple[str, str]]) -> str:
+    statuses = dict(findings)
+    return "".join(STATUS_CODES.get(statuses.get(label, ""), NOT_MENTIONED) for label in ALL_LABELS)
+
+
+def findings_of_pattern(pattern: str) -> dict[str, str]:
+    return {label: CODE_STATUS[c] for label, c in zip(ALL_LABELS, pattern) if c != NOT_MENTIONED}
+
+
+@dataclass(frozen=True)
+class FindingDetail:
+    """Severity and laterality of one finding, from the report, when it gives them."""
+
+    severity: str | None = None
+    laterality: str | None = None
+
+
+@dataclass(frozen=True)
+class PreparedCase:
+    """A case ready to be stored: its record, finding details and thumbnail (JPEG)."""
+
+    case: Case
+    details: dict[str, FindingDetail]
+    thumb_jpeg: bytes
+    thumb_size: tuple[int, int]
+    embedding: bytes | None = None
+    model_input: Any = None  # the encoder's input, dropped once embedded
+
+
+@dataclass(frozen=True)
+class CaseRow:
+    """A case as the library returns it (plain data, safe to send across threads)."""
+
+    row: int
+    case_id: str
+    patient_id: str
+    study_id: str
+    image: str
+    frame: int
+    dataset: str
+    view: str
+    sex: str
+    age: float | None
+    split: str
+    findings_source: str
+    report: ReportSections
+    findings: dict[str, str]
+    details: dict[str, FindingDetail]
+
+    @property
+    def impression(self) -> str:
+        return self.report.impression or self.report.findings
+
+
+_CASE_COLUMNS = ("row, case_id, patient_id, study_id, image, frame, dataset, view, sex, age, split, "
+                 "findings_source, indication, comparison, findings_text, impression, other, pattern")
+
+
+class Store:
+    """One SQLite connection to a library's metadata. Not shared across threads."""
+
+    def __init__(self, path: Path, *, create: bool = False, readonly: bool = False) -> None:
+        self.path = path
+        if not create and not path.is_file():
+            raise LibraryError(path, "the library's metadata file is missing")
+        try:
+            if readonly:
+                uri = f"{path.resolve().as_uri()}?mode=ro"
+                self.db = sqlite3.connect(uri, uri=True, check_same_thread=False)
+            else:
+                self.db = sqlite3.connect(path, check_same_thread=False)
+                self.db.execute("PRAGMA journal_mode=WAL")
+                self.db.execute("PRAGMA synchronous=FULL")
+            if create:
+                self.db.executescript(_SCHEMA)
+                self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
+                                (str(SCHEMA_VERSION),))
+                self.db.commit()
+            version = self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise LibraryError(path, f"metadata database cannot be read ({exc})") from None
+        if version is None or int(version[0]) != SCHEMA_VERSION:
+            raise LibraryError(path, f"metadata schema version {version and version[0]} is not "
+                                     f"{SCHEMA_VERSION}")
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def next_row(self) -> int:
+        (top,) = self.db.execute("SELECT COALESCE(MAX(row), -1) FROM cases").fetchone()
+        return int(top) + 1
+
+    def add_batch(self, prepared: Sequence[PreparedCase], skipped: Sequence[tuple[str, str, str]],
+                  problems: Sequence[DatasetProblem] = ()) -> None:
+        """Store one batch in one transaction, so a crash keeps either all of it or none."""
+        row = self.next_row()
+        with self.db:
+            for item in prepared:
+                self._insert(row, item)
+                row += 1
+            self.db.executemany("DELETE FROM skipped WHERE case_id = ?",
+                                [(item.case.case_id,) for item in prepared])
+            self.db.executemany("INSERT OR REPLACE INTO skipped VALUES (?, ?, ?)", skipped)
+            self.db.executemany("INSERT INTO problems(path, line, reason) VALUES (?, ?, ?)",
+                                [(p.path, p.line, p.reason) for p in problems])
+
+    def _insert(self, row: int, item: PreparedCase) -> None:
+        case = item.case
+        report = case.report
+        self.db.execute(
+            f"INSERT INTO cases({_CASE_COLUMNS}) VALUES ({', '.join('?' * 18)})",
+            (row, case.case_id, case.patient_id, case.study_id, case.image, case.frame,
+             case.dataset, case.view, case.sex, case.age, case.split, case.findings_source,
+             report.indication, report.comparison, report.findings, report.impression,
+             report.other, pattern_of(case.findings)))
+        self.db.executemany(
+            "INSERT INTO findings VALUES (?, ?, ?, ?, ?)",
+            [(row, label, status, item.details.get(label, FindingDetail()).severity,
+              item.details.get(label, FindingDetail()).laterality)
+             for label, status in case.findings.items() if status in STATUS_CODES])
+        self.db.execute("INSERT INTO thumbs VALUES (?, ?, ?, ?)",
+                        (row, item.thumb_jpeg, item.thumb_size[0], item.thumb_size[1]))
+        if item.embedding is not None:
+            self.db.execute("INSERT INTO embeddings VALUES (?, ?)", (row, item.embedding))
+
+    def add_problems(self, problems: Sequence[DatasetProblem]) -> None:
+        with self.db:
+            self.db.executemany("INSERT INTO problems(path, line, reason) VALUES (?, ?, ?)",
+                                [(p.path, p.line, p.reason) for p in problems])
+
+    def clear_problems(self) -> None:
+        with self.db:
+            self.db.execute("DELETE FROM problems")
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def known_case_ids(self) -> set[str]:
+        """Cases already stored. Skipped ones are not included: a rerun tries them again, in
+        case the file has been fixed since."""
+        return {r[0] for r in self.db.execute("SELECT case_id FROM cases")}
+
+    def count(self) -> int:
+        return int(self.db.execute("SELECT COUNT(*) FROM cases").fetchone()[0])
+
+    def counts(self) -> dict[str, int]:
+        one = lambda sql: int(self.db.execute(sql).fetchone()[0])  # noqa: E731
+        return {
+            "cases": one("SELECT COUNT(*) FROM cases"),
+            "patients": one("SELECT COUNT(DISTINCT patient_id) FROM cases"),
+            "studies": one("SELECT COUNT(DISTINCT study_id) FROM cases"),
+            "with_report": one("SELECT COUNT(*) FROM cases WHERE findings_text != '' OR impression != ''"),
+            "skipped": one("SELECT COUNT(*) FROM skipped"),
+            "problems": one("SELECT COUNT(*) FROM problems"),
+        }
+
+    def split_counts(self) -> dict[str, int]:
+        return dict(self.db.execute("SELECT split, COUNT(*) FROM cases GROUP BY split").fetchall())
+
+    def label_counts(self) -> dict[str, dict[str, int]]:
+        out: dict[str, dict[str, int]] = {}
+        for label, status, n in self.db.execute(
+                "SELECT label, status, COUNT(*) FROM findings GROUP BY label, status"):
+            out.setdefault(label, {})[status] = n
+        return out
+
+    def problems(self, limit: int | None = None) -> list[DatasetProblem]:
+        sql = "SELECT path, line, reason FROM problems ORDER BY id"
+        rows = self.db.execute(sql + (f" LIMIT {int(limit)}" if limit else "")).fetchall()
+        skipped = self.db.execute("SELECT path, reason FROM skipped").fetchall()
+        return [DatasetProblem(p, r, line) for p, line, r in rows] + [DatasetProblem(p, r) for p, r in skipped]
+
+    def patterns(self) -> list[tuple[str, int]]:
+        return self.db.execute("SELECT pattern, COUNT(*) FROM cases GROUP BY pattern").fetchall()
+
+    def rows_with_patterns(self, patterns: Sequence[str], where: str = "", params: Sequence[object] = ()
+                           ) -> list[int]:
+        marks = ", ".join("?" * len(patterns))
+        sql = f"SELECT row FROM cases WHERE pattern IN ({marks})" + (f" AND {where}" if where else "")
+        return [r[0] for r in self.db.execute(sql, (*patterns, *params))]
+
+    def filtered_rows(self, where: str, params: Sequence[object]) -> list[int]:
+        return [r[0] for r in self.db.execute(f"SELECT row FROM cases WHERE {where}", params)]
+
+    def cases(self, rows: Sequence[int]) -> list[CaseRow]:
+        """The cases at ``rows``, in the order asked."""
+        if not rows:
+            return []
+        by_row: dict[int, CaseRow] = {}
+        details: dict[int, dict[str, FindingDetail]] = {}
+        findings: dict[int, dict[str, str]] = {}
+        for chunk in _chunks(list(rows), 900):
+            marks = ", ".join("?" * len(chunk))
+            for r, label, status, severity, laterality in self.db.execute(
+                    f"SELECT row, label, status, severity, laterality FROM findings WHERE row IN ({marks})",
+                    chunk):
+                findings.setdefault(r, {})[label] = status
+                if severity or laterality:
+                    details.setdefault(r, {})[label] = FindingDetail(severity, laterality)
+            for rec in self.db.execute(f"SELECT {_CASE_COLUMNS} FROM cases WHERE row IN ({marks})", chunk):
+                by_row[rec[0]] = _case_row(rec, findings.get(rec[0], {}), details.get(rec[0], {}))
+        return [by_row[r] for r in rows if r in by_row]
+
+    def row_of(self, case_id: str) -> int | None:
+        found = self.db.execute("SELECT row FROM cases WHERE case_id = ?", (case_id,)).fetchone()
+        return None if found is None else int(found[0])
+
+    def study_of(self, row: int) -> tuple[str, str]:
+        return self.db.execute("SELECT study_id, patient_id FROM cases WHERE row = ?", (row,)).fetchone()
+
+    def thumbnail(self, row: int) -> bytes | None:
+        found = self.db.execute("SELECT jpeg FROM thumbs WHERE row = ?", (row,)).fetchone()
+        return None if found is None else bytes(found[0])
+
+    def embeddings(self) -> Iterator[tuple[int, bytes]]:
+        yield from self.db.execute("SELECT row, vec FROM embeddings ORDER BY row")
+
+    def tie_break_texts(self, rows: Sequence[int]) -> dict[int, tuple[str, str]]:
+        """row -> (case id, impression and findings text), what the label route breaks ties by."""
+        out: dict[int, tuple[str, str]] = {}
+        for chunk in _chunks(list(rows), 900):
+            marks = ", ".join("?" * len(chunk))
+            for row, case_id, text in self.db.execute(
+                    f"SELECT row, case_id, impression || ' ' || findings_text FROM cases "
+                    f"WHERE row IN ({marks})", chunk):
+                out[row] = (case_id, text)
+        return out
+
+    def details_for(self, rows: Sequence[int], labels: Sequence[str]) -> dict[int, dict[str, FindingDetail]]:
+        out: dict[int, dict[str, FindingDetail]] = {}
+        if not labels:
+            return out
+        label_marks = ", ".join("?" * len(labels))
+        for chunk in _chunks(list(rows), 900):
+            marks = ", ".join("?" * len(chunk))
+            for r, label, severity, laterality in self.db.execute(
+                    f"SELECT row, label, severity, laterality FROM findings WHERE row IN ({marks}) "
+                    f"AND label IN ({label_marks})", (*chunk, *labels)):
+                out.setdefault(r, {})[label] = FindingDetail(severity, laterality)
+        return out
+
+
+def _case_row(rec: tuple, findings: dict[str, str], details: dict[str, FindingDetail]) -> CaseRow:
+    (row, case_id, patient_id, study_id, image, frame, dataset, view, sex, age, split, source,
+     indication, comparison, findings_text, impression, other, _pattern) = rec
+    order = tuple(name for name, text in (("indication", indication), ("comparison", comparison),
+                                          ("findings", findings_text), ("impression", impression),
+                                          ("other", other)) if text)
+    report = ReportSections(indication, comparison, findings_text, impression, other, order)
+    return CaseRow(row, case_id, patient_id, study_id, image, frame, dataset, view, sex, age, split,
+                   source, report, findings, details)
+
+
+def _chunks(items: list, size: int) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+

@@ -1,0 +1,62 @@
+"""The label route's similarity: rewards, penalties, uncertainty and tie-breakers."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from cxrviewer.library import label_route as LR
+from cxrviewer.library.store import FindingDetail, pattern_of
+
+
+def _scores(query_text: str, cases: list[dict[str, str]]) -> np.ndarray:
+    return LR.pattern_scores(LR.query_from_text(query_text), [pattern_of(c) for c in cases])
+
+
+def test_shared_positive_scores_one_and_extra_findings_cost():
+    s = _scores("Cardiomegaly.", [
+        {"Cardiomegaly": "positive"},
+        {"Cardiomegaly": "positive", "Pleural Effusion": "positive", "Edema": "positive"},
+        {"Cardiomegaly": "uncertain"},
+        {"Cardiomegaly": "negative"},
+        {"No Finding": "positive"},
+    ])
+    # 1.0; 1.0 - 2 * 0.2; 0.5; -0.5; 0 (No Finding is not an extra finding)
+    assert np.allclose(s, [1.0, 0.6, 0.5, -0.5, 0.0])
+
+
+def test_negated_query_findings_penalise_cases_that_have_them():
+    s = _scores("Cardiomegaly. No pleural effusion.", [
+        {"Cardiomegaly": "positive"},
+        {"Cardiomegaly": "positive", "Pleural Effusion": "positive"},
+        {"Cardiomegaly": "positive", "Pleural Effusion": "negative"},
+    ])
+    # best = 1 (effusion is negated, so it adds nothing to the best score)
+    assert np.allclose(s, [1.0, 0.0, 1.0])
+
+
+def test_uncertain_query_half_weights():
+    q = LR.query_from_text("Possible pneumonia. Small left effusion.")
+    assert q.statuses == {"Pneumonia": "uncertain", "Pleural Effusion": "positive"}
+    s = LR.pattern_scores(q, [pattern_of({"Pneumonia": "positive", "Pleural Effusion": "positive"}),
+                              pattern_of({"Pleural Effusion": "positive"})])
+    assert np.allclose(s, [1.0, 1.0 / 1.5])
+
+
+def test_normal_query_prefers_normal_films():
+    s = _scores("Normal chest radiograph.", [{"No Finding": "positive"}, {"Edema": "positive"}])
+    assert s[0] > s[1]
+
+
+def test_detail_agreement_rewards_matching_side_and_size():
+    q = LR.query_from_text("small left pleural effusion")
+    assert q.details["Pleural Effusion"] == FindingDetail("mild", "left")
+    same = LR.detail_agreement(q, {"Pleural Effusion": FindingDetail("mild", "left")})
+    other_side = LR.detail_agreement(q, {"Pleural Effusion": FindingDetail("mild", "right")})
+    unknown = LR.detail_agreement(q, {})
+    assert same == 1.0 and other_side == 0.0 and unknown == 0.0
+
+
+def test_text_overlap_ignores_stopwords():
+    w = LR.words("No acute disease. Mild cardiomegaly.")
+    assert "no" not in w and {"mild", "cardiomegaly"} <= w
+    assert LR.text_overlap(w, "mild cardiomegaly") > LR.text_overlap(w, "severe cardiomegaly")
