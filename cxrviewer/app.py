@@ -26,6 +26,9 @@ def build_gui_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="open offscreen, wait until everything requested is drawn, save a PNG and exit",
     )
+    parser.add_argument("--query", metavar="TEXT", help="search the case library for this impression at start")
+    parser.add_argument("--library", metavar="NAME_OR_PATH",
+                        help="case library to search (default: the last one used, else the demo)")
     parser.add_argument("--size", default="1600x1000", help="window size for --screenshot (WxH)")
     parser.add_argument("--anonymise", action="store_true", help="start with identifying data hidden")
     parser.add_argument("--timeout", type=float, default=120.0, help="--screenshot gives up after this many seconds")

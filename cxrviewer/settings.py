@@ -36,6 +36,8 @@ class Settings:
     show_overlays: bool = True
     user_presets: list[UserPreset] = field(default_factory=list)
     recent_folders: list[str] = field(default_factory=list)
+    search_library: str = ""  # name or path; "" is the demo library
+    search_route: str = "labels"
 
     def remember_folder(self, folder: str, keep: int = 10) -> None:
         self.last_folder = folder

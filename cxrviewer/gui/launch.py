@@ -56,10 +56,11 @@ def launch(args: argparse.Namespace) -> int:
     if args.screenshot:
         return take_screenshot(app, window, args)
     window.show()
-    if args.path:
-        from PySide6.QtCore import QTimer
+    from PySide6.QtCore import QTimer
 
+    if args.path:
         QTimer.singleShot(0, lambda: window.open_path(args.path))
+    QTimer.singleShot(0, lambda: window.search.start(getattr(args, "library", None), getattr(args, "query", None)))
     status = app.exec()
     return int(status)
 
@@ -88,10 +89,13 @@ def take_screenshot(app, window, args: argparse.Namespace) -> int:
     window.show()
     if args.path:
         window.open_path(args.path)
+    query = getattr(args, "query", None)
+    if query or getattr(args, "library", None):
+        window.search.start(getattr(args, "library", None), query)
     deadline = time.monotonic() + args.timeout
     while time.monotonic() < deadline:
         app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
-        if screenshot_ready(window, requested_path=bool(args.path)):
+        if screenshot_ready(window, requested_path=bool(args.path)) and search_ready(window, bool(query)):
             break
         time.sleep(0.01)
     else:
@@ -109,6 +113,21 @@ def take_screenshot(app, window, args: argparse.Namespace) -> int:
         return 1
     print(f"saved {out}")
     return 0
+
+
+def search_ready(window, requested_query: bool) -> bool:
+    """The query's gallery is shown with the thumbnails of the tiles in view."""
+    if not requested_query:
+        return True
+    search = window.search
+    if search.last_outcome is None or search._thumb_timer.isActive() or not window.is_idle():
+        return False
+    pane = window.results
+    if pane.model.wanted:
+        return False
+    if search.last_outcome.hits and window.current_path is None:
+        return False
+    return pane.model.thumbnails_complete(pane.visible_rows())
 
 
 def screenshot_ready(window, requested_path: bool) -> bool:

@@ -32,6 +32,7 @@ from cxrviewer import __version__, settings as settings_store
 from cxrviewer.gui.bridge import ExecutorBridge
 from cxrviewer.gui.report_pane import ReportPane
 from cxrviewer.gui.results_pane import ResultsPane
+from cxrviewer.gui.search_controller import SearchController
 from cxrviewer.gui.study_browser import SeriesStrip, StudyBrowser, _image_label
 from cxrviewer.gui.tag_browser import TagBrowser
 from cxrviewer.services import JobEvent
@@ -72,6 +73,9 @@ class MainWindow(QMainWindow):
         self.scan_started = 0.0
         self.last_open_seconds = 0.0
         self.persist_settings = True  # off for --screenshot and tests: never clobber the user's layout
+        self.channel_handlers: dict[str, Callable[[JobEvent], None]] = {}
+        self.library_case = None  # library.store.CaseRow of the film shown, when it came from a search
+        self.library_case_source = ""
 
         self.scanner = ExecutorBridge("cxrviewer-scan", self)
         self.loader = ExecutorBridge("cxrviewer-image", self)
@@ -101,13 +105,18 @@ class MainWindow(QMainWindow):
         self.browser_dock = self._dock("Studies", self.browser, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.report_dock = self._dock("Report", self.report_pane, Qt.DockWidgetArea.RightDockWidgetArea)
         self.tags_dock = self._dock("DICOM tags", self.tags, Qt.DockWidgetArea.RightDockWidgetArea)
-        self.results_dock = self._dock("Results", self.results, Qt.DockWidgetArea.RightDockWidgetArea)
+        # The gallery runs under the viewer (a row of tiles), between the studies and the report
+        # columns, which keep the full height.
+        self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.results_dock = self._dock("Results", self.results, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.tabifyDockWidget(self.report_dock, self.tags_dock)
         self.report_dock.raise_()
-        self.resizeDocks([self.browser_dock, self.report_dock], [270, 380], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.report_dock, self.results_dock], [640, 260], Qt.Orientation.Vertical)
+        self.resizeDocks([self.browser_dock, self.report_dock], [260, 400], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.results_dock], [330], Qt.Orientation.Vertical)
 
         self._build_status_bar()
+        self.search = SearchController(self)
         self._build_actions()
         self._warmup = WarmUp(self)
         self._warmup.done.connect(lambda: self.viewer)
@@ -196,6 +205,7 @@ class MainWindow(QMainWindow):
         self._fill_recent_menu()
         file_menu.addSeparator()
         self._action(file_menu, "&Save view as PNG…", "Ctrl+S", self.save_view_png)
+        self._action(file_menu, "&Build case library…", "Ctrl+B", lambda: self.search.choose_and_build())
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", QKeySequence.StandardKey.Quit, self.close)
 
@@ -237,6 +247,13 @@ class MainWindow(QMainWindow):
             self.tool_actions[tool] = action
         self._action(tools, "Clear &measurements", ["Delete", "Esc"], lambda: self.viewer.clear_measurements())
         self._action(tools, "&Find tag…", "Ctrl+F", self._focus_tag_filter)
+
+        search = bar.addMenu("&Search")
+        self._action(search, "&Search box", "Ctrl+K", lambda: (self.results_dock.raise_(), self.results.query.setFocus(), self.results.query.selectAll()))
+        self._action(search, "Similar &films", "Ctrl+Shift+S", lambda: self.search.similar("films"))
+        self._action(search, "Similar &reports", "Ctrl+Shift+R", lambda: self.search.similar("reports"))
+        self._action(search, "&Compare with the selected result", "Ctrl+Shift+C", lambda: self.search.compare(self.results.selected_hit()))
+        self._action(search, "Search &filters", "Ctrl+Shift+F", lambda: self.results.filters_button.toggle())
 
         help_menu = bar.addMenu("&Help")
         self._action(help_menu, "&Keyboard shortcuts", "F1", self.show_shortcuts)
@@ -280,6 +297,7 @@ class MainWindow(QMainWindow):
             return
         self.root_path = path
         self.current_path = None
+        self.library_case = None
         self._current_series = []
         self._current_study_key = None
         self.browser.reset()
@@ -336,13 +354,20 @@ class MainWindow(QMainWindow):
             self.open_image(self._current_series[index])
 
     def _submit(self, bridge: ExecutorBridge, fn, *args, channel: str) -> None:
-        job = bridge.submit(fn, *args, channel=channel)
+        self.submit_job(bridge, fn, *args, channel=channel)
+
+    def submit_job(self, bridge: ExecutorBridge, fn, *args, channel: str, supersede: bool = True) -> None:
+        """Run ``fn(context, *args)`` on ``bridge``'s worker; the window is busy until it ends."""
+        job = bridge.submit(fn, *args, channel=channel, supersede=supersede)
         self._busy[channel] = job.id
+
+    def on_job_event(self, event: JobEvent) -> None:
+        self._on_job_event(event)
 
     # -- results from the workers --------------------------------------------------------------
 
     def _on_job_event(self, event: JobEvent) -> None:
-        handler = getattr(self, f"_on_{event.channel}", None)
+        handler = self.channel_handlers.get(event.channel) or getattr(self, f"_on_{event.channel}", None)
         if handler is not None:
             handler(event)
         if event.kind in ("done", "error", "cancelled") and self._busy.get(event.channel) == event.job_id:
@@ -409,7 +434,28 @@ class MainWindow(QMainWindow):
             thumb = event.payload
             self.strip.set_thumbnail(thumb.path, thumb.pixels, thumb.error)
 
+    def open_case(self, case, library_path: str) -> None:
+        """Show a library case: its film, and the report the library holds for it (datasets keep
+        reports in CSVs and text trees the study folder does not have)."""
+        self.open_path(case.image)
+        self.library_case = case
+        self.library_case_source = library_path
+
+    def _library_report(self):
+        case = self.library_case
+        if case is None or case.image != self.current_path or not case.report.as_pairs():
+            return None
+        from cxrviewer.services.study import StudyReport
+
+        text = "\n\n".join(f"{h.upper()}: {t}" for h, t in case.report.as_pairs())
+        return StudyReport(text, f"{Path(self.library_case_source).name}: {case.case_id}", "library",
+                           tuple(case.report.as_pairs()), tuple(case.findings.items()))
+
     def _on_report(self, event: JobEvent) -> None:
+        if event.kind == "done" and self._library_report() is not None:
+            self.report_pane.show_report(self._library_report(), redact=self._redactor())
+            self.report_pane.set_anonymise(self.anonymise_action.isChecked(), self._redactor())
+            return
         if event.kind == "done":
             if event.payload is None:
                 self.report_pane.show_none()
@@ -484,6 +530,7 @@ class MainWindow(QMainWindow):
         self.browser.set_anonymise(on)
         self.tags.set_anonymise(on)
         self.report_pane.set_anonymise(on, self._redactor())
+        self.search.set_anonymise(on)
         if self.root_path:
             self.setWindowTitle(APP_TITLE if on else f"{APP_TITLE} — {Path(self.root_path).name}")
 
@@ -573,6 +620,7 @@ class MainWindow(QMainWindow):
 
     def shutdown_workers(self) -> None:
         self._warmup.wait()
+        self.search.shutdown()
         for bridge in (self.scanner, self.loader, self.thumbnailer):
             bridge.shutdown()
 

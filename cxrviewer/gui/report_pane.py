@@ -47,10 +47,37 @@ class ReportPane(QWidget):
     def _render(self) -> None:
         report = self.report
         clean = self._redact if (self.anonymise and self._redact) else (lambda t: t)
-        kind = {"sr": "DICOM structured report", "text": "text file"}.get(report.source_kind, report.source_kind)
+        kind = {"sr": "DICOM structured report", "text": "text file",
+                "library": "case library"}.get(report.source_kind, report.source_kind)
         self.source.setText(f"From {kind}: {clean(report.source_path)}" if not self.anonymise else f"From {kind}")
         parts = []
         for heading, body in report.sections or (("Report", report.text),):
             paragraphs = "".join(f"<p style='margin:2px 0'>{html.escape(clean(line))}</p>" for line in body.splitlines() if line.strip())
             parts.append(f"<h3 style='margin:8px 0 2px 0'>{html.escape(heading)}</h3>{paragraphs}")
+        parts.append(findings_html(getattr(report, "findings", ())))
         self.text.setHtml("".join(parts))
+
+
+STATUS_STYLE = {
+    "positive": ("#b5473c", "present"),
+    "uncertain": ("#c08a1e", "uncertain"),
+    "negative": ("#3d7a52", "absent"),
+}
+
+
+def findings_html(findings) -> str:
+    """The observations the report states, CheXpert's order first, coloured by status."""
+    from cxrviewer.reports.labels import ALL_LABELS
+
+    stated = dict(findings)
+    if not stated:
+        return ""
+    chips = []
+    for label in ALL_LABELS:
+        status = stated.get(label)
+        if status in STATUS_STYLE:
+            colour, word = STATUS_STYLE[status]
+            chips.append(f"<span style='background:{colour}; color:white'>&nbsp;{html.escape(label)}: "
+                         f"{word}&nbsp;</span>")
+    return ("<h3 style='margin:10px 0 2px 0'>Findings stated</h3><p style='line-height:160%'>"
+            + " ".join(chips) + "</p>")

@@ -46,6 +46,7 @@ class StudyReport:
     source_path: str
     source_kind: str
     sections: tuple[tuple[str, str], ...]
+    findings: tuple[tuple[str, str], ...] = ()  # (label, status) the report states
 
 
 def scan_folder(context: JobContext, root: str) -> int:
@@ -110,7 +111,16 @@ def load_report(context: JobContext, image_paths: list[str], report_paths: list[
     if found is None:
         return None
     sections = split_sections(found.text)
-    return StudyReport(found.text, str(found.source_path), found.source_kind, tuple(sections.as_pairs()))
+    return StudyReport(found.text, str(found.source_path), found.source_kind, tuple(sections.as_pairs()),
+                       stated_findings(sections.body or found.text))
+
+
+def stated_findings(text: str) -> tuple[tuple[str, str], ...]:
+    """(label, status) of every finding the report text mentions, as the labeler reads it."""
+    from cxrviewer.reports.labeler import label_text
+
+    result = label_text(text)
+    return tuple((f.label, f.status) for f in result.findings if f.spans or f.label != "No Finding")
 
 
 def folder_of(path: str) -> str:

@@ -119,12 +119,10 @@ def test_wrong_root_says_what_was_expected(tmp_path: Path) -> None:
     assert not chexpert.ADAPTER.detect(tmp_path)
 
 
-def test_many_rows_are_fast(tmp_path: Path) -> None:
-    """A quarter of CheXpert's 224k rows, every image present: no stat per file, no O(n^2).
-
-    The full 224k take about 6.5 s on a slow 2-core machine (29 us a row, 4 of them in Case).
-    """
-    import time
+def test_many_rows_need_no_stat_per_file(tmp_path: Path, monkeypatch) -> None:
+    """CheXpert has 224k rows: images are checked against one listing per folder, never with a
+    stat per file (the full 224k read in about 6.5 s on a 2-core machine)."""
+    import os
 
     folder = tmp_path / DS
     rows = [_row(f"{DS}/train/patient{p:05d}/study1/view{v}_frontal.jpg", labels={2: "1.0"})
@@ -135,8 +133,9 @@ def test_many_rows_are_fast(tmp_path: Path) -> None:
             target = folder / f"train/patient{p:05d}/study1/view{v}_frontal.jpg"
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(b"")
-    start = time.perf_counter()
+    stats = []
+    real_stat = os.stat
+    monkeypatch.setattr(os, "stat", lambda *a, **k: stats.append(a[0]) or real_stat(*a, **k))
     count = sum(1 for _ in chexpert.ADAPTER.iter_cases(tmp_path, lambda p: None))
-    elapsed = time.perf_counter() - start
     assert count == 56_000
-    assert elapsed < 5.0, f"{elapsed:.1f} s for 56k rows"
+    assert len(stats) < 2_000, f"{len(stats)} stat calls for 2,000 distinct images"

@@ -1,0 +1,190 @@
+"""The search flow in the window: query -> gallery -> viewer, similar films, compare, a library
+build with progress, and responsiveness while queries and builds run."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from PySide6.QtCore import QElapsedTimer, Qt, QTimer
+
+from cxrviewer.library.library import Library
+
+
+class Heartbeat:
+    """A 10 ms timer that records how late it fires: the longest event-loop stall."""
+
+    def __init__(self) -> None:
+        self.timer = QTimer()
+        self.timer.setInterval(10)
+        self.clock = QElapsedTimer()
+        self.worst = 0.0
+        self.timer.timeout.connect(self._beat)
+
+    def _beat(self) -> None:
+        elapsed = self.clock.restart()
+        self.worst = max(self.worst, elapsed - 10)
+
+    def __enter__(self) -> Heartbeat:
+        self.clock.start()
+        self.timer.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.timer.stop()
+
+
+@pytest.fixture
+def searching_window(qtbot, main_window, demo_library):
+    """A window on the demo library; as on a first start, it runs an example query and shows
+    the best match in the viewer."""
+    main_window.search.start(str(demo_library))
+    qtbot.waitUntil(lambda: main_window.search.last_outcome is not None and main_window.viewer.image is not None
+                    and main_window.is_idle(), timeout=30000)
+    return main_window
+
+
+def _query(qtbot, window, text: str):
+    window.results.query.setText(text)
+    window.search.run_query()
+    qtbot.waitUntil(lambda: window.search.last_outcome is not None
+                    and window.search.last_outcome.request.text == text and window.is_idle(), timeout=30000)
+    return window.search.last_outcome
+
+
+def test_typed_impression_fills_the_gallery_with_scored_tiles(qtbot, searching_window):
+    window = searching_window
+    assert window.results.banner.isVisible() and "Synthetic" in window.results.banner.text()
+    outcome = _query(qtbot, window, "Moderate right pleural effusion.")
+    model = window.results.model
+    assert model.rowCount() == len(outcome.hits) > 0
+    assert outcome.hits[0].case.findings.get("Pleural Effusion") == "positive"
+    qtbot.waitUntil(lambda: model.thumbnails_complete(window.results.visible_rows()), timeout=10000)
+    assert window.results.visible_rows()
+    shot = window.results.gallery.grab()
+    assert not shot.isNull()
+    assert "results" in window.results.status.text()
+
+
+def test_typing_pause_runs_the_query_and_only_the_last_result_is_shown(qtbot, searching_window):
+    window = searching_window
+    pane = window.results
+    pane.query.clear()
+    qtbot.keyClicks(pane.query, "cardiomegaly")  # no Enter: the typing pause runs it
+    qtbot.waitUntil(lambda: window.search.last_outcome.request.text == "cardiomegaly" and window.is_idle(),
+                    timeout=10000)
+    shown = []
+    window.search.outcomeShown.connect(lambda o: shown.append(o.request.text))
+    texts = [f"{word} {n}" for n in range(100) for word in ("effusion",)][:99] + ["small left pneumothorax"]
+    with Heartbeat() as beat:
+        for text in texts:
+            pane.query.setText(text)
+            window.search.run_query()
+            qtbot.wait(1)
+        qtbot.waitUntil(lambda: window.search.last_outcome.request.text == texts[-1] and window.is_idle(), timeout=30000)
+    assert shown[-1] == texts[-1]
+    assert len(shown) < len(texts), "superseded queries must not all reach the gallery"
+    assert all(h.case.findings.get("Pneumothorax") for h in window.search.last_outcome.hits[:1])
+    # 50 ms is the goal (the benchmark reports the figure); CI machines here have 2 shared cores.
+    assert beat.worst <= 100, f"event loop stalled {beat.worst:.0f} ms"
+
+
+def test_clicking_a_tile_opens_the_case_with_its_library_report(qtbot, searching_window, demo_library):
+    window = searching_window
+    outcome = _query(qtbot, window, "Cardiomegaly.")
+    gallery = window.results.gallery
+    rect = gallery.visualRect(window.results.model.index(0))
+    qtbot.mouseClick(gallery.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    case = outcome.hits[0].case
+    qtbot.waitUntil(lambda: window.current_path == case.image and window.viewer.image is not None
+                    and window.is_idle(), timeout=30000)
+    assert window.library_case == case
+    text = window.report_pane.plain_text()
+    assert case.report.impression.split(".")[0] in text
+    assert "Findings stated" in text
+
+
+def test_similar_films_from_a_library_case_excludes_its_study(qtbot, searching_window):
+    window = searching_window
+    outcome = _query(qtbot, window, "Cardiomegaly.")
+    case = outcome.hits[0].case
+    window.open_case(case, window.search.library.path)
+    qtbot.waitUntil(lambda: window.viewer.image is not None and window.is_idle(), timeout=30000)
+    window.search.similar("films")
+    qtbot.waitUntil(lambda: window.search.last_outcome.request.case_id == case.case_id and window.is_idle(),
+                    timeout=30000)
+    hits = window.search.last_outcome.hits
+    assert hits and all(h.case.study_id != case.study_id for h in hits)
+    window.search.similar("reports")
+    qtbot.waitUntil(lambda: window.results.delegate.reports_mode and window.is_idle(), timeout=30000)
+
+
+def test_similar_films_for_an_outside_film_uses_its_report(qtbot, searching_window, teaching_study):
+    window = searching_window
+    window.open_path(str(teaching_study))
+    qtbot.waitUntil(lambda: window.viewer.image is not None and window.report_pane.report is not None
+                    and window.is_idle(), timeout=30000)
+    window.search.similar("films")
+    qtbot.waitUntil(lambda: window.search.last_outcome is not None and window.is_idle(), timeout=30000)
+    outcome = window.search.last_outcome
+    assert outcome.result.query_findings.get("Cardiomegaly") == "positive"
+    assert "report" in outcome.query_label
+
+
+def test_double_click_compares_side_by_side_with_window_level_in_step(qtbot, searching_window):
+    window = searching_window
+    outcome = _query(qtbot, window, "Pleural effusion.")
+    window.open_case(outcome.hits[1].case, window.search.library.path)
+    qtbot.waitUntil(lambda: window.viewer.image is not None and window.is_idle(), timeout=30000)
+    gallery = window.results.gallery
+    rect = gallery.visualRect(window.results.model.index(0))
+    viewed = window.current_path
+    qtbot.mouseClick(gallery.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    qtbot.mouseDClick(gallery.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    qtbot.waitUntil(lambda: window.search._compare is not None and window.search._compare.right.image is not None
+                    and window.is_idle(), timeout=30000)
+    dialog = window.search._compare
+    assert dialog.isVisible()
+    qtbot.wait(600)  # past the double-click interval: the click did not replace the viewed film
+    assert window.current_path == viewed
+    from cxrviewer.imaging.records import Window
+
+    left = dialog.left
+    low, high = left.image.sample_range
+    left.set_window(Window(low + 0.3 * (high - low), 0.2 * (high - low)))
+    r_low, r_high = dialog.right.image.sample_range
+    assert dialog.right.window.center == pytest.approx(r_low + 0.3 * (r_high - r_low), rel=1e-3)
+    dialog.close()
+
+
+def test_building_a_library_shows_progress_and_keeps_the_window_responsive(qtbot, main_window, demo_dataset):
+    window = main_window
+    progress = []
+    window.search.progress.valueChanged.connect(progress.append)
+    with Heartbeat() as beat:
+        window.search.build("demo", str(demo_dataset), "gui-built")
+        qtbot.waitUntil(lambda: window.search.library is not None and window.is_idle(), timeout=120000)
+    assert window.search.library.name == "gui-built" and window.search.library.count == 48
+    assert progress, "the build reported progress"
+    assert not window.search.progress.isVisible()
+    assert beat.worst <= 100, f"event loop stalled {beat.worst:.0f} ms"
+    with Library.open(window.search.library.path) as library:
+        assert library.count == 48
+
+
+def test_missing_library_is_a_message_not_a_crash(qtbot, main_window, tmp_path):
+    main_window.search.start(str(tmp_path / "nowhere"))
+    qtbot.waitUntil(lambda: main_window.is_idle() and "could not be opened" in main_window.results.status.text(),
+                    timeout=30000)
+    assert "no such library folder" in main_window.results.status.text()
+
+
+def test_no_worker_thread_survives_the_window(qtbot, searching_window):
+    import threading
+
+    _query(qtbot, searching_window, "Edema.")
+    searching_window.close()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and [t for t in threading.enumerate() if t.name.startswith("cxrviewer-") and t.is_alive()]:
+        time.sleep(0.05)
+    assert not [t.name for t in threading.enumerate() if t.name.startswith("cxrviewer-") and t.is_alive()]
