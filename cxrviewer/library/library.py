@@ -119,6 +119,7 @@ class SearchResult:
     seconds: float
     candidates: int = 0
     message: str = ""
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per stage (embedding route)
 
     def to_json(self) -> dict[str, Any]:
         return {"route": self.route, "query_findings": self.query_findings,
@@ -304,21 +305,27 @@ class Library:
             study = self.store.study_of(self._row(request.case_id))[0]
             filters = Filters(**{**filters.__dict__,
                                  "exclude_studies": filters.exclude_studies + (study,)})
+        t0 = time.perf_counter()
         query = self.query_vector(request)
+        t1 = time.perf_counter()
         where, params = filters.sql()
         allowed = np.asarray(self.store.filtered_rows(where, params), np.int64) if where else None
         if allowed is not None and allowed.size == 0:
             return SearchResult((), request.route, {}, time.perf_counter() - started, 0,
                                 "no case matches the filters")
+        t2 = time.perf_counter()
         scores, rows = self.index.search(query, request.k, allowed)
+        t3 = time.perf_counter()
         found = [(float(s), int(r)) for s, r in zip(scores[0], rows[0]) if r >= 0]
         cases = self.store.cases([r for _, r in found])
+        t4 = time.perf_counter()
+        timings = {"encode": t1 - t0, "filter": t2 - t1, "index": t3 - t2, "fetch": t4 - t3}
         hits = tuple(Hit(n, s, c) for n, ((s, _), c) in enumerate(zip(found, cases), 1))
         query_findings = {}
         if request.text.strip() and not request.case_id:
             query_findings = dict(LR.query_from_text(request.text).statuses)
         return SearchResult(hits, request.route, query_findings, time.perf_counter() - started,
-                            len(found))
+                            len(found), timings=timings)
 
     def _row(self, case_id: str) -> int:
         row = self.store.row_of(case_id)
