@@ -1,15 +1,19 @@
 """Patient > study > series > image tree, the skipped-files list and the series thumbnail strip.
 
-Scan results stream in batches; each batch is inserted with updates suspended, so even a
-10,000-file folder costs the GUI thread only a few milliseconds per batch.
+Scan results stream in batches. The browser's data (headers, report paths, counts) takes each
+batch at once; the tree widget's rows are built in chunks of at most ``INSERT_BUDGET_S`` per
+event-loop turn, each at its sorted place, so no batch (and no final sort) stalls the GUI thread.
 """
 
 from __future__ import annotations
 
+import bisect
+import time
+from collections import deque
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QPoint, QSize, Qt, Signal
+from PySide6.QtCore import QPoint, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QIcon, QImage, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -31,17 +35,30 @@ if TYPE_CHECKING:
 PATH_ROLE = Qt.ItemDataRole.UserRole
 KEY_ROLE = Qt.ItemDataRole.UserRole + 1
 DONE_ROLE = Qt.ItemDataRole.UserRole + 2
+# GUI-thread time spent building tree rows per event-loop turn (about 150-250 rows): well under
+# the 50 ms chunk that RAIL allows, leaving room for the paint and timers of the same turn.
+INSERT_BUDGET_S = 0.008
 
 
 class SortableItem(QTreeWidgetItem):
-    """Sorts by a key tuple (instance number, path) instead of the displayed text."""
+    """Sorts by a key tuple (instance number, path) instead of the displayed text.
+
+    ``child_keys`` holds the children's sort keys in order, so a new child is inserted at its
+    sorted place by bisection (the tree never needs a whole-tree sort).
+    """
 
     def __init__(self, sort_key: tuple) -> None:
         super().__init__()
         self.sort_key = sort_key
+        self.child_keys: list[tuple] = []
 
     def __lt__(self, other: QTreeWidgetItem) -> bool:
         return self.sort_key < getattr(other, "sort_key", ())
+
+    def add_sorted(self, child: SortableItem) -> None:
+        index = bisect.bisect(self.child_keys, child.sort_key)
+        self.child_keys.insert(index, child.sort_key)
+        self.insertChild(index, child)
 
 
 class StudyBrowser(QTabWidget):
@@ -64,6 +81,11 @@ class StudyBrowser(QTabWidget):
         self.addTab(self.tree, "Studies")
         self.addTab(self.issues, "Skipped")
         self.anonymise = False
+        self._pending: deque = deque()
+        self._drain_timer = QTimer(self)
+        self._drain_timer.setSingleShot(True)
+        self._drain_timer.setInterval(0)
+        self._drain_timer.timeout.connect(self._drain)
         self.reset()
 
     def reset(self) -> None:
@@ -77,32 +99,69 @@ class StudyBrowser(QTabWidget):
         self._patient_order: dict[str, int] = {}
         self._leaves: dict[str, SortableItem] = {}
         self._warnings = 0
+        self._issue_count = 0
+        self._image_count = 0
+        self._pending.clear()
+        self._drain_timer.stop()
+        self._finish_requested = False
         self._update_tab_titles()
 
     # -- streaming in ---------------------------------------------------------------------------
 
     def add_items(self, items) -> None:
-        self.tree.setUpdatesEnabled(False)
-        try:
-            for item in items:
-                if isinstance(item, FileIssue):
-                    self._add_issue(item)
-                elif item.is_report:
-                    self.report_paths.append(item.path)
-                    self.headers[item.path] = item
-                else:
-                    self._add_image(item)
-        finally:
-            self.tree.setUpdatesEnabled(True)
-        self._update_tab_titles()
+        """Take a batch of scan results: counts and headers now, tree rows a chunk per turn."""
+        for item in items:
+            if isinstance(item, FileIssue):
+                self._issue_count += 1
+            elif item.is_report:
+                self.report_paths.append(item.path)
+                self.headers[item.path] = item
+                continue
+            elif item.path in self.headers:
+                continue  # already listed (a DICOMDIR entry that the walk found again)
+            else:
+                self.headers[item.path] = item
+                self._image_count += 1
+            self._pending.append(item)
+        self._drain()
+
+    def pending_rows(self) -> int:
+        """Scan results taken but not yet shown as rows (0 once the tree is complete)."""
+        return len(self._pending)
+
+    def _drain(self) -> None:
+        """Build rows for pending results until the per-turn budget is spent; then yield."""
+        if self._pending:
+            deadline = time.perf_counter() + INSERT_BUDGET_S
+            self.tree.setUpdatesEnabled(False)
+            self.issues.setUpdatesEnabled(False)
+            try:
+                while self._pending:
+                    item = self._pending.popleft()
+                    if isinstance(item, FileIssue):
+                        self._add_issue(item)
+                    else:
+                        self._add_image(item)
+                    if time.perf_counter() >= deadline:
+                        break
+            finally:
+                self.tree.setUpdatesEnabled(True)
+                self.issues.setUpdatesEnabled(True)
+            self._update_tab_titles()
+        if self._pending:
+            self._drain_timer.start()
+        elif self._finish_requested:
+            self._finish_requested = False
+            self._finish_now()
 
     def finish(self) -> None:
-        """Sort once the scan is complete (sorting on every batch would be quadratic)."""
-        self.tree.sortItems(0, Qt.SortOrder.AscendingOrder)
-        for item in self._series.values():
-            item.setText(1, str(item.childCount()))
-        for item in self._studies.values():
-            item.setText(1, str(sum(item.child(i).childCount() for i in range(item.childCount()))))
+        """The scan is complete: fill in counts and expand, once the last rows are built."""
+        self._finish_requested = True
+        if not self._pending:
+            self._drain()
+
+    def _finish_now(self) -> None:
+        # Counts were kept up to date row by row; only the first view of the tree is left.
         if self.tree.topLevelItemCount() and not self.tree.selectedItems():
             self.tree.expandToDepth(1)
 
@@ -117,7 +176,6 @@ class StudyBrowser(QTabWidget):
         self.issues.addTopLevelItem(row)
 
     def _add_image(self, header: ImageHeader) -> None:
-        self.headers[header.path] = header
         patient_key = header.patient_id or header.patient_name or "(no patient id)"
         if patient_key not in self._patients:
             self._patient_order[patient_key] = len(self._patient_order) + 1
@@ -132,7 +190,7 @@ class StudyBrowser(QTabWidget):
             item.setText(0, " ".join(x for x in (format_dicom_date(header.study_date), header.study_description) if x) or "Study")
             item.setData(0, KEY_ROLE, study_key)
             self._studies[study_key] = item
-            self._patients[patient_key].addChild(item)
+            self._patients[patient_key].add_sorted(item)
         series_key = header.series_uid or study_key + "/" + str(Path(header.path).parent)
         if series_key not in self._series:
             number = header.series_number if header.series_number is not None else 0
@@ -141,15 +199,19 @@ class StudyBrowser(QTabWidget):
             item.setText(0, label or "Series")
             item.setData(0, KEY_ROLE, series_key)
             self._series[series_key] = item
-            self._studies[study_key].addChild(item)
+            self._studies[study_key].add_sorted(item)
         instance = header.instance_number if header.instance_number is not None else 1 << 30
         leaf = SortableItem((instance, header.path))
         leaf.setText(0, _image_label(header))
         leaf.setToolTip(0, header.path)
         leaf.setData(0, PATH_ROLE, header.path)
-        self._series[series_key].addChild(leaf)
+        series = self._series[series_key]
+        series.add_sorted(leaf)
         self._leaves[header.path] = leaf
-        self._series[series_key].setText(1, str(self._series[series_key].childCount()))
+        series.setText(1, str(series.childCount()))
+        study = self._studies[study_key]
+        study.image_count = getattr(study, "image_count", 0) + 1
+        study.setText(1, str(study.image_count))
 
     def _label_patient(self, item: QTreeWidgetItem, header: ImageHeader) -> None:
         key = item.data(0, KEY_ROLE)
@@ -179,10 +241,10 @@ class StudyBrowser(QTabWidget):
     # -- queries --------------------------------------------------------------------------------
 
     def image_count(self) -> int:
-        return sum(1 for h in self.headers.values() if not h.is_report)
+        return self._image_count
 
     def issue_count(self) -> int:
-        return self.issues.topLevelItemCount()
+        return self._issue_count
 
     def first_image_path(self) -> str | None:
         item = self.tree.topLevelItem(0)
@@ -228,7 +290,7 @@ class StudyBrowser(QTabWidget):
             self.imageActivated.emit(path)
 
     def _update_tab_titles(self) -> None:
-        count = self.issues.topLevelItemCount()
+        count = self._issue_count
         self.setTabText(1, f"Skipped ({count})" if count else "Skipped")
 
 

@@ -1,0 +1,174 @@
+"""The window stays responsive while it works, and its direct-manipulation features do what they
+say: folder scans never stall the event loop for long, dropping a folder opens it, the frame
+slider changes the frame, and the magnifier shows full-resolution pixels."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QTimer, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QApplication
+
+from cxrviewer.imaging.synthetic import SyntheticStudy, chest_phantom, write_dicom
+
+# The benchmark (`python -m cxrviewer.bench viewer`) reports the real figure against the 50 ms
+# goal (RAIL's chunk size). CI runs this on shared 2-core machines where other processes, the
+# hypervisor (steal time) or the scan thread holding the GIL can delay any single timer by tens of
+# ms no matter what the GUI does, so the test bound has margin: 150 ms on top of the lateness the
+# same heartbeat shows with the window idle just before (the machine's own noise). It still fails
+# if a batch's rows were built in one go or the tree were re-sorted at the end.
+STALL_BOUND_S = 0.150
+
+
+def _heartbeat_lateness(qtbot, until, timeout_ms: int = 60000) -> list[float]:
+    """Lateness of a 10 ms timer beyond its period while ``until()`` is false."""
+    late: list[float] = []
+    last = [time.perf_counter()]
+
+    def beat() -> None:
+        now = time.perf_counter()
+        late.append(now - last[0] - 0.010)
+        last[0] = now
+
+    heartbeat = QTimer()
+    heartbeat.setTimerType(Qt.TimerType.PreciseTimer)
+    heartbeat.setInterval(10)
+    heartbeat.timeout.connect(beat)
+    heartbeat.start()
+    last[0] = time.perf_counter()
+    try:
+        qtbot.waitUntil(until, timeout=timeout_ms)
+    finally:
+        heartbeat.stop()
+    return late
+
+
+def _folder_of_studies(root: Path, files: int) -> Path:
+    pixels = (np.arange(32 * 32, dtype=np.uint16).reshape(32, 32) * 3) & 0x0FFF
+    for i in range(files):
+        if i % 4 == 0:
+            study = SyntheticStudy(patient_name=f"Patient^{i // 4}", patient_id=f"P{i // 4:04d}")
+        write_dicom(root / f"s{i // 4:04d}" / f"im{i % 4}.dcm", pixels, study=study, instance_number=4 - i % 4)
+    return root
+
+
+def test_scanning_a_folder_never_stalls_the_event_loop(qtbot, main_window, tmp_path: Path) -> None:
+    folder = _folder_of_studies(tmp_path / "many", 400)
+    window = main_window
+    window.viewer  # build the viewer now: its one-off construction is not part of the scan
+    started = time.perf_counter()
+    idle = _heartbeat_lateness(qtbot, lambda: time.perf_counter() - started > 0.5)
+    noise = max(0.0, max(idle))
+    window.open_path(str(folder))
+    late = _heartbeat_lateness(qtbot, lambda: window.is_idle() and window.browser.pending_rows() == 0 and window.viewer.image is not None)
+    assert window.browser.image_count() == 400
+    assert len(late) > 5
+    assert max(late) <= STALL_BOUND_S + noise, f"longest stall {max(late) * 1000:.0f} ms (idle noise {noise * 1000:.0f} ms)"
+    # Rows were inserted in chunks but land sorted: instance numbers ascend within a series.
+    series = window.browser.tree.topLevelItem(0).child(0).child(0)
+    labels = [series.child(i).text(0) for i in range(series.childCount())]
+    assert labels[:4] == sorted(labels[:4]) and labels[0].startswith("#1")
+
+
+def test_tree_rows_stream_in_chunks_but_counts_are_immediate(qtbot, main_window, tmp_path: Path) -> None:
+    from cxrviewer.imaging.scan import iter_folder
+
+    items = list(iter_folder(_folder_of_studies(tmp_path / "chunks", 600)))
+    browser = main_window.browser
+    browser.add_items(items)
+    assert browser.image_count() == 600  # the data is in at once ...
+    assert browser.pending_rows() > 0  # ... the rows follow over later event-loop turns
+    browser.finish()
+    qtbot.waitUntil(lambda: browser.pending_rows() == 0)
+    assert len(browser._leaves) == 600
+    assert browser.tree.topLevelItemCount() == 150
+
+
+def _drop(window, path: Path) -> None:
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    pos = QPointF(window.width() / 2, window.height() / 2)
+    enter = QDragEnterEvent(pos.toPoint(), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(window, enter)
+    assert enter.isAccepted()
+    drop = QDropEvent(pos, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(window, drop)
+    assert drop.isAccepted()
+
+
+def test_dropping_a_folder_opens_it(qtbot, main_window, teaching_study: Path) -> None:
+    window = main_window
+    _drop(window, teaching_study)
+    qtbot.waitUntil(lambda: window.is_idle() and window.viewer.image is not None, timeout=30000)
+    assert window.root_path == str(teaching_study.resolve())
+    assert window.browser.image_count() == 2
+    assert window.viewer.image.header.patient_name == "Doe^Jane"
+
+
+def _multiframe(path: Path, frames: int = 4) -> np.ndarray:
+    """A multi-frame file: each frame a flat field at its own level, so frames are told apart."""
+    import pydicom
+
+    stack = np.stack([np.full((48, 40), 500 * (i + 1), dtype=np.uint16) for i in range(frames)])
+    stack[:, :4, :4] = 0  # some contrast in every frame
+    write_dicom(path, stack[0], bits_stored=12)
+    ds = pydicom.dcmread(path)
+    ds.NumberOfFrames = frames
+    ds.PixelData = stack.tobytes()
+    ds.save_as(path)
+    return stack
+
+
+def test_frame_slider_changes_the_displayed_frame(qtbot, open_study, tmp_path: Path) -> None:
+    stack = _multiframe(tmp_path / "cine" / "multi.dcm")
+    window = open_study(tmp_path / "cine")
+    viewer = window.viewer
+    assert viewer.frame_slider.isVisible() and viewer.frame_slider.maximum() == 3
+    for frame in (2, 1, 3):
+        viewer.frame_slider.setValue(frame)
+        assert viewer.frame == frame
+        assert np.array_equal(viewer._displayed, stack[frame])
+        # what the ImageItem holds is that frame (strided when shown small)
+        s = viewer._stride
+        assert np.array_equal(viewer.item.image, stack[frame][::s, ::s])
+        assert f"{frame + 1} / 4" == viewer.frame_label.text()
+    assert "Frame 4/4" in viewer.overlay_texts()["br"]
+
+
+def test_magnifier_shows_full_resolution_pixels_at_the_cursor(qtbot, open_study, tmp_path: Path) -> None:
+    from cxrviewer.gui.viewer import MAGNIFIER_SOURCE_PX, MAGNIFIER_ZOOM
+    from cxrviewer.imaging import display
+
+    # A film large enough that the fitted view shows it strided (every n-th pixel only).
+    pixels = chest_phantom(1600, 1400, seed=3)
+    write_dicom(tmp_path / "big" / "big.dcm", pixels, pixel_spacing=(0.2, 0.2))
+    window = open_study(tmp_path / "big")
+    viewer = window.viewer
+    assert viewer._stride > 1, "the fitted view should be strided for this test to mean anything"
+    window.magnifier_action.trigger()
+    assert viewer.magnifier_enabled
+    x, y = 700.0, 800.0
+    scene = viewer.view.mapViewToScene(QPointF(x, y))
+    viewer._on_mouse_moved(scene)
+    assert viewer.magnifier.isVisible()
+    size = MAGNIFIER_SOURCE_PX * MAGNIFIER_ZOOM
+    assert viewer.magnifier.pixmap().width() == size
+    point = viewer.view.mapSceneToView(scene)  # the cursor's point as the viewer sees it
+    assert abs(point.x() - x) < 1 and abs(point.y() - y) < 1
+    region = viewer.magnified_region(point)
+    half = MAGNIFIER_SOURCE_PX // 2
+    r0, c0 = int(point.y()) - half, int(point.x()) - half
+    source = viewer.image.display_pixels[0, r0 : r0 + MAGNIFIER_SOURCE_PX, c0 : c0 + MAGNIFIER_SOURCE_PX]
+    # Every source pixel, not the strided copy on screen, mapped exactly as displayed.
+    assert region.shape == (MAGNIFIER_SOURCE_PX, MAGNIFIER_SOURCE_PX)
+    assert np.array_equal(region, display.apply_mapping(np.ascontiguousarray(source), viewer._mapping()))
+    # and the pixmap shows that region, each pixel MAGNIFIER_ZOOM times as large
+    shown = viewer.magnifier.pixmap().toImage()
+    for r, c in ((0, 0), (5, 17), (MAGNIFIER_SOURCE_PX - 1, MAGNIFIER_SOURCE_PX - 1)):
+        grey = shown.pixelColor(QPoint(c * MAGNIFIER_ZOOM + 1, r * MAGNIFIER_ZOOM + 1)).red()
+        assert grey == region[r, c]
+    window.magnifier_action.trigger()
+    assert not viewer.magnifier.isVisible()
