@@ -24,6 +24,8 @@ COMMAND_MODULES = (
     "cxrviewer.library.cli",
     "cxrviewer.eval.cli",
     "cxrviewer.models.cli",
+    "cxrviewer.train.cli",
+    "cxrviewer.explain.cli",
 )
 
 

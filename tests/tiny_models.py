@@ -168,3 +168,28 @@ def build_cxrviewer(folder: Path, seed: int = 0, with_text: bool = True) -> Path
 
 
 BUILDERS = {"clip": build_clip, "siglip": build_siglip, "hf_image": build_dinov2, "cxrviewer": build_cxrviewer}
+
+
+def build_cxrviewer_cnn(folder: Path, seed: int = 0) -> Path:
+    """Our own format with a convolutional tower (timm resnet10t, 64 px: a 4 x 4 last stage)."""
+    import torch
+    import timm
+    from transformers import BertConfig, BertModel
+
+    from cxrviewer.models.cxrformat import save_cxrviewer_encoder
+
+    torch.manual_seed(seed)
+    timm_kwargs = dict(output_stride=16)
+    tower = timm.create_model("resnet10t", pretrained=False, num_classes=0, **timm_kwargs)
+    tokenizer = write_bert_tokenizer(folder.parent / f".{folder.name}-tokenizer")
+    text_model = BertModel(BertConfig(vocab_size=len(tokenizer), max_position_embeddings=32, **_small()))
+    heads: dict[str, Any] = {"image_proj.weight": torch.randn(EMBED_DIM, tower.num_features) * 0.05,
+                             "text_proj.weight": torch.randn(EMBED_DIM, 32) * 0.2,
+                             "logit_scale": torch.tensor(math.log(1 / 0.07))}
+    config = {
+        "image": {"timm_name": "resnet10t", "timm_kwargs": timm_kwargs, "input_size": 64,
+                  "mean": [0.5] * 3, "std": [0.25] * 3, "in_chans": 3},
+        "text": {"pooling": "mean", "max_length": 32},
+        "licence": "CC0 test weights",
+    }
+    return save_cxrviewer_encoder(folder, tower, text_model, tokenizer, heads, config)

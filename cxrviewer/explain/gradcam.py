@@ -1,0 +1,52 @@
+"""Grad-CAM (Selvaraju et al. 2017) on a conv feature map or on a ViT's patch tokens.
+
+The map is ReLU(sum_c w_c A_c) with w_c the spatial mean of d score / d A_c. For a ViT the
+patch tokens entering the last block are reshaped to their grid (CLS/register tokens dropped),
+the usual adaptation (Chefer et al. 2021 compare it with attention-based maps).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from cxrviewer.explain.layers import CamLayer
+
+
+def _as_grid(activation: Any, layer: CamLayer) -> Any:
+    """(n, C, h, w) from a conv map, or from (n, prefix + h*w, C) patch tokens."""
+    if not layer.is_tokens:
+        return activation
+    assert layer.grid is not None
+    patches = activation[:, layer.prefix:, :]
+    n, _, channels = patches.shape
+    return patches.transpose(1, 2).reshape(n, channels, *layer.grid)
+
+
+def grad_cam(score: Callable[[Any], Any], x: Any, layer: CamLayer) -> tuple[np.ndarray, float]:
+    """The raw Grad-CAM map (at the layer's resolution, upsampled to x's) and the score.
+
+    Uses ``torch.autograd.grad`` on the hooked activation only, so no parameter's ``.grad`` is
+    touched (the model may be shared with the search worker).
+    """
+    import torch
+    import torch.nn.functional as F
+
+    captured: list[Any] = []
+    handle = layer.module.register_forward_hook(lambda mod, args, out: captured.append(out))
+    try:
+        with torch.enable_grad():
+            value = score(x)
+            activation = captured[-1]
+            (grad,) = torch.autograd.grad(value.sum(), activation)
+    finally:
+        handle.remove()
+    with torch.no_grad():
+        maps = _as_grid(activation.detach().float(), layer)
+        grads = _as_grid(grad.float(), layer)
+        weights = grads.mean(dim=(2, 3), keepdim=True)
+        cam = torch.relu((weights * maps).sum(dim=1, keepdim=True))
+        cam = F.interpolate(cam, size=tuple(x.shape[-2:]), mode="bilinear", align_corners=False)
+    return cam[0, 0].cpu().numpy(), float(value.detach()[0])
