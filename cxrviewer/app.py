@@ -27,6 +27,8 @@ def build_gui_parser() -> argparse.ArgumentParser:
         help="open offscreen, wait until everything requested is drawn, save a PNG and exit",
     )
     parser.add_argument("--query", metavar="TEXT", help="search the case library for this impression at start")
+    parser.add_argument("--saliency", action="store_true",
+                        help="explain each film opened from the gallery with a saliency overlay")
     parser.add_argument("--library", metavar="NAME_OR_PATH",
                         help="case library to search (default: the last one used, else the demo)")
     parser.add_argument("--size", default="1600x1000", help="window size for --screenshot (WxH)")

@@ -56,3 +56,22 @@ def demo_library(demo_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -
     folder = tmp_path_factory.mktemp("libraries") / "demo-small"
     build_library(BuildOptions("demo", demo_dataset, folder, synthetic=True, workers=1))
     return folder
+
+
+@pytest.fixture(scope="session")
+def clip_folder(tmp_path_factory) -> Path:
+    """A tiny random CLIP folder in the transformers format (see tests/tiny_models.py)."""
+    from tiny_models import build_clip
+
+    return build_clip(tmp_path_factory.mktemp("models") / "tiny-clip")
+
+
+@pytest.fixture(scope="session")
+def clip_library(demo_dataset, clip_folder, tmp_path_factory) -> Path:
+    """``demo_dataset`` built with the tiny CLIP: an embedding route plus the findings route."""
+    from cxrviewer.library.build import BuildOptions, build_library
+
+    out = tmp_path_factory.mktemp("libraries") / "clip"
+    build_library(BuildOptions("demo", demo_dataset, out, workers=1, encoder=str(clip_folder),
+                               batch_size=16))
+    return out

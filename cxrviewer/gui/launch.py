@@ -55,6 +55,8 @@ def launch(args: argparse.Namespace) -> int:
     _install_excepthook(window)
     if args.screenshot:
         return take_screenshot(app, window, args)
+    if getattr(args, "saliency", False):
+        window.auto_explain_action.setChecked(True)
     window.show()
     from PySide6.QtCore import QTimer
 
@@ -90,12 +92,16 @@ def take_screenshot(app, window, args: argparse.Namespace) -> int:
     if args.path:
         window.open_path(args.path)
     query = getattr(args, "query", None)
+    saliency = bool(getattr(args, "saliency", False))
+    if saliency:
+        window.auto_explain_action.setChecked(True)
     if query or getattr(args, "library", None):
         window.search.start(getattr(args, "library", None), query)
     deadline = time.monotonic() + args.timeout
     while time.monotonic() < deadline:
         app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
-        if screenshot_ready(window, requested_path=bool(args.path)) and search_ready(window, bool(query)):
+        if (screenshot_ready(window, requested_path=bool(args.path)) and search_ready(window, bool(query))
+                and saliency_ready(window, saliency and bool(query))):
             break
         time.sleep(0.01)
     else:
@@ -113,6 +119,15 @@ def take_screenshot(app, window, args: argparse.Namespace) -> int:
         return 1
     print(f"saved {out}")
     return 0
+
+
+def saliency_ready(window, requested: bool) -> bool:
+    """The viewed film's map is drawn (or the bar says why there is none)."""
+    if not requested:
+        return True
+    overlay = window.viewer.saliency
+    caption = overlay.bar.caption.text()
+    return window.is_idle() and (overlay.shown or caption.startswith("No map"))
 
 
 def search_ready(window, requested_query: bool) -> bool:

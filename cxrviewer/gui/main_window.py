@@ -32,6 +32,7 @@ from cxrviewer import __version__, settings as settings_store
 from cxrviewer.gui.bridge import ExecutorBridge
 from cxrviewer.gui.report_pane import ReportPane
 from cxrviewer.gui.results_pane import ResultsPane
+from cxrviewer.gui.explain_controller import ExplainController
 from cxrviewer.gui.search_controller import SearchController
 from cxrviewer.gui.study_browser import SeriesStrip, StudyBrowser, _image_label
 from cxrviewer.gui.tag_browser import TagBrowser
@@ -117,6 +118,12 @@ class MainWindow(QMainWindow):
 
         self._build_status_bar()
         self.search = SearchController(self)
+        self.explainer = ExplainController(self)
+        self._findings_panel = None
+        self.findings_dock = self._dock("Findings", QLabel("Finding probabilities appear here for a film."),
+                                        Qt.DockWidgetArea.RightDockWidgetArea)
+        self.splitDockWidget(self.report_dock, self.findings_dock, Qt.Orientation.Vertical)
+        self.resizeDocks([self.report_dock, self.findings_dock], [620, 300], Qt.Orientation.Vertical)
         self._build_actions()
         self._warmup = WarmUp(self)
         self._warmup.done.connect(lambda: self.viewer)
@@ -146,7 +153,18 @@ class MainWindow(QMainWindow):
             self._central_layout.replaceWidget(self._viewer_placeholder, viewer)
             self._viewer_placeholder.deleteLater()
             self._viewer = viewer
+            self.explainer.connect_viewer(viewer)
         return self._viewer
+
+    @property
+    def findings_panel(self):
+        """The findings panel (pyqtgraph bars), built on first use like the viewer."""
+        if self._findings_panel is None:
+            from cxrviewer.gui.findings_panel import FindingsPanel
+
+            self._findings_panel = FindingsPanel()
+            self.findings_dock.setWidget(self._findings_panel)
+        return self._findings_panel
 
     def paintEvent(self, event) -> None:  # noqa: N802 - Qt override
         super().paintEvent(event)
@@ -254,6 +272,11 @@ class MainWindow(QMainWindow):
         self._action(search, "Similar &reports", "Ctrl+Shift+R", lambda: self.search.similar("reports"))
         self._action(search, "&Compare with the selected result", "Ctrl+Shift+C", lambda: self.search.compare(self.results.selected_hit()))
         self._action(search, "Search &filters", "Ctrl+Shift+F", lambda: self.results.filters_button.toggle())
+        search.addSeparator()
+        self._action(search, "&Explain this film (saliency)", "E", lambda: self.explainer.explain())
+        self._action(search, "Show saliency &overlay", "S", lambda: self.viewer.saliency.bar.show_box.toggle())
+        self.auto_explain_action = self._action(search, "Explain films &automatically", None,
+                                                lambda on: setattr(self.explainer, "auto", on), checkable=True)
 
         help_menu = bar.addMenu("&Help")
         self._action(help_menu, "&Keyboard shortcuts", "F1", self.show_shortcuts)
@@ -421,6 +444,7 @@ class MainWindow(QMainWindow):
             self._fill_presets()
             self._update_wl_label()
             self.last_open_seconds = time.perf_counter() - self._open_started
+            self.explainer.film_opened()
             if opened.image.warnings:
                 self.statusBar().showMessage("Shown with a warning: " + "; ".join(opened.image.warnings))
         elif event.kind == "error":
@@ -455,8 +479,7 @@ class MainWindow(QMainWindow):
         if event.kind == "done" and self._library_report() is not None:
             self.report_pane.show_report(self._library_report(), redact=self._redactor())
             self.report_pane.set_anonymise(self.anonymise_action.isChecked(), self._redactor())
-            return
-        if event.kind == "done":
+        elif event.kind == "done":
             if event.payload is None:
                 self.report_pane.show_none()
             else:
@@ -464,6 +487,9 @@ class MainWindow(QMainWindow):
                 self.report_pane.set_anonymise(self.anonymise_action.isChecked(), self._redactor())
         elif event.kind == "error":
             self.report_pane.show_none(f"The report could not be read: {event.payload}")
+        if event.kind == "done" and self._findings_panel is not None:
+            report = self.report_pane.report
+            self._findings_panel.set_stated(dict(getattr(report, "findings", ()) or ()) if report else {})
 
     # -- viewer controls ------------------------------------------------------------------------------
 

@@ -158,6 +158,10 @@ class ImageViewer(QWidget):
         slider_row.addWidget(self.frame_slider, 1)
         slider_row.addWidget(self.frame_label)
         layout.addLayout(slider_row)
+        from cxrviewer.gui.saliency_overlay import SaliencyOverlay
+
+        self.saliency = SaliencyOverlay(self)
+        layout.addWidget(self.saliency.bar)
 
         viewport = self.graphics.viewport()
         self.corners = {
@@ -206,6 +210,7 @@ class ImageViewer(QWidget):
 
     def _show_image(self, opened) -> None:
         self.clear_measurements()
+        self.saliency.clear()  # a map belongs to one film
         self.opened = opened
         self.image = opened.image
         self.frame = 0
@@ -225,6 +230,7 @@ class ImageViewer(QWidget):
 
     def clear(self) -> None:
         self.clear_measurements()
+        self.saliency.clear()
         self.opened = self.image = None
         self._displayed = None
         self.item.clear()
@@ -259,6 +265,7 @@ class ImageViewer(QWidget):
         self._stride = self._stride_for_zoom(self._fit_zoom())
         self._set_item_image()
         self.frame_label.setText(f"{self.frame + 1} / {self.image.display_pixels.shape[0]}")
+        self.saliency.refresh()
         self._update_overlays()
         self.frameDrawn.emit()
 

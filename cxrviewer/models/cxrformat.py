@@ -9,6 +9,10 @@ Layout of a folder::
     heads.safetensors  image_proj.weight [embed_dim, image_features] (+ .bias), text_proj.weight
                        [embed_dim, text_hidden] (+ .bias), logit_scale (scalar)
     text/              a transformers AutoModel + tokenizer saved with save_pretrained
+    labels.safetensors optional: label_head.weight [L, embed_dim], label_head.bias [L]; logits of
+                       findings from the image embedding before normalisation; config.json then
+                       also has "labels": [L names] and "label_head": {"input": "embedding",
+                       "activation": "sigmoid"}. Older readers ignore both.
 
 Everything is safetensors or JSON, so loading never unpickles code. torch/timm/transformers are
 imported inside the functions: the registry stays light.
@@ -20,15 +24,16 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from cxrviewer.fileio import atomic_write_text
 from cxrviewer.models.errors import ModelError
-from cxrviewer.models.formats import CXRVIEWER_FORMAT, check_folder, read_json
+from cxrviewer.models.formats import CXRVIEWER_FORMAT, check_folder, check_safetensors, read_json
 
 REQUIRED_IMAGE_KEYS = ("timm_name", "input_size", "mean", "std")
+LABELS_FILE = "labels.safetensors"
 
 
 def _tensor_dict(obj: Any) -> dict[str, Any]:
@@ -68,6 +73,9 @@ def save_cxrviewer_encoder(
     tokenizer: Any | None,
     heads: Mapping[str, Any] | Any,
     config: Mapping[str, Any],
+    *,
+    label_head: Mapping[str, Any] | Any | None = None,
+    labels: Sequence[str] = (),
 ) -> Path:
     """Write an encoder in the cxrviewer format; the folder appears complete or not at all.
 
@@ -85,6 +93,9 @@ def save_cxrviewer_encoder(
     config
         At least ``{"image": {"timm_name", "input_size", "mean", "std"}}``; ``timm_kwargs``,
         ``in_chans``, ``text.pooling`` ("cls"/"mean") and extra keys (licence, notes) are kept.
+    label_head, labels
+        Optional finding head on the image embedding: tensors ``label_head.weight`` [L, embed_dim]
+        and ``label_head.bias`` [L], and the L label names, in order.
 
     Returns
     -------
@@ -96,11 +107,17 @@ def save_cxrviewer_encoder(
     target = Path(folder)
     head_tensors = _tensor_dict(heads)
     cfg = _normalise_config(config, head_tensors, text_model is not None)
+    label_tensors = _label_tensors(label_head, labels, cfg["embed_dim"]) if label_head is not None else None
+    if label_tensors is not None:
+        cfg["labels"] = [str(name) for name in labels]
+        cfg["label_head"] = {"input": "embedding", "activation": "sigmoid"}
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     try:
         save_file(_tensor_dict(image_tower), str(staging / "image.safetensors"))
         save_file(head_tensors, str(staging / "heads.safetensors"))
+        if label_tensors is not None:
+            save_file(label_tensors, str(staging / LABELS_FILE))
         if text_model is not None:
             text_model.save_pretrained(staging / "text", safe_serialization=True)
             if tokenizer is not None:
@@ -111,6 +128,32 @@ def save_cxrviewer_encoder(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return target
+
+
+def _label_tensors(label_head: Any, labels: Sequence[str], embed_dim: int) -> dict[str, Any]:
+    tensors = _tensor_dict(label_head)
+    weight = tensors.get("label_head.weight")
+    if weight is None or tuple(weight.shape) != (len(labels), embed_dim):
+        raise ValueError(f"label_head.weight must have shape ({len(labels)}, {embed_dim}) for "
+                         f"{len(labels)} labels")
+    return tensors
+
+
+def load_label_head(folder: Path) -> tuple[list[str], dict[str, Any]] | None:
+    """The label names and head tensors of a folder, or None when it has no label head."""
+    from safetensors.torch import load_file
+
+    cfg = read_json(folder / "config.json", folder)
+    names = cfg.get("labels")
+    path = folder / LABELS_FILE
+    if not names or not path.is_file():
+        return None
+    check_safetensors(path, folder)
+    tensors = load_file(str(path))
+    weight = tensors.get("label_head.weight")
+    if weight is None or weight.shape[0] != len(names) or weight.shape[1] != int(cfg["embed_dim"]):
+        raise ModelError(f"model folder {folder}: {LABELS_FILE} does not match the labels in config.json")
+    return [str(n) for n in names], tensors
 
 
 def _swap_in(staging: Path, target: Path) -> None:

@@ -74,9 +74,13 @@ class Encoder:
         "CPU", "Apple GPU (MPS)" or the CUDA device's name, for the status bar and benchmarks.
     logit_scale : float or None
         exp(logit_scale) of a contrastive model (for zero-shot scoring), else None.
+    label_names : tuple of str
+        Findings that :meth:`predict_labels` scores (empty when the model has no label head).
     """
 
     in_chans = 3
+    label_names: tuple[str, ...] = ()
+    _label_head: Any = None
 
     def __init__(self, spec: EncoderSpec, device: Any) -> None:
         self.spec = spec
@@ -125,6 +129,26 @@ class Encoder:
             if progress is not None:
                 progress(min(start + batch_size, len(items)), len(items))
         return self._finish(chunks, dtype)
+
+    def predict_labels(self, images: ImageInput, batch_size: int = 32) -> np.ndarray:
+        """Finding probabilities (n, len(label_names)) from the model's label head.
+
+        The head reads the image embedding before normalisation, so it shares the search
+        representation; only cxrviewer-format models trained with labels have one.
+        """
+        if self._label_head is None:
+            raise ModelError(f"model {self.spec.name!r} has no label head")
+        import torch
+
+        items = as_image_list(images)
+        chunks = [np.zeros((0, len(self.label_names)), np.float32)]
+        for start in range(0, len(items), max(1, batch_size)):
+            batch = prepare_batch(items[start:start + batch_size], self.spec.input_size, self.spec.mean,
+                                  self.spec.std, self.in_chans)
+            with self._running():
+                logits = self._label_head(self._image_features(batch.to(self.device)).float())
+            chunks.append(torch.sigmoid(logits).float().cpu().numpy())
+        return np.concatenate(chunks)
 
     def encode_texts(self, texts: Sequence[str], batch_size: int = 64, dtype: Any = np.float32) -> np.ndarray:
         """Embed report sentences or queries -> (n, d), unit rows; long text is truncated."""
@@ -216,9 +240,32 @@ def load_encoder(spec_or_path: EncoderSpec | str | os.PathLike[str], device: str
     factory = backends.BACKENDS[spec.format]
     try:
         torch_device = resolve_device(device)
-        return factory(spec, folder, torch_device)
+        encoder = factory(spec, folder, torch_device)
+        if spec.format == "cxrviewer":
+            _attach_label_head(encoder, folder)
+        return encoder
     except ModelError:
         raise
     except Exception as exc:  # a library's own error while reading a folder we already checked
         raise ModelError(f"model folder {folder}: cannot load the {spec.format} model "
                          f"({type(exc).__name__}: {exc})") from exc
+
+
+def _attach_label_head(encoder: Encoder, folder: Path) -> None:
+    """Give a cxrviewer-format encoder its optional label head (labels.safetensors)."""
+    import torch
+
+    from cxrviewer.models.cxrformat import load_label_head
+
+    found = load_label_head(folder)
+    if found is None:
+        return
+    names, tensors = found
+    weight, bias = tensors["label_head.weight"], tensors.get("label_head.bias")
+    head = torch.nn.Linear(weight.shape[1], weight.shape[0], bias=bias is not None)
+    with torch.no_grad():
+        head.weight.copy_(weight)
+        if bias is not None:
+            head.bias.copy_(bias)
+    encoder._label_head = head.eval().to(encoder.device)
+    encoder.label_names = tuple(names)

@@ -137,7 +137,8 @@ def weight_files(folder: Path, fmt: str) -> list[Path]:
     """The files whose bytes are the model (hashed at import, checked on verify)."""
     if fmt == "cxrviewer":
         text = _hf_weight_files(folder, "text") if (folder / "text").is_dir() else []
-        return [folder / "image.safetensors", folder / "heads.safetensors", *text]
+        labels = [folder / "labels.safetensors"] if (folder / "labels.safetensors").is_file() else []
+        return [folder / "image.safetensors", folder / "heads.safetensors", *labels, *text]
     if fmt == "open_clip":
         for name in ("open_clip_model.safetensors", "open_clip_pytorch_model.bin"):
             if (folder / name).is_file():

@@ -136,6 +136,23 @@ BUILTIN: dict[str, EncoderSpec] = {
 }
 
 
+# Models that ship inside the app (resources/models), ready without a download. Kept apart from
+# BUILTIN, whose entries all name a hub checkpoint to fetch.
+SHIPPED: dict[str, EncoderSpec] = {
+    spec.name: spec
+    for spec in (
+        EncoderSpec(
+            name="demo-clip", kind="joint", format="cxrviewer", architecture="timm resnet10t (narrow) + 2-layer BERT",
+            input_size=128, mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225), embed_dim=128,
+            licence="CC0-1.0 (trained only on cxrviewer's synthetic demo data)",
+            folder=str(paths.resources_dir() / "models" / "demo-clip"),
+            description="small joint model trained on the synthetic demo library (python -m "
+                        "cxrviewer.train.demo_model); for trying the embedding route, not for real films",
+        ),
+    )
+}
+
+
 def imported_file() -> Path:
     return models_dir() / IMPORTED_FILE
 
@@ -153,8 +170,8 @@ def imported_specs() -> dict[str, EncoderSpec]:
 
 
 def all_specs() -> dict[str, EncoderSpec]:
-    """Built-in then imported models, by name."""
-    return {**BUILTIN, **imported_specs()}
+    """Built-in, shipped, then imported models, by name."""
+    return {**BUILTIN, **SHIPPED, **imported_specs()}
 
 
 def get_spec(name: str) -> EncoderSpec:
@@ -172,7 +189,7 @@ def _write_imported(specs: dict[str, EncoderSpec]) -> None:
 
 def record_import(spec: EncoderSpec, *, replace: bool = False) -> None:
     """Make ``spec`` selectable; built-in names are reserved, existing imports need ``replace``."""
-    if spec.name in BUILTIN:
+    if spec.name in BUILTIN or spec.name in SHIPPED:
         raise ModelError(f"{spec.name!r} is a built-in model name; pick another with --name")
     specs = imported_specs()
     if spec.name in specs and not replace:

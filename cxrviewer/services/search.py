@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # the library pulls in numpy: imported when the first job run
     from cxrviewer.library.store import Store
 
 LABEL_ROUTE = "labels"
+DEMO_MODEL = "demo-clip"  # shipped in resources/: explains films even on a findings-only library
 
 
 @dataclass(frozen=True)
@@ -59,11 +60,38 @@ class GalleryThumb:
     pixels: Any  # uint8 (h, w) or (h, w, 3)
 
 
+@dataclass(frozen=True)
+class SaliencyResult:
+    """A map at the model input's resolution; the viewer stretches it over the film, which is
+    exactly how the film was squeezed into the model input (no crop)."""
+
+    image_path: str
+    frame: int
+    values: Any  # float32 (size, size) in [0, 1]
+    method: str
+    target: str
+    model: str
+    seconds: float
+    score: float
+
+
+@dataclass(frozen=True)
+class FindingScores:
+    """A label head's probabilities for the viewed film."""
+
+    image_path: str
+    labels: tuple[str, ...]
+    probabilities: tuple[float, ...]
+    model: str
+
+
 @dataclass
 class SearchService:
     """State owned by the search worker thread."""
 
     libraries: dict[str, Library] = field(default_factory=dict)
+    saliency_cache: Any = None
+    fallback_encoders: dict[str, Any] = field(default_factory=dict)
 
     def library(self, path: str) -> Library:
         from cxrviewer.library.library import Library
@@ -157,6 +185,85 @@ class SearchService:
         context.check()
         request = dataclasses.replace(request, image=pixels, text="")
         return self.search(context, path, request, label=f"films like {Path(image_path).name}")
+
+
+    # -- explanations ------------------------------------------------------------------------
+
+    def explaining_encoder(self, path: str) -> Any:
+        """The library's own image model, else the shipped demo model; None on the label route."""
+        from cxrviewer.library.errors import LibraryError
+
+        library = self.library(path)
+        if library.manifest.route != LABEL_ROUTE:
+            return library.encoder
+        from cxrviewer.models.registry import all_specs, weights_present
+
+        spec = all_specs().get(DEMO_MODEL)
+        if spec is None or not weights_present(spec):
+            raise LibraryError(path, "saliency needs an image model: this library has only the "
+                                     "findings route (build it with --encoder MODEL)")
+        if DEMO_MODEL not in self.fallback_encoders:
+            from cxrviewer.models.encoders import load_encoder
+
+            self.fallback_encoders[DEMO_MODEL] = load_encoder(DEMO_MODEL)
+        return self.fallback_encoders[DEMO_MODEL]
+
+    def saliency(self, context: JobContext, path: str, image_path: str, frame: int, target_kind: str,
+                 target_value: str, method: str = "auto") -> SaliencyResult:
+        """Where in the film the evidence for a query text, a library case or a label lies."""
+        import numpy as np
+
+        from cxrviewer.explain import (Cancelled as ExplainCancelled, EmbeddingTarget, LabelTarget,
+                                       SaliencyCache, TextTarget, explain)
+        from cxrviewer.library.prepare import load, model_input
+
+        encoder = self.explaining_encoder(path)
+        library = self.library(path)
+        if target_kind == "text":
+            target = TextTarget(target_value)
+        elif target_kind == "case":
+            row = library.store.row_of(target_value)
+            blob = library.store.db.execute("SELECT vec FROM embeddings WHERE row = ?", (row,)).fetchone()
+            if blob is not None:
+                vector = np.frombuffer(blob[0], np.float32)
+            else:  # a label-route library: embed the case's film with the model on the fly
+                case = library.case(target_value)
+                vector = encoder.encode_images([model_input(load(case.image), int(encoder.spec.input_size),
+                                                            case.frame)])[0]
+            target = EmbeddingTarget(vector, target_value)
+        else:
+            target = LabelTarget(target_value)
+        if self.saliency_cache is None:
+            self.saliency_cache = SaliencyCache()
+        key = SaliencyCache.key((image_path, frame), target, encoder.spec.name, method)
+
+        def compute():
+            pixels = model_input(load(image_path), int(encoder.spec.input_size), frame)
+            context.check()
+            return explain(encoder, pixels, target, method, should_cancel=context.should_cancel)
+
+        try:
+            found = self.saliency_cache.get_or_compute(key, compute)
+        except ExplainCancelled:
+            raise Cancelled() from None
+        return SaliencyResult(image_path, frame, found.values, found.method, found.target, encoder.spec.name,
+                              found.seconds, float(found.score))
+
+    def finding_scores(self, context: JobContext, path: str, image_path: str, frame: int = 0
+                       ) -> FindingScores | None:
+        """The model's finding probabilities for a film, when its model has a label head."""
+        from cxrviewer.library.prepare import load, model_input
+
+        try:
+            encoder = self.explaining_encoder(path)
+        except Exception:  # noqa: BLE001 - no model: the panel says so
+            return None
+        labels = tuple(getattr(encoder, "label_names", ()) or ())
+        if not labels or not hasattr(encoder, "predict_labels"):
+            return None
+        pixels = model_input(load(image_path), int(encoder.spec.input_size), frame)
+        probabilities = encoder.predict_labels([pixels])[0]
+        return FindingScores(image_path, labels, tuple(float(p) for p in probabilities), encoder.spec.name)
 
 
 @dataclass

@@ -17,21 +17,6 @@ from cxrviewer.library.manifest import read_manifest
 from cxrviewer.library.prepare import load, model_input
 
 
-@pytest.fixture(scope="session")
-def clip_folder(tmp_path_factory) -> Path:
-    from tiny_models import build_clip
-
-    return build_clip(tmp_path_factory.mktemp("models") / "tiny-clip")
-
-
-@pytest.fixture(scope="session")
-def clip_library(demo_dataset, clip_folder, tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("libraries") / "clip"
-    build_library(BuildOptions("demo", demo_dataset, out, workers=1, encoder=str(clip_folder),
-                               batch_size=16))
-    return out
-
-
 def test_build_writes_a_checked_index_of_every_case(clip_library):
     manifest = read_manifest(clip_library)
     assert manifest.route == "tiny-clip" and manifest.dim > 0
