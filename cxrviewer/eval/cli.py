@@ -18,6 +18,9 @@ def register(subparsers: argparse._SubParsersAction, groups: Any) -> None:
     p.add_argument("--mode", choices=["text", "image", "both"], default="both")
     p.add_argument("--split", default="test", help="the held-out split the queries come from")
     p.add_argument("--route", default="labels")
+    p.add_argument("--label-model", default="", metavar="MODEL",
+                   help="image search on the findings route: the finding model that reads the query "
+                        "film (default: the library's own model when it has a finding head)")
     p.add_argument("--k", default="1,5,10", help="comma-separated K values")
     p.add_argument("--queries", type=int, default=500, help="at most this many queries (0: all)")
     p.add_argument("--json", action="store_true")
@@ -39,7 +42,7 @@ def _retrieval(args: argparse.Namespace) -> int:
     try:
         with Library.open(catalog.resolve(args.library)) as library:
             reports = {m: evaluate(library, mode=m, split=args.split, route=args.route, ks=ks,
-                                   limit=args.queries or None) for m in modes}
+                                   limit=args.queries or None, label_model=args.label_model) for m in modes}
     except (LibraryError, ValueError) as exc:
         raise UserError(str(exc)) from None
     if args.json:
@@ -47,7 +50,8 @@ def _retrieval(args: argparse.Namespace) -> int:
         return 0
     for mode, r in reports.items():
         tag = " (synthetic demo data)" if r["synthetic"] else ""
-        print(f"{mode} search, route {r['route']}, library {r['library']}{tag}: {r['n_queries']} "
+        reader = f" (films read by {r['label_model'] or 'the library model'})" if mode == "image" and r["route"] == "labels" else ""
+        print(f"{mode} search, route {r['route']}{reader}, library {r['library']}{tag}: {r['n_queries']} "
               f"queries from {r['query_split']}, gallery {r['gallery_size']} cases")
         for rule in ("exact", "any_shared"):
             cells = "  ".join(f"{name} {value:.3f}" for name, value in r[rule].items())

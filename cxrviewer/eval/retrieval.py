@@ -16,6 +16,7 @@ from typing import Any
 from cxrviewer.eval.metrics import DEFAULT_KS, QueryRun, retrieval_report
 from cxrviewer.eval.relevance import judge_collection, set_counts
 from cxrviewer.library.library import Filters, Library, SearchRequest
+from cxrviewer.library.prepare import load, model_input
 from cxrviewer.library.store import findings_of_pattern
 
 MODES = ("text", "image")
@@ -28,30 +29,38 @@ class QueryCase:
     study_id: str
     findings: dict[str, str]
     text: str
+    image: str = ""
+    frame: int = 0
 
 
 def held_out(library: Library, split: str, limit: int | None) -> list[QueryCase]:
     """The query cases: one per study of ``split`` (other films of a study are near-copies of
     the same query), in case-id order so runs are repeatable."""
     rows = library.store.db.execute(
-        "SELECT row, case_id, study_id, pattern, impression, findings_text FROM cases "
+        "SELECT row, case_id, study_id, pattern, impression, findings_text, image, frame FROM cases "
         "WHERE split = ? ORDER BY case_id", (split,)).fetchall()
     seen: set[str] = set()
     out: list[QueryCase] = []
-    for row, case_id, study, pattern, impression, findings_text in rows:
+    for row, case_id, study, pattern, impression, findings_text, image, frame in rows:
         if study in seen:
             continue
         seen.add(study)
-        out.append(QueryCase(row, case_id, study, findings_of_pattern(pattern), impression or findings_text))
+        out.append(QueryCase(row, case_id, study, findings_of_pattern(pattern), impression or findings_text,
+                             image, frame))
         if limit is not None and len(out) >= limit:
             break
     return out
 
 
 def evaluate(library: Library, *, mode: str = "text", split: str = "test", route: str = "labels",
-             ks: Sequence[int] = DEFAULT_KS, limit: int | None = 500,
+             ks: Sequence[int] = DEFAULT_KS, limit: int | None = 500, label_model: str = "",
              progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
-    """Run every held-out query through ``library.search`` and score the rankings."""
+    """Run every held-out query through ``library.search`` and score the rankings.
+
+    Image queries use pixels only: an embedding route searches with the film's embedding; the
+    findings route has the film read by a finding model (``label_model``), never the query
+    case's own labels, which would be the answer.
+    """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}")
     gallery_splits = tuple(s for s, _ in library.store.split_counts().items() if s != split)
@@ -69,9 +78,15 @@ def evaluate(library: Library, *, mode: str = "text", split: str = "test", route
     timings: list[float] = []
     for n, query in enumerate(queries, 1):
         filters = Filters(splits=gallery_splits, exclude_studies=(query.study_id,))
-        request = (SearchRequest(text=query.text, k=k_max, filters=filters, route=route) if mode == "text"
-                   else SearchRequest(case_id=query.case_id, k=k_max, filters=filters, route=route))
         started = time.perf_counter()
+        if mode == "text":
+            request = SearchRequest(text=query.text, k=k_max, filters=filters, route=route)
+        elif route == "labels":
+            reader = library.label_model(label_model)
+            pixels = model_input(load(query.image), int(reader.spec.input_size), query.frame)
+            request = SearchRequest(image=pixels, k=k_max, filters=filters, route=route, label_model=label_model)
+        else:
+            request = SearchRequest(case_id=query.case_id, k=k_max, filters=filters, route=route)
         result = library.search(request)
         timings.append((time.perf_counter() - started) * 1000)
         runs.append(QueryRun(query.findings, [h.case.findings for h in result.hits],
@@ -79,7 +94,7 @@ def evaluate(library: Library, *, mode: str = "text", split: str = "test", route
         if progress:
             progress(n, len(queries))
     report = retrieval_report(runs, ks, timings_ms=timings).as_dict()
-    report.update({"mode": mode, "route": route, "query_split": split,
+    report.update({"mode": mode, "route": route, "label_model": label_model if mode == "image" and route == "labels" else "", "query_split": split,
                    "gallery_splits": list(gallery_splits), "gallery_size": sum(n for _, n in gallery),
                    "library": library.name, "synthetic": library.manifest.synthetic})
     return report

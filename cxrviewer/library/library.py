@@ -87,6 +87,7 @@ class SearchRequest:
     route: str = LABEL_ROUTE
     image: Any = field(default=None, compare=False, repr=False)  # 2-D/3-D array, ideally windowed uint8
     image_weight: float = 0.5
+    label_model: str = ""  # label route from pixels: the finding model that reads the film
 
 
 @dataclass(frozen=True)
@@ -138,6 +139,7 @@ class Library:
         self._encoder_loader = encoder_loader
         self._encoder: Any = None
         self._index: Any = None
+        self._label_models: dict[str, Any] = {}
         patterns = store.patterns()
         self._patterns = [p for p, _ in patterns]
         self._pattern_counts = np.array([n for _, n in patterns], np.int64)
@@ -193,11 +195,10 @@ class Library:
                                             f"library (it has: {', '.join(self.routes())})")
         if request.route != LABEL_ROUTE:
             return self._embedding_search(request, started)
-        if request.image is not None:
-            raise LibraryError(self.folder, "the label route cannot search by pixels; choose an "
-                                            "image encoder's route")
         filters = request.filters
-        if request.case_id:
+        if request.image is not None:
+            query = self._predicted_query(request)
+        elif request.case_id:
             query, study = self._case_query(request.case_id)
             filters = Filters(**{**filters.__dict__,
                                  "exclude_studies": filters.exclude_studies + (study,)})
@@ -210,6 +211,34 @@ class Library:
         hits, candidates = self._label_hits(query, filters, request.k)
         return SearchResult(tuple(hits), LABEL_ROUTE, dict(query.statuses),
                             time.perf_counter() - started, candidates)
+
+    def label_model(self, name: str = "") -> Any:
+        """A model with a finding head: ``name``, else this library's encoder when it has one."""
+        if not name:
+            if self.manifest.route != LABEL_ROUTE and getattr(self.encoder, "label_names", ()):
+                return self.encoder
+            raise LibraryError(self.folder, "the findings route reads a film's pixels only with a "
+                                            "finding model; name one (e.g. demo-clip)")
+        if name not in self._label_models:
+            model = self._load_encoder(name, "")
+            if not getattr(model, "label_names", ()):
+                raise LibraryError(self.folder, f"model {name!r} has no finding head")
+            self._label_models[name] = model
+        return self._label_models[name]
+
+    def _predicted_query(self, request: SearchRequest) -> LR.LabelQuery:
+        """The findings a label model reads from the film: probable ones (p >= 0.5) as present,
+        possible ones (p >= 0.25) as uncertain; nothing is asserted absent."""
+        from cxrviewer.library.prepare import square
+
+        model = self.label_model(request.label_model)
+        pixels = square(np.asarray(request.image), int(model.spec.input_size))
+        probabilities = model.predict_labels([pixels])[0]
+        statuses = {label: ("positive" if p >= 0.5 else "uncertain")
+                    for label, p in zip(model.label_names, probabilities) if p >= 0.25}
+        if not any(s == "positive" for s in statuses.values()):
+            statuses.setdefault("No Finding", "positive")
+        return LR.query_from_findings(statuses)
 
     def _case_query(self, case_id: str) -> tuple[LR.LabelQuery, str]:
         (case,) = self.store.cases([self._row(case_id)])

@@ -1,0 +1,63 @@
+"""``eval retrieval`` end to end on the small demo libraries."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from cxrviewer.cli import run
+from cxrviewer.eval.retrieval import evaluate, held_out
+from cxrviewer.library.errors import LibraryError
+from cxrviewer.library.library import Library, SearchRequest
+
+
+def _split_with_queries(library: Library) -> str:
+    counts = library.store.split_counts()
+    return "test" if counts.get("test") else "valid"
+
+
+def test_text_queries_report_every_metric_for_both_rules(demo_library):
+    with Library.open(demo_library) as library:
+        split = _split_with_queries(library)
+        report = evaluate(library, mode="text", split=split, ks=(1, 5))
+        queries = held_out(library, split, None)
+    assert report["n_queries"] == len({q.study_id for q in queries}) > 0
+    for rule in ("exact", "any_shared"):
+        assert set(report[rule]) >= {"hit@1", "p@5", "r@5", "ap@5", "ndcg@5", "mrr"}
+        assert all(0.0 <= v <= 1.0 for v in report[rule].values())
+    assert {"ndcg@5", "iou@5"} <= set(report["graded"])
+    assert report["timing"]["n"] == report["n_queries"]
+    assert split not in report["gallery_splits"]
+
+
+def test_image_queries_on_the_findings_route_read_the_film_with_a_finding_model(demo_library):
+    with Library.open(demo_library) as library:
+        split = _split_with_queries(library)
+        with pytest.raises(LibraryError, match="finding model"):
+            evaluate(library, mode="image", split=split)
+        report = evaluate(library, mode="image", split=split, label_model="demo-clip", ks=(5,))
+        query = held_out(library, split, 1)[0]
+        from cxrviewer.library.prepare import load, model_input
+
+        reader = library.label_model("demo-clip")
+        pixels = model_input(load(query.image), int(reader.spec.input_size))
+        result = library.search(SearchRequest(image=pixels, route="labels", label_model="demo-clip", k=5))
+    assert report["label_model"] == "demo-clip" and report["n_queries"] > 0
+    assert result.query_findings, "the model read some findings (or a normal film) from the pixels"
+
+
+def test_image_queries_on_an_embedding_route(clip_library):
+    with Library.open(clip_library) as library:
+        split = _split_with_queries(library)
+        report = evaluate(library, mode="image", split=split, route=library.manifest.route, ks=(5,))
+    assert report["n_queries"] > 0 and 0.0 <= report["exact"]["ap@5"] <= 1.0
+
+
+def test_eval_retrieval_command_json(demo_library, capsys):
+    with Library.open(demo_library) as library:
+        split = _split_with_queries(library)
+    assert run(["eval", "retrieval", "--library", str(demo_library), "--mode", "text", "--split", split,
+                "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["text"]["synthetic"] is True
