@@ -111,8 +111,6 @@ class MainWindow(QMainWindow):
         self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
         self.results_dock = self._dock("Results", self.results, Qt.DockWidgetArea.BottomDockWidgetArea)
-        self.tabifyDockWidget(self.report_dock, self.tags_dock)
-        self.report_dock.raise_()
         self.resizeDocks([self.browser_dock, self.report_dock], [260, 400], Qt.Orientation.Horizontal)
         self.resizeDocks([self.results_dock], [330], Qt.Orientation.Vertical)
 
@@ -123,6 +121,8 @@ class MainWindow(QMainWindow):
         self.findings_dock = self._dock("Findings", QLabel("Finding probabilities appear here for a film."),
                                         Qt.DockWidgetArea.RightDockWidgetArea)
         self.splitDockWidget(self.report_dock, self.findings_dock, Qt.Orientation.Vertical)
+        self.tabifyDockWidget(self.report_dock, self.tags_dock)
+        self.report_dock.raise_()
         self.resizeDocks([self.report_dock, self.findings_dock], [620, 300], Qt.Orientation.Vertical)
         self._build_actions()
         self._warmup = WarmUp(self)
@@ -354,6 +354,7 @@ class MainWindow(QMainWindow):
             self._current_series = series
             headers = self.browser.headers
             self.strip.set_series(series, {p: _image_label(headers[p]) for p in series if p in headers})
+            self.strip.setVisible(len(series) > 1)  # one film needs no strip: the viewer gets the room
             self.request_thumbnails()
         header = self.browser.headers.get(path)
         study_key = (header.study_uid if header else "") or jobs.folder_of(path)

@@ -15,6 +15,7 @@ from cxrviewer.library.errors import LibraryError
 from cxrviewer.library.manifest import MANIFEST_NAME, Manifest, read_manifest
 
 DEMO_NAME = "demo"
+DEMO_MODEL = "demo-clip"
 DEMO_CASES = 400
 SYNTHETIC_LABEL = "synthetic demo data"
 
@@ -82,6 +83,15 @@ def ensure_demo(progress: Callable[[str, int, int], None] | None = None,
         from cxrviewer.datasets.demo import write_demo
 
         write_demo(data, n_cases=n_cases, progress=lambda done, total: report("generating", done, total))
-    build_library(BuildOptions("demo", data, folder, name=DEMO_NAME, synthetic=True),
+    build_library(BuildOptions("demo", data, folder, name=DEMO_NAME, synthetic=True, encoder=demo_encoder()),
                   progress=lambda p: report("building", p.done, p.total))
     return folder
+
+
+def demo_encoder() -> str:
+    """The shipped demo model when its weights are there (a source checkout or the bundle), so
+    the demo has an embedding route and saliency with nothing downloaded; "" otherwise."""
+    from cxrviewer.models.registry import all_specs, weights_present
+
+    spec = all_specs().get(DEMO_MODEL)
+    return DEMO_MODEL if spec is not None and weights_present(spec) else ""

@@ -119,9 +119,12 @@ def _build(args: argparse.Namespace) -> int:
         else:
             root = args.root
             folder = args.out or catalog.default_out(args.name or args.dataset)
+        encoder = args.encoder
+        if args.dataset == "demo" and args.root is None and not encoder:
+            encoder = catalog.demo_encoder()
         options = BuildOptions(args.dataset, Path(root), Path(folder), name=args.name,
                                workers=args.workers, limit=args.limit, batch_size=args.batch_size,
-                               encoder=args.encoder, index_kind=args.index_kind, device=args.device,
+                               encoder=encoder, index_kind=args.index_kind, device=args.device,
                                synthetic=args.dataset == "demo")
         result = build_library(options, progress=lambda p: bar(p.stage, p.done, p.total))
     except (LibraryError, BuildCancelled) as exc:

@@ -7,12 +7,15 @@ status (``WEIGHTS``), divided by the best score the query allows, so a perfect m
   penalised when the case's report denies it;
 - a finding the query negates ("no effusion") penalises cases that have it;
 - a finding the query does not mention costs a little when the case has it, so "cardiomegaly"
-  ranks a case with cardiomegaly alone above one with cardiomegaly and four other findings.
+  ranks a case with cardiomegaly alone above one with cardiomegaly and four other findings;
+- each severity or side the query gives ("small left effusion") adds ``DETAIL_WEIGHT`` when the
+  case's report agrees and takes it away when it contradicts (a right effusion), so the wrong
+  side ranks below the right side with a minor extra finding.
 
-Cases with the same findings get the same score, and a library has few distinct finding
-patterns, so the route scores each pattern once. Ties are then broken by things that matter to
-the reader, never by row order: agreement on severity and laterality ("small left effusion"),
-then word overlap between the query and the case's impression, then the case id (stable).
+The findings part is the same for cases with the same findings, and a library has few distinct
+finding patterns, so the route scores each pattern once and adds the detail part per case. Ties
+are then broken by word overlap between the query and the case's report, then the case id
+(stable), never by row order.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ WEIGHTS: dict[str, dict[str, float]] = {
 # about (a query that only negates, "no pneumothorax", then prefers normal films).
 _NO_EXTRA_COST = {NO_FINDING}
 
+DETAIL_WEIGHT = 0.25
 _CODE_INDEX = {"p": 0, "u": 1, "n": 2, "-": 3}
 _WORD_RE = re.compile(r"[a-z]+")
 _STOPWORDS = frozenset(
@@ -56,7 +60,20 @@ class LabelQuery:
 
     @property
     def best_score(self) -> float:
-        return sum(WEIGHTS[s][s] for s in self.statuses.values() if s != "negative")
+        findings = sum(WEIGHTS[s][s] for s in self.statuses.values() if s != "negative")
+        return findings + DETAIL_WEIGHT * self.detail_count
+
+    @property
+    def detail_count(self) -> int:
+        """Severities and sides given for findings the query asks for."""
+        return sum(bool(d.severity) + bool(d.laterality) for label, d in self.details.items()
+                   if self.statuses.get(label) in ("positive", "uncertain"))
+
+    @property
+    def max_detail_swing(self) -> float:
+        """How far details can move a case's score up or down (normalised)."""
+        best = self.best_score
+        return DETAIL_WEIGHT * self.detail_count / best if best > 0 else 0.0
 
     @property
     def is_empty(self) -> bool:
@@ -97,19 +114,19 @@ def pattern_scores(query: LabelQuery, patterns: list[str]) -> np.ndarray:
 
 
 def detail_agreement(query: LabelQuery, details: dict[str, FindingDetail]) -> float:
-    """+1 per severity or laterality the case shares with the query, -1 per one it contradicts,
-    divided by the number the query gives (0 when it gives none)."""
-    total = 0
+    """The detail part of the score: +DETAIL_WEIGHT per severity or side the case's report
+    shares with the query, -DETAIL_WEIGHT per one it contradicts, nothing where it is silent;
+    normalised like ``pattern_scores``."""
+    best = query.best_score
     score = 0.0
     for label, wanted in query.details.items():
+        if query.statuses.get(label) not in ("positive", "uncertain"):
+            continue
         have = details.get(label, FindingDetail())
         for want, got in ((wanted.severity, have.severity), (wanted.laterality, have.laterality)):
-            if not want:
-                continue
-            total += 1
-            if got:
-                score += 1.0 if got == want else -1.0
-    return score / total if total else 0.0
+            if want and got:
+                score += DETAIL_WEIGHT if got == want else -DETAIL_WEIGHT
+    return score / best if best > 0 else 0.0
 
 
 def words(text: str) -> frozenset[str]:

@@ -245,27 +245,35 @@ class Library:
         return LR.query_from_findings(case.findings, case.details, case.impression), case.study_id
 
     def _label_hits(self, query: LR.LabelQuery, filters: Filters, k: int) -> tuple[list[Hit], int]:
+        """Score finding patterns, gather their cases best first until k are certain (details
+        can move a case by at most ``max_detail_swing`` either way), then rank the cases."""
         where, params = filters.sql()
         scores = np.round(LR.pattern_scores(query, self._patterns), 9)
+        swing = 2 * query.max_detail_swing
         groups: list[tuple[float, list[int]]] = []
         found = 0
+        enough_at: float | None = None
         for value in np.unique(scores)[::-1]:
+            if enough_at is not None and value < enough_at - swing - 1e-9:
+                break
             patterns = [self._patterns[i] for i in np.flatnonzero(scores == value)]
             rows = self.store.rows_with_patterns(patterns, where, params)
             if rows:
                 groups.append((float(value), rows))
                 found += len(rows)
-            if found >= k:
-                break
+            if found >= k and enough_at is None:
+                enough_at = float(value)
         ranked: list[tuple[float, float, float, str, int]] = []
         query_words = LR.words(query.text)
         labels = list(query.details)
         for value, rows in groups:
             texts = self.store.tie_break_texts(rows)
             details = self.store.details_for(rows, labels)
-            ranked += [(value, LR.detail_agreement(query, details.get(r, {})),
-                        LR.text_overlap(query_words, texts[r][1]), texts[r][0], r) for r in rows]
-        ranked.sort(key=lambda t: (-t[0], -t[1], -t[2], t[3]))
+            for r in rows:
+                detail = LR.detail_agreement(query, details.get(r, {}))
+                ranked.append((round(value + detail, 9), detail, LR.text_overlap(query_words, texts[r][1]),
+                               texts[r][0], r))
+        ranked.sort(key=lambda t: (-t[0], -t[2], t[3]))
         top = ranked[:k]
         cases = self.store.cases([t[4] for t in top])
         return [Hit(n, t[0], case, t[1], t[2]) for n, (t, case) in enumerate(zip(top, cases), 1)], found

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from cxrviewer.library import label_route as LR
 from cxrviewer.library.store import FindingDetail, pattern_of
@@ -39,7 +40,9 @@ def test_uncertain_query_half_weights():
     assert q.statuses == {"Pneumonia": "uncertain", "Pleural Effusion": "positive"}
     s = LR.pattern_scores(q, [pattern_of({"Pneumonia": "positive", "Pleural Effusion": "positive"}),
                               pattern_of({"Pleural Effusion": "positive"})])
-    assert np.allclose(s, [1.0, 1.0 / 1.5])
+    # best = 1 (effusion) + 0.5 (possible pneumonia) + 2 x 0.25 (small, left) = 2.0; the
+    # details are scored per case, not per pattern: 1.5 / 2 and 1 / 2.
+    assert np.allclose(s, [0.75, 0.5])
 
 
 def test_normal_query_prefers_normal_films():
@@ -52,8 +55,20 @@ def test_detail_agreement_rewards_matching_side_and_size():
     assert q.details["Pleural Effusion"] == FindingDetail("mild", "left")
     same = LR.detail_agreement(q, {"Pleural Effusion": FindingDetail("mild", "left")})
     other_side = LR.detail_agreement(q, {"Pleural Effusion": FindingDetail("mild", "right")})
-    unknown = LR.detail_agreement(q, {})
-    assert same == 1.0 and other_side == 0.0 and unknown == 0.0
+    silent = LR.detail_agreement(q, {})
+    # best = 1 + 2 x 0.25 = 1.5: both agree +0.5 -> 1/3; size agrees, side contradicts -> 0.
+    assert same == pytest.approx(1 / 3) and other_side == 0.0 and silent == 0.0
+    findings = LR.pattern_scores(q, [pattern_of({"Pleural Effusion": "positive"})])[0]
+    assert findings + same == pytest.approx(1.0), "a perfect match scores 1"
+
+
+def test_wrong_side_ranks_below_right_side_with_an_extra_finding():
+    q = LR.query_from_text("small left pleural effusion")
+    wrong_side = (LR.pattern_scores(q, [pattern_of({"Pleural Effusion": "positive"})])[0]
+                  + LR.detail_agreement(q, {"Pleural Effusion": FindingDetail("mild", "right")}))
+    right_side_plus = (LR.pattern_scores(q, [pattern_of({"Pleural Effusion": "positive", "Edema": "positive"})])[0]
+                       + LR.detail_agreement(q, {"Pleural Effusion": FindingDetail("mild", "left")}))
+    assert right_side_plus > wrong_side
 
 
 def test_text_overlap_ignores_stopwords():

@@ -31,13 +31,17 @@ def test_hits_are_ranked_by_score_and_top_hits_have_the_finding(library):
     assert [h.rank for h in result.hits] == [1, 2, 3, 4, 5]
 
 
-def test_ties_are_broken_by_detail_then_text_then_case_id_never_row_order(library):
+def test_side_and_size_count_and_ties_break_by_text_then_case_id_never_row_order(library):
     result = _search(library, "Small left pleural effusion.", k=40)
-    keys = [(-h.score, -h.agreement, -h.overlap, h.case.case_id) for h in result.hits]
+    keys = [(-h.score, -h.overlap, h.case.case_id) for h in result.hits]
     assert keys == sorted(keys)
-    tied = [h for h in result.hits if h.score == result.hits[0].score]
-    if len(tied) > 1 and len({h.agreement for h in tied}) > 1:
-        assert tied[0].agreement > tied[-1].agreement
+    sides = [h for h in result.hits if h.case.details.get("Pleural Effusion") is not None
+             and h.case.details["Pleural Effusion"].laterality in ("left", "right")
+             and {k for k, v in h.case.findings.items() if v == "positive"} == {"Pleural Effusion"}]
+    lefts = [h.rank for h in sides if h.case.details["Pleural Effusion"].laterality == "left"]
+    rights = [h.rank for h in sides if h.case.details["Pleural Effusion"].laterality == "right"]
+    if lefts and rights:  # same findings, the side the query asks for first
+        assert max(lefts) < min(rights)
 
 
 def test_negated_finding_in_the_query_pushes_cases_with_it_down(library):
