@@ -31,9 +31,6 @@ from PySide6.QtWidgets import (
 from cxrviewer import __version__, settings as settings_store
 from cxrviewer.gui.bridge import ExecutorBridge
 from cxrviewer.gui.report_pane import ReportPane
-from cxrviewer.gui.results_pane import ResultsPane
-from cxrviewer.gui.explain_controller import ExplainController
-from cxrviewer.gui.search_controller import SearchController
 from cxrviewer.gui.study_browser import SeriesStrip, StudyBrowser, _image_label
 from cxrviewer.gui.tag_browser import TagBrowser
 from cxrviewer.services import JobEvent
@@ -51,6 +48,9 @@ class WarmUp(QThread):
         import numpy  # noqa: F401
         import pyqtgraph  # noqa: F401
 
+        import cxrviewer.gui.explain_controller  # noqa: F401
+        import cxrviewer.gui.results_pane  # noqa: F401
+        import cxrviewer.gui.search_controller  # noqa: F401
         import cxrviewer.gui.viewer  # noqa: F401
         import cxrviewer.imaging.display  # noqa: F401
 
@@ -102,7 +102,9 @@ class MainWindow(QMainWindow):
         self.browser = StudyBrowser()
         self.report_pane = ReportPane()
         self.tags = TagBrowser()
-        self.results = ResultsPane()
+        self._results = None  # the results pane and its controllers follow the viewer (first paint)
+        self._search = None
+        self._explainer = None
         self.browser_dock = self._dock("Studies", self.browser, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.report_dock = self._dock("Report", self.report_pane, Qt.DockWidgetArea.RightDockWidgetArea)
         self.tags_dock = self._dock("DICOM tags", self.tags, Qt.DockWidgetArea.RightDockWidgetArea)
@@ -110,13 +112,11 @@ class MainWindow(QMainWindow):
         # columns, which keep the full height.
         self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
-        self.results_dock = self._dock("Results", self.results, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.results_dock = self._dock("Results", QLabel("Starting the case search…"), Qt.DockWidgetArea.BottomDockWidgetArea)
         self.resizeDocks([self.browser_dock, self.report_dock], [260, 400], Qt.Orientation.Horizontal)
         self.resizeDocks([self.results_dock], [330], Qt.Orientation.Vertical)
 
         self._build_status_bar()
-        self.search = SearchController(self)
-        self.explainer = ExplainController(self)
         self._findings_panel = None
         self.findings_dock = self._dock("Findings", QLabel("Finding probabilities appear here for a film."),
                                         Qt.DockWidgetArea.RightDockWidgetArea)
@@ -155,6 +155,32 @@ class MainWindow(QMainWindow):
             self._viewer = viewer
             self.explainer.connect_viewer(viewer)
         return self._viewer
+
+    @property
+    def results(self):
+        """The results pane, built on first use (normally right after the window first shows)."""
+        if self._results is None:
+            from cxrviewer.gui.results_pane import ResultsPane
+
+            self._results = ResultsPane()
+            self.results_dock.setWidget(self._results)
+        return self._results
+
+    @property
+    def search(self):
+        if self._search is None:
+            from cxrviewer.gui.search_controller import SearchController
+
+            self._search = SearchController(self)
+        return self._search
+
+    @property
+    def explainer(self):
+        if self._explainer is None:
+            from cxrviewer.gui.explain_controller import ExplainController
+
+            self._explainer = ExplainController(self)
+        return self._explainer
 
     @property
     def findings_panel(self):
@@ -557,7 +583,8 @@ class MainWindow(QMainWindow):
         self.browser.set_anonymise(on)
         self.tags.set_anonymise(on)
         self.report_pane.set_anonymise(on, self._redactor())
-        self.search.set_anonymise(on)
+        if self._search is not None:
+            self._search.set_anonymise(on)
         if self.root_path:
             self.setWindowTitle(APP_TITLE if on else f"{APP_TITLE} — {Path(self.root_path).name}")
 
@@ -647,7 +674,8 @@ class MainWindow(QMainWindow):
 
     def shutdown_workers(self) -> None:
         self._warmup.wait()
-        self.search.shutdown()
+        if self._search is not None:
+            self._search.shutdown()
         for bridge in (self.scanner, self.loader, self.thumbnailer):
             bridge.shutdown()
 

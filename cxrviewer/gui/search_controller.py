@@ -52,6 +52,7 @@ class SearchController(QObject):
             "gallery": self._on_gallery, "compare": self._on_compare_image,
         })
         self._build_progress()
+        self.pane.model.anonymise = window.settings.anonymise
         self._thumb_timer = QTimer(self)
         self._thumb_timer.setSingleShot(True)
         self._thumb_timer.setInterval(15)
