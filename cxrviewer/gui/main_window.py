@@ -291,6 +291,8 @@ class MainWindow(QMainWindow):
             self.tool_actions[tool] = action
         self._action(tools, "Clear &measurements", ["Delete", "Esc"], lambda: self.viewer.clear_measurements())
         self._action(tools, "&Find tag…", "Ctrl+F", self._focus_tag_filter)
+        tools.addSeparator()
+        self._action(tools, "&Train a model…", "Ctrl+T", self.show_training)
 
         search = bar.addMenu("&Search")
         self._action(search, "&Search box", "Ctrl+K", lambda: (self.results_dock.raise_(), self.results.query.setFocus(), self.results.query.selectAll()))
@@ -605,6 +607,13 @@ class MainWindow(QMainWindow):
         path, _ = QFileDialog.getSaveFileName(self, "Save view as PNG", str(Path(self.settings.last_folder or Path.home()) / "view.png"), "PNG (*.png)")
         if path:
             self.viewer.graphics.grab().save(path, "PNG")
+
+    def show_training(self) -> None:
+        from cxrviewer.gui.training_dialog import TrainingDialog
+
+        library = self.search.library.path if self.search.library is not None else ""
+        self.training_dialog = TrainingDialog(self, library)
+        self.training_dialog.show()
 
     def show_shortcuts(self) -> None:
         dialog = QDialog(self)
