@@ -24,6 +24,9 @@ class ImageReadError(Exception):
         self.path = path
         self.reason = reason
 
+    def __reduce__(self):  # picklable, so it crosses from the decoding process intact
+        return (type(self), (self.path, self.reason))
+
 
 @dataclass(frozen=True)
 class FileIssue:

@@ -73,7 +73,7 @@ def scan_folder(context: JobContext, root: str) -> int:
 
 def open_image(context: JobContext, path: str) -> OpenedImage:
     from cxrviewer.imaging import display
-    from cxrviewer.imaging.dicom import load_image
+    from cxrviewer.imaging.isolated import load_image_isolated as load_image
 
     started = time.perf_counter()
     image = load_image(path)
@@ -88,7 +88,7 @@ def make_thumbnails(context: JobContext, paths: list[str], size: int = 96) -> in
     """Decode and shrink each image, streaming one :class:`Thumbnail` per file."""
     import numpy as np
 
-    from cxrviewer.imaging.dicom import load_image
+    from cxrviewer.imaging.isolated import load_image_isolated as load_image
     from cxrviewer.imaging.thumbnails import thumbnail
 
     for path in paths:
