@@ -381,8 +381,12 @@ class MainWindow(QMainWindow):
         if series != self._current_series:
             self._current_series = series
             headers = self.browser.headers
+            show_strip = len(series) > 1  # one film needs no strip: the viewer gets the room
+            appearing = show_strip and self.strip.isHidden()
+            self.strip.setVisible(show_strip)
             self.strip.set_series(series, {p: _image_label(headers[p]) for p in series if p in headers})
-            self.strip.setVisible(len(series) > 1)  # one film needs no strip: the viewer gets the room
+            if appearing:  # its tiles are in view only once the layout has placed it
+                self.centralWidget().layout().activate()
             self.request_thumbnails()
         header = self.browser.headers.get(path)
         study_key = (header.study_uid if header else "") or jobs.folder_of(path)

@@ -133,7 +133,9 @@ class ResultsModel(QAbstractListModel):
         row = self._row_of.get(case_id)
         if row is None:
             return
-        self.thumbs[case_id] = pixmap
+        # Scaled once here, not in every paint of the tile.
+        self.thumbs[case_id] = pixmap.scaled(THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio,
+                                             Qt.TransformationMode.SmoothTransformation)
         index = self.index(row)
         self.dataChanged.emit(index, index, [Qt.ItemDataRole.DecorationRole])
 
@@ -176,11 +178,9 @@ class ResultDelegate(QStyledItemDelegate):
         painter.fillRect(thumb_rect, QColor(0, 0, 0))
         pixmap = index.data(Qt.ItemDataRole.DecorationRole)
         if pixmap is not None:
-            scaled = pixmap.scaled(thumb_rect.size(), Qt.AspectRatioMode.KeepAspectRatio,
-                                   Qt.TransformationMode.SmoothTransformation)
-            x = thumb_rect.left() + (thumb_rect.width() - scaled.width()) // 2
-            y = thumb_rect.top() + (thumb_rect.height() - scaled.height()) // 2
-            painter.drawPixmap(x, y, scaled)
+            x = thumb_rect.left() + (thumb_rect.width() - pixmap.width()) // 2
+            y = thumb_rect.top() + (thumb_rect.height() - pixmap.height()) // 2
+            painter.drawPixmap(x, y, pixmap)
         text_colour = option.palette.highlightedText().color() if selected else option.palette.text().color()
         top = thumb_rect.bottom() + 4
         bold = QFont(option.font)

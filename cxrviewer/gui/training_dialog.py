@@ -200,7 +200,15 @@ class TrainingDialog(QDialog):
                 self.metric_curves[name].setData(xs, ys)
         self.status.setText(p.message or f"{p.stage}: epoch {p.epoch + 1} / {p.epochs}, step {p.step} / {p.total_steps}")
 
-    def done(self, result: int) -> None:  # noqa: D102 - Qt override: closing stops the run
+    def shutdown(self) -> None:
+        """Stop a run and its worker thread (the checkpoint so far is kept)."""
         self.bridge.executor.cancel_all()
         self.bridge.shutdown()
+
+    def done(self, result: int) -> None:  # noqa: D102 - Qt override: closing stops the run
+        self.shutdown()
         super().done(result)
+
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        self.shutdown()
+        super().closeEvent(event)

@@ -112,6 +112,15 @@ def shared_worker() -> IsolatedWorker:
         return _shared
 
 
+def warm() -> bool:
+    """Imported in the worker ahead of the first compressed film (spawning and imports ~1 s)."""
+    import pydicom.pixels  # noqa: F401
+
+    import cxrviewer.imaging.dicom  # noqa: F401
+
+    return True
+
+
 def is_compressed(path: str) -> bool:
     """True for DICOM files whose pixel data is encapsulated (JPEG, JPEG 2000, JPEG-LS, RLE...)."""
     from pydicom.uid import UID

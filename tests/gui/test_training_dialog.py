@@ -57,4 +57,5 @@ def test_cancel_stops_the_run_and_says_resume_is_possible(qtbot, demo_library, t
     qtbot.waitUntil(lambda: not dialog.running(), timeout=120000)
     assert dialog.result is None and "Cancelled" in dialog.status.text()
     assert (tmp_path / "run").is_dir()
-    dialog.close()
+    dialog.shutdown()
+    assert not dialog.bridge.executor.thread or not dialog.bridge.executor.thread.is_alive()
