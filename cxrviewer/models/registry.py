@@ -143,7 +143,7 @@ SHIPPED: dict[str, EncoderSpec] = {
     for spec in (
         EncoderSpec(
             name="demo-clip", kind="joint", format="cxrviewer", architecture="timm resnet10t (narrow) + 2-layer BERT",
-            input_size=128, mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225), embed_dim=128,
+            input_size=160, mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225), embed_dim=128,
             licence="CC0-1.0 (trained only on cxrviewer's synthetic demo data)",
             folder=str(paths.resources_dir() / "models" / "demo-clip"),
             description="small joint model trained on the synthetic demo library (python -m "

@@ -43,6 +43,9 @@ class ContrastiveTask:
         self.train_tokens = _tokenize(tokenizer, train.texts, cfg.max_text_length)
         self.valid_tokens = _tokenize(tokenizer, valid.texts, cfg.max_text_length)
         self.labels = labels
+        if labels and cfg.label_weight > 0:
+            # the best epoch is chosen for search and for the finding head together
+            self.monitor = "joint_score"
         if labels:
             self.targets, self.mask = (torch.from_numpy(a) for a in label_targets(train, labels, cfg.uncertain))
             self.valid_targets, self.valid_mask = label_targets(valid, labels, cfg.uncertain)
@@ -79,6 +82,11 @@ class ContrastiveTask:
         if self.labels and self.model.label_head is not None:
             probs = torch.sigmoid(self.model.label_head(image)).float().cpu().numpy()
             metrics.update(per_label_metrics(self.valid_targets, probs, self.valid_mask, self.labels))
+            auroc = metrics.get("auroc_mean", float("nan"))
+            if np.isfinite(auroc):
+                metrics["joint_score"] = (metrics["mean_r@5"] + auroc) / 2
+            else:
+                metrics["joint_score"] = metrics["mean_r@5"]
         return metrics
 
     def rng_state(self) -> dict[str, Any]:

@@ -20,7 +20,10 @@ from cxrviewer import paths
 from cxrviewer.train.config import TrainConfig
 
 DEMO_TIMM = "resnet10t"
-DEMO_TIMM_KWARGS: dict[str, Any] = {"channels": [32, 64, 128, 256], "stem_width": 16}
+# output_stride 16 (a dilated last stage) keeps a 10 x 10 feature map at 160 px, so Grad-CAM
+# peaks can land on a nodule or a rib instead of on one of 4 x 4 cell centres
+DEMO_TIMM_KWARGS: dict[str, Any] = {"channels": [32, 64, 128, 256], "stem_width": 16, "output_stride": 16}
+DEMO_SIZE = 160  # 128 px left nodules, rib fractures and plate atelectasis 1-2 px wide
 LICENCE = "CC0-1.0 (trained only on cxrviewer's synthetic demo data)"
 
 
@@ -41,11 +44,17 @@ def prepare_library(work: Path, n_cases: int, size: int, workers: int) -> Path:
 
 
 def demo_config(library: Path, text_tower: Path, out: Path, run_dir: Path, epochs: int) -> TrainConfig:
+    """Settings of the shipped model.
+
+    Batches of 16: a from-scratch CNN on the CPU is limited by optimizer steps, and 16 gives four
+    times the steps of the old 64 for the same compute (BatchNorm still sees 16 films). The
+    finding loss is weighted 3x the contrastive one: with equal weights and 96 steps the InfoNCE
+    gradient dominated and the head stayed near chance for everything but the big findings."""
     return TrainConfig(
         library=library, image_encoder=DEMO_TIMM, timm_kwargs=dict(DEMO_TIMM_KWARGS),
         text_encoder=str(text_tower), name="demo-clip", out=out, run_dir=run_dir, epochs=epochs,
-        batch_size=64, lr=2e-3, warmup_steps=20, embed_dim=128, image_size=128, max_text_length=48,
-        label_weight=1.0, overwrite=True, register=False, licence=LICENCE, device="cpu", seed=0)
+        batch_size=16, lr=2e-3, warmup_steps=50, embed_dim=128, image_size=DEMO_SIZE, max_text_length=48,
+        label_weight=3.0, overwrite=True, register=False, licence=LICENCE, device="cpu", seed=0)
 
 
 def evaluate_routes(work: Path, model: Path, workers: int) -> dict[str, Any]:
@@ -76,7 +85,7 @@ def write_readme(out: Path, summary: dict[str, Any]) -> None:
     text = (f"---\nlicense: {LICENCE}\n---\n# demo-clip\n\n"
             "A small joint image-report model trained only on cxrviewer's synthetic demo films, to show the "
             "embedding search route without downloading a model. Not for real radiographs.\n\n"
-            f"Image tower: timm {DEMO_TIMM} {DEMO_TIMM_KWARGS}, 128 px. Text tower: 2-layer BERT (hidden 128) "
+            f"Image tower: timm {DEMO_TIMM} {DEMO_TIMM_KWARGS}, {DEMO_SIZE} px. Text tower: 2-layer BERT (hidden 128) "
             "with a WordPiece tokenizer fitted to the demo reports. Auxiliary finding head (labels.safetensors).\n\n"
             "Reproduce: `python -m cxrviewer.train.demo_model --evaluate`\n\n"
             f"```json\n{json.dumps(summary, indent=1)}\n```\n")
@@ -87,9 +96,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m cxrviewer.train.demo_model", description=__doc__)
     parser.add_argument("--work", type=Path, default=None, help="scratch folder (default: <cache>/demo-model)")
     parser.add_argument("--out", type=Path, default=None, help="model folder (default: resources/models/demo-clip)")
-    parser.add_argument("--cases", type=int, default=1000)
+    parser.add_argument("--cases", type=int, default=3000)
     parser.add_argument("--size", type=int, default=256, help="pixel size of the generated films")
-    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--evaluate", action="store_true", help="also compare retrieval with the label route")
     args = parser.parse_args(argv)
@@ -108,7 +117,8 @@ def main(argv: list[str] | None = None) -> int:
     summary: dict[str, Any] = {"seconds": round(time.perf_counter() - started, 1),
                                "train_seconds": round(result.seconds, 1), "best_epoch": result.best_epoch,
                                "valid": {k: round(v, 4) for k, v in result.best_metrics.items()
-                                         if k.endswith(("r@1", "r@5", "r@10")) or k in ("auroc_mean", "f1_mean")}}
+                                         if k.endswith(("r@1", "r@5", "r@10")) or k.startswith("auroc")
+                                         or k in ("f1_mean", "joint_score")}}
     if args.evaluate:
         summary["retrieval"] = evaluate_routes(work, out, args.workers)
     write_readme(out, summary)
@@ -117,9 +127,15 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _printer() -> Any:
+    started = time.perf_counter()
+
     def show(p: Any) -> None:
         if p.stage == "training" and p.message:
-            print(p.message, {k: round(v, 3) for k, v in p.metrics.items() if "r@5" in k or k == "auroc_mean"},
+            keys = ("r@5", "auroc", "joint")
+            print(p.message, {k: round(v, 3) for k, v in p.metrics.items() if any(t in k for t in keys)},
+                  file=sys.stderr, flush=True)
+        elif p.stage == "training" and p.step % 25 == 0 and p.loss is not None:
+            print(f"step {p.step}/{p.total_steps} loss {p.loss:.3f} {time.perf_counter() - started:.0f} s",
                   file=sys.stderr, flush=True)
     return show
 
