@@ -35,6 +35,10 @@ def build_gui_parser() -> argparse.ArgumentParser:
     parser.add_argument("--anonymise", action="store_true", help="start with identifying data hidden")
     parser.add_argument("--timeout", type=float, default=120.0, help="--screenshot gives up after this many seconds")
     parser.add_argument("--version", action="store_true", help="print the version and exit")
+    parser.add_argument("--self-test", action="store_true",
+                        help="check this install end to end offscreen (decoders, library build, both search "
+                             "routes, saliency, the window), print each step with its timing and exit: "
+                             "0 when everything worked")
     return parser
 
 
@@ -53,6 +57,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         print(f"cxrviewer {__version__}")
         return 0
+    if args.self_test:
+        from cxrviewer.selftest import main as self_test
+
+        return self_test()
     from cxrviewer.gui.launch import launch
 
     return launch(args)
