@@ -164,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n", type=int, default=224_000, help="index size")
     parser.add_argument("--dim", type=int, default=512)
     parser.add_argument("--queries", type=int, default=200)
-    parser.add_argument("--ef", default="32,64,128,256", help="efSearch values to try")
+    parser.add_argument("--ef", default="64,128,256", help="efSearch values to try")
     parser.add_argument("--root", type=Path, default=None, help="a dataset folder to build from "
                                                                  "(default: a fresh synthetic demo)")
     parser.add_argument("--cases", type=int, default=200)

@@ -24,7 +24,7 @@ from cxrviewer.library.manifest import IndexInfo
 
 EXACT_LIMIT = 50_000
 HNSW_M = 32
-HNSW_EF_CONSTRUCTION = 40
+HNSW_EF_CONSTRUCTION = 128  # 40 gave recall@10 0.92 at efSearch 64 on 224k clustered vectors; 128 gives 1.0
 HNSW_EF_SEARCH = 64
 KINDS = ("auto", "flat", "hnsw", "ivf")
 
