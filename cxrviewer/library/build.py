@@ -195,7 +195,7 @@ def _store_images(store: Store, pool: ImagePool, encoder: Any, todo: list[Case],
     batch: list[PreparedCase] = []
     batch_skipped: list[tuple[str, str, str]] = []
     model_size = int(encoder.spec.input_size) if encoder is not None else 0
-    jobs = [(c.image, c.frame, options.thumb_size, model_size) for c in todo]
+    jobs = [(c.image, c.frame, options.thumb_size, model_size, c.report.body) for c in todo]
     for n, (case, prepared) in enumerate(zip(todo, pool.map(jobs)), start=1):
         added_now, skipped_now = _collect(case, prepared, batch, batch_skipped)
         added += added_now
@@ -218,8 +218,8 @@ def _collect(case: Case, prepared: PreparedImage, batch: list[PreparedCase],
     if prepared.error:
         batch_skipped.append((case.case_id, case.image, prepared.error))
         return 0, 1
-    batch.append(PreparedCase(case, finding_details(case), prepared.jpeg, prepared.size,
-                              model_input=prepared.model_input))
+    details = {label: FindingDetail(severity, laterality) for label, severity, laterality in prepared.details}
+    batch.append(PreparedCase(case, details, prepared.jpeg, prepared.size, model_input=prepared.model_input))
     return 1, 0
 
 
@@ -267,21 +267,9 @@ class ImagePool:
     def map(self, jobs: Sequence[tuple[str, int, int]]) -> Iterator[PreparedImage]:
         if self.pool is None or len(jobs) < 2 * self.workers:
             return map(prepare_image, jobs)
-        return self.pool.map(prepare_image, jobs, chunksize=4)
+        return self.pool.map(prepare_image, jobs, chunksize=8)
 
     def close(self) -> None:
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=True)
             self.pool = None
-
-
-def finding_details(case: Case) -> dict[str, FindingDetail]:
-    """Severity and laterality of the case's findings, read from its report by the labeler
-    (datasets code presence only; the report says "small left")."""
-    text = case.report.body
-    if not text:
-        return {}
-    from cxrviewer.reports.labeler import label_text
-
-    return {f.label: FindingDetail(f.severity, f.laterality)
-            for f in label_text(text).findings if f.severity or f.laterality}

@@ -26,6 +26,7 @@ class PreparedImage:
     size: tuple[int, int] = (0, 0)
     error: str = ""
     model_input: np.ndarray | None = None
+    details: tuple[tuple[str, str | None, str | None], ...] = ()  # (label, severity, laterality)
 
 
 def load(path: str) -> Any:
@@ -61,10 +62,21 @@ def decode_and_shrink(path: str, frame: int = 0, size: int = 256) -> np.ndarray:
     return windowed(load(path), size, frame)
 
 
-def prepare_image(job: tuple[str, int, int, int]) -> PreparedImage:
-    """``job`` is (path, frame, thumbnail size, model input size or 0). Never raises: a bad
-    file becomes an error text."""
-    path, frame, thumb_size, model_size = job
+def report_details(text: str) -> tuple[tuple[str, str | None, str | None], ...]:
+    """Severity and side of each finding the report states (the labeler, run here so the
+    build's main process only writes)."""
+    if not text:
+        return ()
+    from cxrviewer.reports.labeler import label_text
+
+    return tuple((f.label, f.severity, f.laterality) for f in label_text(text).findings
+                 if f.severity or f.laterality)
+
+
+def prepare_image(job: tuple[str, int, int, int, str]) -> PreparedImage:
+    """``job`` is (path, frame, thumbnail size, model input size or 0, report text). Never
+    raises: a bad file becomes an error text."""
+    path, frame, thumb_size, model_size, report = job
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # odd header values: the build lists real problems
@@ -77,7 +89,8 @@ def prepare_image(job: tuple[str, int, int, int]) -> PreparedImage:
         buffer = io.BytesIO()
         picture.save(buffer, format="JPEG", quality=THUMB_QUALITY)
         encoder_input = square(preview, model_size) if model_size else None
-        return PreparedImage(buffer.getvalue(), (picture.width, picture.height), "", encoder_input)
+        return PreparedImage(buffer.getvalue(), (picture.width, picture.height), "", encoder_input,
+                             report_details(report))
     except BaseException as exc:  # noqa: BLE001 - pixel decoders raise Rust panics (BaseException)
         if isinstance(exc, (KeyboardInterrupt, SystemExit)):
             raise
