@@ -135,11 +135,23 @@ def bench_gui(library_path: Path, rounds: int) -> float:
     search.start(str(library_path))
 
     def wait(condition, timeout: float = 120.0) -> None:
+        """Run the event loop as the app does (sleeping between events), checking ``condition``
+        after each: busy-polling here would hold the GIL the worker needs and inflate the time."""
+        from PySide6.QtCore import QTimer
+
         deadline = time.monotonic() + timeout
-        while not condition():
-            if time.monotonic() > deadline:
-                raise TimeoutError("the window did not finish in time")
-            app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 5)
+        loop = QEventLoop()
+        check = QTimer()
+        check.setInterval(1)
+        check.timeout.connect(lambda: loop.quit() if condition() or time.monotonic() > deadline else None)
+        search.outcomeShown.connect(loop.quit)
+        check.start()
+        if not condition():
+            loop.exec()
+        check.stop()
+        search.outcomeShown.disconnect(loop.quit)
+        if not condition():
+            raise TimeoutError("the window did not finish in time")
 
     wait(lambda: search.library is not None and window.is_idle())
     search.set_route(search.library.routes[0])

@@ -449,6 +449,9 @@ class ResultsPane(QWidget):
         self.banner.setVisible(synthetic)
 
     def set_reports_mode(self, on: bool) -> None:
+        if on == self.delegate.reports_mode and self.gallery.viewMode() == (
+                QListView.ViewMode.ListMode if on else QListView.ViewMode.IconMode):
+            return  # relaying out the gallery for nothing costs tens of ms with 100 tiles
         self.delegate.reports_mode = on
         if on:
             self.gallery.setViewMode(QListView.ViewMode.ListMode)
