@@ -53,7 +53,9 @@ class WarmUp(QThread):
         import cxrviewer.gui.search_controller  # noqa: F401
         import cxrviewer.gui.viewer  # noqa: F401
         import cxrviewer.imaging.display  # noqa: F401
+        from cxrviewer.services.heap import freeze_long_lived
 
+        freeze_long_lived()
         self.done.emit()
 
 

@@ -145,12 +145,17 @@ class SearchService:
     def warm_up(self, context: JobContext, path: str, route: str) -> str:
         """Load the route's encoder (imports torch) ahead of the first query; returns the device."""
         library = self.library(path)
+        from cxrviewer.services.heap import freeze_long_lived
+
         if route == LABEL_ROUTE:
             from cxrviewer.reports.labeler import label_text
 
             label_text("warm up")
+            freeze_long_lived()
             return "CPU"
-        return str(library.encoder.device_name)
+        device = str(library.encoder.device_name)
+        freeze_long_lived()  # the model's objects stay for the session
+        return device
 
     def search(self, context: JobContext, path: str, request: SearchRequest, label: str = "") -> SearchOutcome:
         started = time.perf_counter()
@@ -206,6 +211,9 @@ class SearchService:
             from cxrviewer.models.encoders import load_encoder
 
             self.fallback_encoders[DEMO_MODEL] = load_encoder(DEMO_MODEL)
+            from cxrviewer.services.heap import freeze_long_lived
+
+            freeze_long_lived()
         return self.fallback_encoders[DEMO_MODEL]
 
     def saliency(self, context: JobContext, path: str, image_path: str, frame: int, target_kind: str,
