@@ -14,13 +14,13 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton
 
 from cxrviewer.gui.bridge import ExecutorBridge
 from cxrviewer.gui.study_browser import array_to_qimage
+from cxrviewer.library.manifest import LABEL_ROUTE
 from cxrviewer.services import JobEvent
 from cxrviewer.services.search import GalleryThumbnails, SearchService
 
 if TYPE_CHECKING:
     from cxrviewer.gui.main_window import MainWindow
 
-LABEL_ROUTE = "labels"
 EXAMPLE_QUERY = "Cardiomegaly with a small left pleural effusion."
 
 
@@ -134,7 +134,7 @@ class SearchController(QObject):
             self.route = opened.default_route
         self.pane.set_routes(opened.routes, self.route)
         self.pane.set_synthetic(opened.synthetic)
-        self._fill_library_list(opened)
+        self.pane.set_libraries(list(opened.available), opened.path)
         self.pane.show_message(f"{opened.name}: {opened.count:,} cases. Type an impression and press Enter.")
         self._warm()
         query = self._pending_query
@@ -145,15 +145,6 @@ class SearchController(QObject):
             self.pane.query.setText(query)
             self._open_first_hit = self.window.current_path is None
             self.run_query()
-
-    def _fill_library_list(self, opened) -> None:
-        from cxrviewer.library import catalog
-
-        entries = [(f"{e.name} ({e.manifest.counts.get('cases', 0):,})" + (" — synthetic" if e.manifest.synthetic else ""),
-                    str(e.path.resolve())) for e in catalog.list_libraries() if e.manifest is not None]
-        if not any(value == opened.path for _, value in entries):
-            entries.insert(0, (opened.name, opened.path))
-        self.pane.set_libraries(entries, opened.path)
 
     def _warm(self) -> None:
         self.device_label.setText("loading model…" if self.route != LABEL_ROUTE else "")

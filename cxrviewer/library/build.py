@@ -21,11 +21,11 @@ from typing import Any
 
 from cxrviewer.datasets.case import Case, DatasetError, DatasetProblem
 from cxrviewer.library.errors import LibraryError
-from cxrviewer.library.manifest import MANIFEST_NAME, Manifest, now_iso, read_manifest, write_manifest
+from cxrviewer.library.manifest import (LABEL_ROUTE, MANIFEST_NAME, Manifest, now_iso, read_manifest,
+                                       write_manifest)
 from cxrviewer.library.prepare import PreparedImage, prepare_image, warm_up
 from cxrviewer.library.store import STORE_NAME, FindingDetail, PreparedCase, Store
 
-LABEL_ROUTE = "labels"
 LABEL_DIM = 0  # the label route has no vectors: it scores finding patterns (label_route.py)
 
 

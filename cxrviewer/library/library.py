@@ -16,11 +16,10 @@ import numpy as np
 
 from cxrviewer.library import label_route as LR
 from cxrviewer.library.errors import LibraryError
-from cxrviewer.library.manifest import Manifest, read_manifest
+from cxrviewer.library.manifest import LABEL_ROUTE, Manifest, read_manifest
 from cxrviewer.library.store import STORE_NAME, CaseRow, Store
 from cxrviewer.reports.labels import ALL_LABELS
 
-LABEL_ROUTE = "labels"
 
 
 @dataclass(frozen=True)
@@ -322,8 +321,7 @@ class Library:
         parts: list[tuple[float, np.ndarray]] = []
         if request.case_id:
             row = self._row(request.case_id)
-            blob = self.store.db.execute("SELECT vec FROM embeddings WHERE row = ?", (row,)).fetchone()
-            parts.append((1.0, np.frombuffer(blob[0], np.float32)))
+            parts.append((1.0, np.frombuffer(self.store.embedding(row), np.float32)))
         elif request.image is not None:
             pixels = square(np.asarray(request.image), int(self.encoder.spec.input_size))
             weight = request.image_weight if request.text.strip() else 1.0

@@ -17,6 +17,7 @@ from cxrviewer.fileio import atomic_write_text
 from cxrviewer.library.errors import LibraryError
 
 FORMAT = "cxrviewer-library"
+LABEL_ROUTE = "labels"  # the route every library has: findings compared, no model
 FORMAT_VERSION = 1
 MANIFEST_NAME = "manifest.json"
 

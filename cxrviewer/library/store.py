@@ -131,18 +131,14 @@ _CASE_COLUMNS = ("row, case_id, patient_id, study_id, image, frame, dataset, vie
 class Store:
     """One SQLite connection to a library's metadata. Not shared across threads."""
 
-    def __init__(self, path: Path, *, create: bool = False, readonly: bool = False) -> None:
+    def __init__(self, path: Path, *, create: bool = False) -> None:
         self.path = path
         if not create and not path.is_file():
             raise LibraryError(path, "the library's metadata file is missing")
         try:
-            if readonly:
-                uri = f"{path.resolve().as_uri()}?mode=ro"
-                self.db = sqlite3.connect(uri, uri=True, check_same_thread=False)
-            else:
-                self.db = sqlite3.connect(path, check_same_thread=False)
-                self.db.execute("PRAGMA journal_mode=WAL")
-                self.db.execute("PRAGMA synchronous=FULL")
+            self.db = sqlite3.connect(path, check_same_thread=False)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=FULL")
             if create:
                 self.db.executescript(_SCHEMA)
                 self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
@@ -283,6 +279,10 @@ class Store:
 
     def thumbnail(self, row: int) -> bytes | None:
         found = self.db.execute("SELECT jpeg FROM thumbs WHERE row = ?", (row,)).fetchone()
+        return None if found is None else bytes(found[0])
+
+    def embedding(self, row: int) -> bytes | None:
+        found = self.db.execute("SELECT vec FROM embeddings WHERE row = ?", (row,)).fetchone()
         return None if found is None else bytes(found[0])
 
     def embeddings(self) -> Iterator[tuple[int, bytes]]:

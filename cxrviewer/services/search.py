@@ -17,14 +17,13 @@ from typing import Any
 
 from typing import TYPE_CHECKING
 
+from cxrviewer.library.manifest import LABEL_ROUTE
 from cxrviewer.services.executor import Cancelled, JobContext
 
 if TYPE_CHECKING:  # the library pulls in numpy: imported when the first job runs, not at start-up
     from cxrviewer.library.library import Hit, Library, SearchRequest, SearchResult
     from cxrviewer.library.store import Store
 
-LABEL_ROUTE = "labels"
-DEMO_MODEL = "demo-clip"  # shipped in resources/: explains films even on a findings-only library
 
 
 @dataclass(frozen=True)
@@ -35,6 +34,7 @@ class LibraryOpened:
     count: int
     routes: tuple[str, ...]
     default_route: str
+    available: tuple[tuple[str, str], ...] = ()  # (label, path) of every library, for the selector
 
 
 @dataclass(frozen=True)
@@ -122,7 +122,8 @@ class SearchService:
         path = str(Path(folder).resolve())
         library = self.library(path)
         routes = library.routes()
-        return LibraryOpened(library.name, path, library.manifest.synthetic, library.count, routes, routes[0])
+        return LibraryOpened(library.name, path, library.manifest.synthetic, library.count, routes, routes[0],
+                             library_choices(path, library.name))
 
     def build(self, context: JobContext, dataset: str, root: str, out: str, name: str = "",
               encoder: str = "") -> LibraryOpened:
@@ -201,20 +202,20 @@ class SearchService:
         library = self.library(path)
         if library.manifest.route != LABEL_ROUTE:
             return library.encoder
-        from cxrviewer.models.registry import all_specs, weights_present
+        from cxrviewer.library.catalog import demo_encoder
 
-        spec = all_specs().get(DEMO_MODEL)
-        if spec is None or not weights_present(spec):
+        model = demo_encoder()
+        if not model:
             raise LibraryError(path, "saliency needs an image model: this library has only the "
                                      "findings route (build it with --encoder MODEL)")
-        if DEMO_MODEL not in self.fallback_encoders:
+        if model not in self.fallback_encoders:
             from cxrviewer.models.encoders import load_encoder
 
-            self.fallback_encoders[DEMO_MODEL] = load_encoder(DEMO_MODEL)
+            self.fallback_encoders[model] = load_encoder(model)
             from cxrviewer.services.heap import freeze_long_lived
 
             freeze_long_lived()
-        return self.fallback_encoders[DEMO_MODEL]
+        return self.fallback_encoders[model]
 
     def saliency(self, context: JobContext, path: str, image_path: str, frame: int, target_kind: str,
                  target_value: str, method: str = "auto") -> SaliencyResult:
@@ -231,9 +232,9 @@ class SearchService:
             target = TextTarget(target_value)
         elif target_kind == "case":
             row = library.store.row_of(target_value)
-            blob = library.store.db.execute("SELECT vec FROM embeddings WHERE row = ?", (row,)).fetchone()
+            blob = library.store.embedding(row) if row is not None else None
             if blob is not None:
-                vector = np.frombuffer(blob[0], np.float32)
+                vector = np.frombuffer(blob, np.float32)
             else:  # a label-route library: embed the case's film with the model on the fly
                 case = library.case(target_value)
                 vector = encoder.encode_images([model_input(load(case.image), int(encoder.spec.input_size),
@@ -272,6 +273,18 @@ class SearchService:
         pixels = model_input(load(image_path), int(encoder.spec.input_size), frame)
         probabilities = encoder.predict_labels([pixels])[0]
         return FindingScores(image_path, labels, tuple(float(p) for p in probabilities), encoder.spec.name)
+
+
+def library_choices(current: str, current_name: str) -> tuple[tuple[str, str], ...]:
+    """(label, path) of the libraries in the user data folder (manifests read here, in the
+    worker, not on the GUI thread), with the open one first if it lives elsewhere."""
+    from cxrviewer.library import catalog
+
+    entries = [(f"{e.name} ({e.manifest.counts.get('cases', 0):,})" + (" — synthetic" if e.manifest.synthetic else ""),
+                str(e.path.resolve())) for e in catalog.list_libraries() if e.manifest is not None]
+    if not any(path == current for _, path in entries):
+        entries.insert(0, (current_name, current))
+    return tuple(entries)
 
 
 @dataclass
