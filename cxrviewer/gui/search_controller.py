@@ -231,6 +231,11 @@ class SearchController(QObject):
             self._submit(self.gallery, self.thumbs.load, self.library.path, wanted, channel="gallery",
                          supersede=False)
 
+    def gallery_settled(self) -> bool:
+        """No thumbnail asked for and not yet sent to the worker (the worker's own queue is
+        covered by the window's ``is_idle``)."""
+        return not self._thumb_timer.isActive() and not self.pane.model.wanted
+
     def _on_gallery(self, event: JobEvent) -> None:
         if event.kind == "partial":
             thumb = event.payload

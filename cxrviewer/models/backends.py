@@ -64,6 +64,10 @@ class HFJointEncoder(Encoder):
             inputs["attention_mask"] = tokens["attention_mask"].to(self.device)
         return _pooled(self.model.get_text_features(**inputs))
 
+    def _text_parts(self) -> list[tuple[Any, str]]:
+        return [(self.model, name) for name in ("text_model", "text_projection")
+                if getattr(self.model, name, None) is not None]
+
 
 class HFImageEncoder(Encoder):
     """Image-only transformers AutoModel folders (RAD-DINO, a Dinov2Model): the CLS token."""
@@ -131,6 +135,9 @@ class CxrviewerEncoder(Encoder):
         else:
             pooled = hidden[:, 0]
         return self.text_proj(pooled)
+
+    def _text_parts(self) -> list[tuple[Any, str]]:
+        return [(self, "text_model"), (self, "text_proj")] if self.text_model is not None else []
 
 
 class OpenClipEncoder(Encoder):

@@ -72,6 +72,8 @@ class Encoder:
         Length of every embedding.
     device_name : str
         "CPU", "Apple GPU (MPS)" or the CUDA device's name, for the status bar and benchmarks.
+    text_precision : str
+        "float32", or "int8" for a large text tower on the CPU (:mod:`cxrviewer.models.quantize`).
     logit_scale : float or None
         exp(logit_scale) of a contrastive model (for zero-shot scoring), else None.
     label_names : tuple of str
@@ -80,6 +82,7 @@ class Encoder:
 
     in_chans = 3
     label_names: tuple[str, ...] = ()
+    text_precision = "float32"
     _label_head: Any = None
 
     def __init__(self, spec: EncoderSpec, device: Any) -> None:
@@ -95,6 +98,10 @@ class Encoder:
 
     def _text_features(self, texts: list[str]) -> Any:
         raise NotImplementedError
+
+    def _text_parts(self) -> list[tuple[Any, str]]:
+        """(owner, attribute) of each module only the text path runs, for int8 on the CPU."""
+        return []
 
     # --- public API -----------------------------------------------------------------------
     @property
@@ -215,7 +222,8 @@ def _folder_spec(spec: EncoderSpec, folder: Path) -> EncoderSpec:
                                std=declared.std, embed_dim=declared.embed_dim)
 
 
-def load_encoder(spec_or_path: EncoderSpec | str | os.PathLike[str], device: str | None = None) -> Encoder:
+def load_encoder(spec_or_path: EncoderSpec | str | os.PathLike[str], device: str | None = None,
+                 text_int8: bool | None = None) -> Encoder:
     """Load an encoder from local files.
 
     Parameters
@@ -224,6 +232,9 @@ def load_encoder(spec_or_path: EncoderSpec | str | os.PathLike[str], device: str
         An :class:`EncoderSpec`, a registered model name, or a model folder.
     device
         "cpu", "cuda", "cuda:1", "mps"; None picks CUDA, then MPS, then the CPU.
+    text_int8
+        Int8 Linear layers in the text tower; None decides (on the CPU, for large towers):
+        see :mod:`cxrviewer.models.quantize`.
 
     Raises
     ------
@@ -243,12 +254,22 @@ def load_encoder(spec_or_path: EncoderSpec | str | os.PathLike[str], device: str
         encoder = factory(spec, folder, torch_device)
         if spec.format == "cxrviewer":
             _attach_label_head(encoder, folder)
+        _maybe_int8_text(encoder, text_int8)
         return encoder
     except ModelError:
         raise
     except Exception as exc:  # a library's own error while reading a folder we already checked
         raise ModelError(f"model folder {folder}: cannot load the {spec.format} model "
                          f"({type(exc).__name__}: {exc})") from exc
+
+
+def _maybe_int8_text(encoder: Encoder, requested: bool | None) -> None:
+    from cxrviewer.models import quantize
+
+    parts = encoder._text_parts()
+    modules = [getattr(owner, name) for owner, name in parts]
+    if parts and quantize.wants_int8(encoder.device, modules, requested) and quantize.quantize_parts(parts):
+        encoder.text_precision = "int8"
 
 
 def _attach_label_head(encoder: Encoder, folder: Path) -> None:

@@ -154,7 +154,7 @@ class SearchService:
             label_text("warm up")
             freeze_long_lived()
             return "CPU"
-        device = str(library.encoder.device_name)
+        device = _device_text(library.encoder)
         freeze_long_lived()  # the model's objects stay for the session
         return device
 
@@ -165,7 +165,7 @@ class SearchService:
         context.check()
         device, model = "CPU", LABEL_ROUTE
         if request.route != LABEL_ROUTE:
-            device, model = str(library.encoder.device_name), library.manifest.route
+            device, model = _device_text(library.encoder), library.manifest.route
         return SearchOutcome(request, result, library.name, device, model,
                              time.perf_counter() - started, label or request.text)
 
@@ -316,3 +316,9 @@ class GalleryThumbnails:
         for store in self.stores.values():
             store.close()
         self.stores.clear()
+
+
+def _device_text(encoder: Any) -> str:
+    """Where the model runs, for the status bar: "CPU", "CPU, text int8", a GPU's name."""
+    precision = getattr(encoder, "text_precision", "float32")
+    return str(encoder.device_name) + (f", text {precision}" if precision != "float32" else "")
