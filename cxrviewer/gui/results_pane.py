@@ -125,6 +125,18 @@ class ResultsModel(QAbstractListModel):
         self.wanted = []
         self.endResetModel()
 
+    def append_hits(self, hits) -> int:
+        """Add the hits not shown yet at the end (a longer run of the same query); the rows
+        already there, and the scroll position, stay. Returns how many were added."""
+        new = [h for h in hits if h.case.case_id not in self._row_of]
+        if new:
+            first = len(self.hits)
+            self.beginInsertRows(QModelIndex(), first, first + len(new) - 1)
+            self.hits.extend(new)
+            self._row_of.update({h.case.case_id: first + n for n, h in enumerate(new)})
+            self.endInsertRows()
+        return len(new)
+
     def take_wanted(self) -> list[str]:
         wanted, self.wanted = self.wanted, []
         return wanted
@@ -244,6 +256,7 @@ class ResultsPane(QWidget):
     routeChosen = Signal(str)
     caseActivated = Signal(object)  # Hit
     compareRequested = Signal(object)  # Hit
+    moreWanted = Signal()  # the gallery was scrolled to its end
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -333,6 +346,7 @@ class ResultsPane(QWidget):
         self.gallery.clicked.connect(self._on_click)
         self.gallery.doubleClicked.connect(self._on_double_click)
         self.gallery.installEventFilter(self)
+        self.gallery.verticalScrollBar().valueChanged.connect(self._scrolled)
 
     def _build_filters(self) -> QWidget:
         box = QWidget()
@@ -479,6 +493,17 @@ class ResultsPane(QWidget):
         else:
             self.status.setText(f"{len(outcome.hits)} results for {what} · {outcome.seconds * 1000:.0f} ms")
         self.gallery.scrollToTop()
+
+    def append_outcome(self, outcome) -> None:
+        """A longer run of the shown query: new hits go to the end, the scroll position stays."""
+        self.model.append_hits(outcome.hits)
+        what = outcome.query_label or "query"
+        self.status.setText(f"{len(self.model.hits)} results for {what} · {outcome.seconds * 1000:.0f} ms")
+
+    def _scrolled(self, value: int) -> None:
+        bar = self.gallery.verticalScrollBar()
+        if bar.maximum() > 0 and value >= bar.maximum() - bar.pageStep():
+            self.moreWanted.emit()
 
     def show_message(self, text: str) -> None:
         self.status.setText(text)

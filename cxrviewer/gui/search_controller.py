@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from cxrviewer.gui.main_window import MainWindow
 
 EXAMPLE_QUERY = "Cardiomegaly with a small left pleural effusion."
+PAGE = 100  # results asked for first; scrolling to the end asks for ten times more
+MAX_RESULTS = 1000
 
 
 class SearchController(QObject):
@@ -42,6 +44,9 @@ class SearchController(QObject):
         self.device = ""
         self.last_outcome = None
         self._pending_query: str | None = None
+        self._last_call: tuple | None = None  # (service method, its arguments) of the shown gallery
+        self._appending = False
+        self.page = PAGE
         self._open_first_hit = False
         self._compare = None
         self._closed = False
@@ -64,6 +69,7 @@ class SearchController(QObject):
         self.pane.routeChosen.connect(self.set_route)
         self.pane.caseActivated.connect(self._activate)
         self.pane.compareRequested.connect(self.compare)
+        self.pane.moreWanted.connect(self.more_results)
 
     def _build_progress(self) -> None:
         self.progress = QProgressBar()
@@ -164,7 +170,7 @@ class SearchController(QObject):
     def request(self, **changes):
         from cxrviewer.library.library import Filters, SearchRequest
 
-        return SearchRequest(k=changes.pop("k", 100), filters=Filters(**self.pane.filter_values()),
+        return SearchRequest(k=changes.pop("k", self.page), filters=Filters(**self.pane.filter_values()),
                              route=self.route, **changes)
 
     def run_query(self) -> None:
@@ -199,18 +205,48 @@ class SearchController(QObject):
     def _search(self, fn, *args) -> None:
         self.gallery.executor.cancel_channel("gallery")
         self.pane.show_message("Searching…")
+        self._last_call, self._appending = (fn, args), False
+        self._submit(self.searcher, fn, *args, channel="search")
+
+    def more_results(self) -> None:
+        """The gallery reached its end: run the shown query again for up to ``MAX_RESULTS``
+        and append what is new. Nothing to do when the last run returned fewer than it asked."""
+        from cxrviewer.library.library import SearchRequest
+
+        outcome, call = self.last_outcome, self._last_call
+        if self._appending or outcome is None or call is None or self.library is None:
+            return
+        fn, args = call
+        asked = next((a for a in args if isinstance(a, SearchRequest)), None)
+        if asked is None or asked.k >= MAX_RESULTS or len(outcome.hits) < outcome.request.k:
+            return
+        import dataclasses
+
+        bigger = dataclasses.replace(asked, k=min(MAX_RESULTS, asked.k * 10))
+        args = tuple(bigger if a is asked else a for a in args)
+        self._last_call, self._appending = (fn, args), True
+        self.pane.show_message("More results…")
         self._submit(self.searcher, fn, *args, channel="search")
 
     def _on_search(self, event: JobEvent) -> None:
         if event.kind == "error":
             reason = getattr(event.payload, "reason", None) or str(event.payload)
-            self.pane.model.set_hits(())
+            if not self._appending:  # a failed "more" keeps the results already shown
+                self.pane.model.set_hits(())
+            self._appending = False
             self.pane.show_message(f"Search failed: {reason}")
             return
+        if event.kind == "cancelled":
+            self._appending = False
         if event.kind != "done":
             return
         outcome = event.payload
         self.last_outcome = outcome
+        if self._appending:
+            self._appending = False
+            self.pane.append_outcome(outcome)
+            self.outcomeShown.emit(outcome)
+            return
         self.pane.show_outcome(outcome)
         self.window.statusBar().showMessage(
             f"{len(outcome.hits)} results in {outcome.seconds * 1000:.0f} ms · "

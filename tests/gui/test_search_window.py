@@ -73,6 +73,31 @@ def test_typed_impression_fills_the_gallery_with_scored_tiles(qtbot, searching_w
     assert "results" in window.results.status.text()
 
 
+def test_scrolling_to_the_end_appends_more_results_in_place(qtbot, searching_window):
+    window = searching_window
+    window.search.page = 10  # the demo library has 48 cases; the app's page is 100
+    window.resize(1400, 900)
+    first = _query(qtbot, window, "Cardiomegaly.")
+    model, gallery = window.results.model, window.results.gallery
+    assert len(first.hits) == model.rowCount() == 10
+    shown_first = [h.case.case_id for h in model.hits]
+    bar = gallery.verticalScrollBar()
+    qtbot.waitUntil(lambda: bar.maximum() > 0, timeout=5000)
+    bar.setValue(bar.maximum())
+    qtbot.waitUntil(lambda: model.rowCount() > 10 and window.is_idle(), timeout=30000)
+    ids = [h.case.case_id for h in model.hits]
+    assert ids[:10] == shown_first, "the rows already shown stay where they were"
+    assert window.search.last_outcome.request.k == 100
+    assert len(ids) == len(set(ids)) == len(window.search.last_outcome.hits) > 10
+    assert bar.value() > 0, "appending does not jump back to the top"
+    assert f"{len(ids)} results" in window.results.status.text()
+    # the run returned fewer than it asked for: the end of the library, nothing more to ask
+    asked = window.search.last_outcome.request.k
+    bar.setValue(bar.maximum())
+    qtbot.wait(200)
+    assert window.search.last_outcome.request.k == asked and model.rowCount() == len(ids)
+
+
 def test_typing_pause_runs_the_query_and_only_the_last_result_is_shown(qtbot, searching_window):
     window = searching_window
     pane = window.results
