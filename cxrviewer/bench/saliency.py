@@ -44,7 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU, batch 1, 224 px")
     resnet = explainable(timm.create_model("resnet50", pretrained=False, num_classes=14).eval(),
                          name="resnet50", input_size=224)
-    rows = [("resnet50 Grad-CAM", lambda: explain(resnet, film, target, "gradcam"))]
+    rows = [("resnet50 Grad-CAM", lambda: explain(resnet, film, target, "gradcam")),
+            ("resnet50 LayerCAM (two scales, the app's default for CNNs)",
+             lambda: explain(resnet, film, target, "layercam"))]
     rows.append((f"resnet50 integrated gradients, {args.steps} steps in batches of {args.batch}",
                  lambda: explain(resnet, film, target, "ig", steps=args.steps, batch=args.batch)))
     rows.insert(0, ("resnet50 forward only (reference)", lambda: resnet.features(resnet.prepare(film))))

@@ -36,8 +36,9 @@ def explain(model: Any, pixels: Any, target: Target, method: str = "auto", *,
     target
         :class:`TextTarget`, :class:`EmbeddingTarget` or :class:`LabelTarget`.
     method
-        "auto" (Grad-CAM for conv towers, "attention" for ViTs), "gradcam", "attention" (Grad-CAM
-        on a ViT's patch tokens) or "ig" (integrated gradients, ``steps`` steps in batches of
+        "auto" (LayerCAM for conv towers, else Grad-CAM; "attention" for ViTs), "layercam" (two
+        scales, see :mod:`cxrviewer.explain.gradcam`), "gradcam", "attention" (Grad-CAM on a
+        ViT's patch tokens) or "ig" (integrated gradients, ``steps`` steps in batches of
         ``batch``, from a black film, smoothed over ``smooth`` px: default 1/8 of the input).
     should_cancel
         Polled between steps; when it returns True, :class:`Cancelled` is raised.
@@ -69,16 +70,23 @@ def explain(model: Any, pixels: Any, target: Target, method: str = "auto", *,
 
 def _cam(wrapped: Any, score: Callable[[Any], Any], x: Any, method: str,
          should_cancel: Callable[[], bool] | None) -> tuple[Any, float, str, str]:
-    from cxrviewer.explain.gradcam import grad_cam
+    from cxrviewer.explain.gradcam import grad_cam, layer_cam
     from cxrviewer.explain.layers import find_cam_layer
 
     layer = find_cam_layer(wrapped.root, lambda: wrapped.features(x), tuple(x.shape))
-    resolved = "attention" if layer.is_tokens else "gradcam"
     if method == "attention" and not layer.is_tokens:
-        raise ValueError(f"model {wrapped.name!r} has no patch tokens: use gradcam or ig")
+        raise ValueError(f"model {wrapped.name!r} has no patch tokens: use layercam, gradcam or ig")
+    if method == "layercam" and layer.finer is None:
+        raise ValueError(f"model {wrapped.name!r} has no conv feature maps at two scales: use gradcam or ig")
+    if method == "auto":
+        method = "attention" if layer.is_tokens else "layercam" if layer.finer is not None else "gradcam"
     _check(should_cancel)
+    if method == "layercam":
+        assert layer.finer is not None
+        values, value = layer_cam(score, x, layer)
+        return values, value, f"{layer.name} + {layer.finer.name}", method
     values, value = grad_cam(score, x, layer)
-    return values, value, layer.name, resolved if method == "auto" else method
+    return values, value, layer.name, method
 
 
 def _ig(wrapped: Any, score: Callable[[Any], Any], x: Any, steps: int, batch: int, smooth: int | None,

@@ -1,5 +1,6 @@
 """Find, in any image tower, the layer Grad-CAM reads: the last spatial conv feature map, or
-for a vision transformer the patch tokens entering its last block.
+for a vision transformer the patch tokens entering its last block. For LayerCAM a conv tower's
+layer also names the last map at twice its resolution (the previous stage's output).
 
 Found by running the tower once with a hook on every module and looking at output shapes, so
 timm CNNs and ViTs, transformers CLIP / SigLIP / Dinov2 towers and plain torch classifiers need
@@ -28,6 +29,8 @@ class CamLayer:
     module: Any
     grid: tuple[int, int] | None = None
     prefix: int = 0
+    finer: CamLayer | None = None  # conv towers: the last map at twice this one's resolution
+
 
     @property
     def is_tokens(self) -> bool:
@@ -108,6 +111,8 @@ def find_cam_layer(root: Any, run: Callable[[], Any], shape: tuple[int, ...]) ->
         layer = _token_layer(records, conv_index, (conv.shape[2], conv.shape[3]))
     if layer is None:
         last = spatial[-1][1]
-        layer = CamLayer(last.name, last.module)
+        rows, cols = last.shape[2], last.shape[3]
+        finer = [r for _, r in spatial if (r.shape[2], r.shape[3]) == (2 * rows, 2 * cols)]
+        layer = CamLayer(last.name, last.module, finer=CamLayer(finer[-1].name, finer[-1].module) if finer else None)
     _found.setdefault(root, {})[tuple(shape)] = layer
     return layer

@@ -12,7 +12,7 @@ from typing import Union
 
 import numpy as np
 
-METHODS = ("auto", "gradcam", "attention", "ig")
+METHODS = ("auto", "layercam", "gradcam", "attention", "ig")
 
 
 class Cancelled(Exception):
@@ -82,7 +82,7 @@ class SaliencyMap:
         float32 (size, size) in [0, 1]; 1 is the strongest evidence for the target. All zeros
         when nothing in the image raises the target's score.
     method : str
-        "gradcam", "attention" or "ig" (what "auto" resolved to).
+        "layercam", "gradcam", "attention" or "ig" (what "auto" resolved to).
     target : str
         What was explained, in words.
     seconds : float

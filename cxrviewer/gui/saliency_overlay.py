@@ -13,8 +13,8 @@ from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QPushButton, QSlider, QWidget
 
 COLORMAPS = ("inferno", "viridis", "CET-L17")
-METHOD_CHOICES = (("Auto", "auto"), ("Grad-CAM", "gradcam"), ("Attention (ViT)", "attention"),
-                  ("Integrated gradients", "ig"))
+METHOD_CHOICES = (("Auto", "auto"), ("LayerCAM", "layercam"), ("Grad-CAM", "gradcam"),
+                  ("Attention (ViT)", "attention"), ("Integrated gradients", "ig"))
 
 
 def overlay_lut(colormap: str, opacity: float, threshold: float) -> np.ndarray:

@@ -11,7 +11,7 @@ from cxrviewer.explain import EmbeddingTarget, LabelTarget, TextTarget, explain,
 BUILDERS = {"clip": build_clip, "siglip": build_siglip, "dinov2": build_dinov2, "cxrviewer_vit": build_cxrviewer,
             "cxrviewer_cnn": build_cxrviewer_cnn}
 EXPECTED = {"clip": "attention", "siglip": "attention", "dinov2": "attention", "cxrviewer_vit": "attention",
-            "cxrviewer_cnn": "gradcam"}
+            "cxrviewer_cnn": "layercam"}
 
 
 @pytest.fixture(scope="module", params=sorted(BUILDERS))
