@@ -14,16 +14,11 @@ from PySide6.QtCore import QByteArray, Qt, QThread, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
-    QDialog,
-    QDialogButtonBox,
     QDockWidget,
-    QFileDialog,
     QLabel,
     QMainWindow,
     QProgressBar,
     QPushButton,
-    QTableWidget,
-    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
@@ -34,9 +29,15 @@ from cxrviewer.gui.report_pane import ReportPane
 from cxrviewer.gui.study_browser import SeriesStrip, StudyBrowser, _image_label
 from cxrviewer.gui.tag_browser import TagBrowser
 from cxrviewer.services import JobEvent
-from cxrviewer.services import study as jobs
 
 APP_TITLE = "cxrviewer"
+
+
+def _jobs():
+    """The study jobs module, imported on first use: showing the window does not need it."""
+    from cxrviewer.services import study
+
+    return study
 
 
 class WarmUp(QThread):
@@ -333,11 +334,15 @@ class MainWindow(QMainWindow):
     # -- opening ----------------------------------------------------------------------------------
 
     def choose_folder(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
         folder = QFileDialog.getExistingDirectory(self, "Open study folder", self.settings.last_folder or str(Path.home()))
         if folder:
             self.open_path(folder)
 
     def choose_file(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
         path, _ = QFileDialog.getOpenFileName(self, "Open image", self.settings.last_folder or str(Path.home()), "Images (*.dcm *.dicom *.png *.jpg *.jpeg DICOMDIR);;All files (*)")
         if path:
             self.open_path(path)
@@ -358,7 +363,7 @@ class MainWindow(QMainWindow):
         self.viewer.clear()
         self.tags.set_tags(())
         self.report_pane.show_none("Looking for a report…")
-        self.settings.remember_folder(jobs.folder_of(path))
+        self.settings.remember_folder(_jobs().folder_of(path))
         self._fill_recent_menu()
         self.setWindowTitle(f"{APP_TITLE} — {Path(path).name}" if not self.anonymise_action.isChecked() else APP_TITLE)
         self.scan_started = time.perf_counter()
@@ -366,7 +371,7 @@ class MainWindow(QMainWindow):
         self.progress.setFormat("Scanning…")
         self.progress.show()
         self.cancel_button.show()
-        self._submit(self.scanner, jobs.scan_folder, path, channel="scan")
+        self._submit(self.scanner, _jobs().scan_folder, path, channel="scan")
 
     def cancel_scan(self) -> None:
         self.scanner.executor.cancel_channel("scan")
@@ -378,7 +383,7 @@ class MainWindow(QMainWindow):
         self.browser.select_path(path)
         self.strip.mark_current(path)
         self._open_started = time.perf_counter()
-        self._submit(self.loader, jobs.open_image, path, channel="image")
+        self._submit(self.loader, _jobs().open_image, path, channel="image")
         series = self.browser.series_paths(path)
         if series != self._current_series:
             self._current_series = series
@@ -391,18 +396,18 @@ class MainWindow(QMainWindow):
                 self.centralWidget().layout().activate()
             self.request_thumbnails()
         header = self.browser.headers.get(path)
-        study_key = (header.study_uid if header else "") or jobs.folder_of(path)
+        study_key = (header.study_uid if header else "") or _jobs().folder_of(path)
         if study_key != self._current_study_key:
             self._current_study_key = study_key
             study_images = self.browser.study_paths(path)
             reports = [p for p in self.browser.report_paths if self.browser.headers[p].study_uid == study_key]
-            self._submit(self.loader, jobs.load_report, study_images, reports, channel="report")
+            self._submit(self.loader, _jobs().load_report, study_images, reports, channel="report")
 
     def request_thumbnails(self) -> None:
         """Thumbnails for the part of the strip in view (and a margin), not the whole series."""
         wanted = [p for p in self.strip.visible_paths() if not self.strip.has_thumbnail(p)]
         if wanted:
-            self._submit(self.thumbnailer, jobs.make_thumbnails, wanted, self.strip.thumb_size, channel="thumbs")
+            self._submit(self.thumbnailer, _jobs().make_thumbnails, wanted, self.strip.thumb_size, channel="thumbs")
 
     def step_image(self, delta: int) -> None:
         if not self._current_series or self.current_path not in self._current_series:
@@ -610,6 +615,8 @@ class MainWindow(QMainWindow):
         self.tags.filter.setFocus()
 
     def save_view_png(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
         path, _ = QFileDialog.getSaveFileName(self, "Save view as PNG", str(Path(self.settings.last_folder or Path.home()) / "view.png"), "PNG (*.png)")
         if path:
             self.viewer.graphics.grab().save(path, "PNG")
@@ -622,6 +629,8 @@ class MainWindow(QMainWindow):
         self.training_dialog.show()
 
     def show_shortcuts(self) -> None:
+        from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTableWidget, QTableWidgetItem
+
         dialog = QDialog(self)
         dialog.setWindowTitle("Keyboard shortcuts")
         table = QTableWidget(len(self.shortcut_table), 3)

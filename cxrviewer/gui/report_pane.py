@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-import html
-
 from PySide6.QtWidgets import QLabel, QTextBrowser, QVBoxLayout, QWidget
+
+
+def escape(text: str) -> str:
+    """html.escape, imported on first use (the module costs a few ms of start-up)."""
+    import html
+
+    return html.escape(text)
 
 
 class ReportPane(QWidget):
@@ -22,12 +27,12 @@ class ReportPane(QWidget):
         self.report = None
         self.anonymise = False
         self._redact = None
-        self.show_none("No study open.")
+        self.text.setHtml("<p style='color:gray'>No study open.</p>")  # a constant: nothing to escape
 
     def show_none(self, message: str = "No report found for this study (no DICOM SR, report.txt or <image>.txt).") -> None:
         self.report = None
         self.source.setText("")
-        self.text.setHtml(f"<p style='color:gray'>{html.escape(message)}</p>")
+        self.text.setHtml(f"<p style='color:gray'>{escape(message)}</p>")
 
     def show_report(self, report, redact=None) -> None:
         """``report`` is a services.study.StudyReport; ``redact(text)`` hides names when anonymising."""
@@ -52,8 +57,8 @@ class ReportPane(QWidget):
         self.source.setText(f"From {kind}: {clean(report.source_path)}" if not self.anonymise else f"From {kind}")
         parts = []
         for heading, body in report.sections or (("Report", report.text),):
-            paragraphs = "".join(f"<p style='margin:2px 0'>{html.escape(clean(line))}</p>" for line in body.splitlines() if line.strip())
-            parts.append(f"<h3 style='margin:8px 0 2px 0'>{html.escape(heading)}</h3>{paragraphs}")
+            paragraphs = "".join(f"<p style='margin:2px 0'>{escape(clean(line))}</p>" for line in body.splitlines() if line.strip())
+            parts.append(f"<h3 style='margin:8px 0 2px 0'>{escape(heading)}</h3>{paragraphs}")
         parts.append(findings_html(getattr(report, "findings", ())))
         self.text.setHtml("".join(parts))
 
@@ -77,7 +82,7 @@ def findings_html(findings) -> str:
         status = stated.get(label)
         if status in STATUS_STYLE:
             colour, word = STATUS_STYLE[status]
-            chips.append(f"<span style='background:{colour}; color:white'>&nbsp;{html.escape(label)}: "
+            chips.append(f"<span style='background:{colour}; color:white'>&nbsp;{escape(label)}: "
                          f"{word}&nbsp;</span>")
     return ("<h3 style='margin:10px 0 2px 0'>Findings stated</h3><p style='line-height:160%'>"
             + " ".join(chips) + "</p>")

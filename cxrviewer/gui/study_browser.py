@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPoint, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QIcon, QImage, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QListView,
@@ -26,11 +25,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from cxrviewer.imaging.anonymise import masked_header
-from cxrviewer.imaging.records import FileIssue, ImageHeader
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the records arrive with the first scan results, after the window shows
     import numpy as np
+
+    from PySide6.QtGui import QIcon, QImage
+
+    from cxrviewer.imaging.records import FileIssue, ImageHeader
 
 PATH_ROLE = Qt.ItemDataRole.UserRole
 KEY_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -110,6 +110,8 @@ class StudyBrowser(QTabWidget):
 
     def add_items(self, items) -> None:
         """Take a batch of scan results: counts and headers now, tree rows a chunk per turn."""
+        from cxrviewer.imaging.records import FileIssue
+
         for item in items:
             if isinstance(item, FileIssue):
                 self._issue_count += 1
@@ -131,6 +133,8 @@ class StudyBrowser(QTabWidget):
 
     def _drain(self) -> None:
         """Build rows for pending results until the per-turn budget is spent; then yield."""
+        from cxrviewer.imaging.records import FileIssue
+
         if self._pending:
             deadline = time.perf_counter() + INSERT_BUDGET_S
             self.tree.setUpdatesEnabled(False)
@@ -215,6 +219,8 @@ class StudyBrowser(QTabWidget):
 
     def _label_patient(self, item: QTreeWidgetItem, header: ImageHeader) -> None:
         key = item.data(0, KEY_ROLE)
+        from cxrviewer.imaging.anonymise import masked_header
+
         shown = masked_header(header, self._patient_order[key]) if self.anonymise else header
         name = shown.patient_name or "(no name)"
         details = " ".join(x for x in (shown.patient_sex, shown.patient_age) if x)
@@ -327,9 +333,17 @@ class SeriesStrip(QListWidget):
         self.setUniformItemSizes(True)
         self._items: dict[str, QListWidgetItem] = {}
         self.itemClicked.connect(lambda item: self.imageActivated.emit(item.data(PATH_ROLE)))
-        placeholder = QPixmap(thumb_size, thumb_size)
-        placeholder.fill(Qt.GlobalColor.black)
-        self._placeholder = QIcon(placeholder)
+        self._placeholder_icon: QIcon | None = None  # made with the first series, not at start-up
+
+    @property
+    def _placeholder(self) -> QIcon:
+        if self._placeholder_icon is None:
+            from PySide6.QtGui import QIcon, QPixmap
+
+            placeholder = QPixmap(self.thumb_size, self.thumb_size)
+            placeholder.fill(Qt.GlobalColor.black)
+            self._placeholder_icon = QIcon(placeholder)
+        return self._placeholder_icon
 
     def set_series(self, paths: list[str], labels: dict[str, str]) -> None:
         self.clear()
@@ -372,6 +386,8 @@ class SeriesStrip(QListWidget):
             item.setToolTip(f"{path}\n{error}")
             item.setText("unreadable")
             return
+        from PySide6.QtGui import QIcon, QPixmap
+
         item.setIcon(QIcon(QPixmap.fromImage(array_to_qimage(pixels))))
 
     def mark_current(self, path: str) -> None:
@@ -388,6 +404,8 @@ class SeriesStrip(QListWidget):
 
 def array_to_qimage(pixels: np.ndarray) -> QImage:
     """A deep-copied QImage from a uint8 grey (h, w) or RGB (h, w, 3) array (GUI thread only)."""
+    from PySide6.QtGui import QImage
+
     import numpy as np
 
     pixels = np.ascontiguousarray(pixels, dtype=np.uint8)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLineEdit, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
-from cxrviewer.imaging.records import TagNode
+if TYPE_CHECKING:
+    from cxrviewer.imaging.records import TagNode
 
 HIDDEN = "‹hidden›"
 
