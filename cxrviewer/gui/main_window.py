@@ -62,6 +62,7 @@ class WarmUp(QThread):
 
 class MainWindow(QMainWindow):
     idle = Signal()  # every requested scan, decode, thumbnail and report has arrived
+    scanFinished = Signal()  # a folder scan ended (done, failed or cancelled)
 
     def __init__(self, settings: settings_store.Settings | None = None) -> None:
         super().__init__()
@@ -452,6 +453,7 @@ class MainWindow(QMainWindow):
             return
         if event.kind == "progress":
             return
+        self.scanFinished.emit()
         self.progress.hide()
         self.cancel_button.hide()
         self.browser.finish()

@@ -297,7 +297,9 @@ class StudyBrowser(QTabWidget):
 
     def _update_tab_titles(self) -> None:
         count = self._issue_count
-        self.setTabText(1, f"Skipped ({count})" if count else "Skipped")
+        title = f"Skipped ({count})" if count else "Skipped"
+        if self.tabText(1) != title:  # setTabText re-lays out the dock, and so repaints the window
+            self.setTabText(1, title)
 
 
 def format_dicom_date(value: str) -> str:

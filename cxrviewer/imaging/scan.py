@@ -67,8 +67,9 @@ def scan_file(path: str) -> ImageHeader | FileIssue | None:
     return header
 
 
-def _dicomdir(path: str, seen: set[str]) -> Iterator[ImageHeader | FileIssue]:
-    """The files a DICOMDIR lists (it is an index, not an image)."""
+def _dicomdir(path: str, seen: set[str], look: Callable[[], bool]) -> Iterator[ImageHeader | FileIssue]:
+    """The files a DICOMDIR lists (it is an index, not an image). ``look()`` is asked before
+    each file or issue: False passes over it unread (see :func:`iter_folder`'s ``skip``)."""
     import pydicom
     from pydicom.fileset import FileSet
 
@@ -77,13 +78,17 @@ def _dicomdir(path: str, seen: set[str]) -> Iterator[ImageHeader | FileIssue]:
         fileset = FileSet(pydicom.dcmread(path))
         listed = [os.fspath(instance.path) for instance in fileset]
     except Exception as exc:  # a damaged index: the walk still finds the files
-        yield FileIssue(path, f"DICOMDIR could not be read ({type(exc).__name__}): files found by walking", "warning")
+        if look():
+            yield FileIssue(path, f"DICOMDIR could not be read ({type(exc).__name__}): files found by walking",
+                            "warning")
         return
     for listed_path in listed:
         real = os.path.realpath(listed_path)
         if real in seen:
             continue
         seen.add(real)
+        if not look():
+            continue
         if not os.path.exists(listed_path):
             yield FileIssue(listed_path, "listed in DICOMDIR but missing")
             continue
@@ -93,12 +98,17 @@ def _dicomdir(path: str, seen: set[str]) -> Iterator[ImageHeader | FileIssue]:
 
 
 def iter_folder(
-    root: str | os.PathLike[str], *, should_cancel: Callable[[], bool] | None = None
+    root: str | os.PathLike[str], *, should_cancel: Callable[[], bool] | None = None, skip: int = 0,
+    looked_at: list[int] | None = None,
 ) -> Iterator[ImageHeader | FileIssue]:
     """Headers and issues of every file under ``root`` (or of ``root`` itself), as they are read.
 
     Order is deterministic (names sorted, a folder's DICOMDIR first, then files, then
     subfolders). Hidden files, .DS_Store/Thumbs.db and text/report files are skipped silently.
+
+    ``looked_at[0]`` counts the files (and DICOMDIR entries) looked at so far; a walk started
+    with ``skip=n`` passes over the first ``n`` of them unread, so a scan stopped after ``n`` can
+    be carried on elsewhere (:mod:`cxrviewer.imaging.scan_process`) without repeats.
 
     Raises
     ------
@@ -109,12 +119,18 @@ def iter_folder(
     if not os.path.exists(root):
         raise FileNotFoundError(root)
     cancelled = should_cancel or (lambda: False)
+    counter = looked_at if looked_at is not None else [0]
+
+    def look() -> bool:
+        counter[0] += 1
+        return counter[0] > skip
+
     seen: set[str] = set()
     if not os.path.isdir(root):
         if _is_dicomdir(root):
-            yield from _dicomdir(root, seen)
+            yield from _dicomdir(root, seen, look)
             return
-        item = scan_file(root)
+        item = scan_file(root) if look() else None
         if item is not None:
             yield item
         return
@@ -124,7 +140,7 @@ def iter_folder(
         files, dirs = _entries(folder)
         for entry in files:
             if _is_dicomdir(entry.path):
-                for item in _dicomdir(entry.path, seen):
+                for item in _dicomdir(entry.path, seen, look):
                     if cancelled():
                         return
                     yield item
@@ -135,7 +151,7 @@ def iter_folder(
             if real in seen:
                 continue
             seen.add(real)
-            item = scan_file(entry.path)
+            item = scan_file(entry.path) if look() else None
             if item is not None:
                 yield item
         stack.extend(entry.path for entry in reversed(dirs))

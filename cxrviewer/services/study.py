@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
 SCAN_BATCH_SECONDS = 0.1  # stream scan results about ten times a second
 SCAN_BATCH_MAX = 500
+SCAN_HANDOVER_FILES = 64  # files read in the app's own thread before a scan moves to a process
 
 
 @dataclass(frozen=True)
@@ -49,23 +50,58 @@ class StudyReport:
     findings: tuple[tuple[str, str], ...] = ()  # (label, status) the report states
 
 
-def scan_folder(context: JobContext, root: str) -> int:
-    """Stream headers and skipped files in small batches; returns how many entries were seen."""
-    from cxrviewer.imaging.scan import iter_folder
+def scan_folder(context: JobContext, root: str, handover: int | None = None) -> int:
+    """Stream headers and skipped files in small batches; returns how many entries were seen.
 
+    The first ``handover`` files are read in this thread, so a study shows at once; a bigger
+    folder is then carried on in a separate process (:mod:`cxrviewer.imaging.scan_process`),
+    whose pure-Python header reads no longer compete with the GUI thread for the GIL.
+    """
+    from cxrviewer.imaging.scan import iter_folder
+    from cxrviewer.imaging.scan_process import ScanProcessError, iter_batches_in_process
+
+    handover = SCAN_HANDOVER_FILES if handover is None else handover
     batch: list[ImageHeader | FileIssue] = []
     seen = 0
     last_flush = time.monotonic()
-    for item in iter_folder(root, should_cancel=context.should_cancel):
+
+    def flush() -> None:
+        nonlocal batch, last_flush
+        context.emit(ScanBatch(root, tuple(batch), seen))
+        context.progress(seen, None, f"Scanning: {seen:,} files")
+        batch, last_flush = [], time.monotonic()
+
+    looked = [0]
+    walk = iter_folder(root, should_cancel=context.should_cancel, looked_at=looked)
+    finished = True
+    for item in walk:
         context.check()
         batch.append(item)
         seen += 1
-        now = time.monotonic()
-        if len(batch) >= SCAN_BATCH_MAX or now - last_flush >= SCAN_BATCH_SECONDS:
-            context.emit(ScanBatch(root, tuple(batch), seen))
-            context.progress(seen, None, f"Scanning: {seen:,} files")
-            batch = []
-            last_flush = now
+        if len(batch) >= SCAN_BATCH_MAX or time.monotonic() - last_flush >= SCAN_BATCH_SECONDS:
+            flush()
+        if looked[0] >= handover > 0:
+            finished = False
+            break
+    walk.close()
+    if not finished:
+        try:
+            for items in iter_batches_in_process(root, looked[0], should_cancel=context.should_cancel,
+                                                 batch_seconds=SCAN_BATCH_SECONDS, batch_max=SCAN_BATCH_MAX):
+                context.check()
+                batch.extend(items)
+                seen += len(items)
+                if batch:
+                    flush()
+        except ScanProcessError:  # no process to be had: carry on here, slower for the GUI but whole
+            already = looked[0]
+            for item in iter_folder(root, should_cancel=context.should_cancel, skip=already):
+                context.check()
+                batch.append(item)
+                seen += 1
+                if len(batch) >= SCAN_BATCH_MAX or time.monotonic() - last_flush >= SCAN_BATCH_SECONDS:
+                    flush()
+        context.check()
     if batch:
         context.emit(ScanBatch(root, tuple(batch), seen))
     return seen

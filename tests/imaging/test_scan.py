@@ -131,3 +131,63 @@ def test_info_on_nothing_readable(tmp_path: Path) -> None:
 
     (tmp_path / "x.dcm").write_bytes(b"")
     assert run(["info", str(tmp_path)]) == 1
+
+
+@pytest.mark.parametrize("cut", [1, 2, 3, 4, 6])
+def test_a_walk_can_be_carried_on_where_another_stopped(study_folder: Path, cut: int) -> None:
+    """skip=n after n files looked at gives exactly the rest: nothing twice, nothing lost, even
+    when the cut falls inside the DICOMDIR's list."""
+    whole = [i.path for i in iter_folder(study_folder)]
+    looked: list[int] = [0]
+    head = []
+    for item in iter_folder(study_folder, looked_at=looked):
+        head.append(item.path)
+        if looked[0] >= cut:
+            break
+    tail = [i.path for i in iter_folder(study_folder, skip=looked[0])]
+    assert head + tail == whole
+
+
+def test_scan_job_hands_a_big_folder_to_a_process(study_folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cxrviewer.imaging import scan_process
+    from cxrviewer.services.executor import Executor
+    from cxrviewer.services.study import ScanBatch, scan_folder
+
+    started = []
+    real = scan_process.iter_batches_in_process
+    monkeypatch.setattr(scan_process, "iter_batches_in_process",
+                        lambda *a, **k: started.append(a[1]) or real(*a, **k))
+    whole = [i.path for i in iter_folder(study_folder)]
+    for handover, process_used in ((2, True), (1000, False)):
+        started.clear()
+        events = []
+        executor = Executor("scan-test", listener=events.append)
+        try:
+            job = executor.submit(scan_folder, str(study_folder), handover, channel="scan")
+            assert job.result(60) == len(whole)
+        finally:
+            executor.shutdown()
+        paths = [i.path for e in events if e.kind == "partial" and isinstance(e.payload, ScanBatch)
+                 for i in e.payload.items]
+        assert paths == whole
+        assert bool(started) == process_used and (not started or started[0] >= 2)
+
+
+def test_scan_job_carries_on_in_its_thread_without_a_process(study_folder: Path, monkeypatch) -> None:
+    from cxrviewer.imaging import scan_process
+    from cxrviewer.services.executor import Executor
+    from cxrviewer.services.study import ScanBatch, scan_folder
+
+    def no_process(*args, **kwargs):
+        raise scan_process.ScanProcessError("no processes here")
+        yield  # pragma: no cover - a generator, like the real one
+
+    monkeypatch.setattr(scan_process, "iter_batches_in_process", no_process)
+    events = []
+    executor = Executor("scan-test", listener=events.append)
+    try:
+        assert executor.submit(scan_folder, str(study_folder), 2, channel="scan").result(60) == 6
+    finally:
+        executor.shutdown()
+    paths = [i.path for e in events if e.kind == "partial" and isinstance(e.payload, ScanBatch) for i in e.payload.items]
+    assert paths == [i.path for i in iter_folder(study_folder)]
