@@ -68,6 +68,7 @@ def test_killed_build_resumes_without_duplicates(demo_dataset, tmp_path):
     ids = _case_ids(out)
     assert len(ids) == len(set(ids)) == total
     assert result.added <= total - 2
+    assert 0 < result.images_span < result.seconds  # first image to last, inside the whole build
     assert read_manifest(out).state == "ready"
 
 
