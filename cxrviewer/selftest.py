@@ -198,6 +198,28 @@ def step_demo_data(ctx: Context) -> str:
     return f"{summary.n_cases} cases, {len(dicoms)} DICOM files (2 worker processes)"
 
 
+def step_scan_in_process(ctx: Context) -> str:
+    """A folder scan handed over to a spawned process after its first files, as the window's
+    scan of a big folder is (the frozen bundle must be able to start that process)."""
+    from cxrviewer.imaging.scan import iter_folder
+    from cxrviewer.services.executor import Executor
+    from cxrviewer.services.study import ScanBatch, scan_folder
+
+    root = ctx.need("demo_root")
+    events: list[Any] = []
+    executor = Executor("selftest-scan", listener=events.append)
+    try:
+        seen = executor.submit(scan_folder, str(root), 8, channel="scan").result(120)
+    finally:
+        executor.shutdown()
+    paths = [item.path for e in events if e.kind == "partial" and isinstance(e.payload, ScanBatch)
+             for item in e.payload.items]
+    expected = [item.path for item in iter_folder(root)]
+    if paths != expected:
+        raise StepFailed(f"the scan gave {len(paths)} entries, the walk {len(expected)}")
+    return f"{seen} files, 8 in the app's thread, the rest in a worker process"
+
+
 def step_build_library(ctx: Context) -> str:
     """A library with the demo-clip embedding route, images prepared by spawned workers."""
     from cxrviewer.library.build import BuildOptions, build_library
@@ -283,6 +305,7 @@ STEPS: list[tuple[str, Callable[[Context], str]]] = [
     ("environment", step_environment),
     ("compressed DICOM decodes", step_codecs),
     ("demo dataset written", step_demo_data),
+    ("folder scanned (worker process)", step_scan_in_process),
     ("library built", step_build_library),
     ("label-route search (API)", step_api_label_search),
     ("embedding-route search (API)", step_api_embedding_search),
