@@ -30,14 +30,15 @@ def _scan_child(conn: Any, root: str, skip: int, batch_seconds: float, batch_max
 
     try:
         batch: list[ImageHeader | FileIssue] = []
+        looked = [0]
         last = time.monotonic()
-        for item in iter_folder(root, skip=skip):
+        for item in iter_folder(root, skip=skip, looked_at=looked):
             batch.append(item)
             now = time.monotonic()
             if len(batch) >= batch_max or now - last >= batch_seconds:
-                conn.send(("batch", batch))
+                conn.send(("batch", (batch, looked[0])))
                 batch, last = [], now
-        conn.send(("batch", batch))
+        conn.send(("batch", (batch, looked[0])))
         conn.send(("done", None))
     except (BrokenPipeError, EOFError, KeyboardInterrupt):
         return  # the app stopped listening (cancelled or closed)
@@ -47,9 +48,11 @@ def _scan_child(conn: Any, root: str, skip: int, batch_seconds: float, batch_max
 
 def iter_batches_in_process(root: str, skip: int = 0, *, should_cancel: Callable[[], bool] | None = None,
                             batch_seconds: float = 0.1, batch_max: int = 500,
-                            ) -> Iterator[list[ImageHeader | FileIssue]]:
+                            ) -> Iterator[tuple[list[ImageHeader | FileIssue], int]]:
     """Batches of :func:`~cxrviewer.imaging.scan.iter_folder` ``(root, skip=skip)`` items, read
-    in a spawned process. Cancelling (or closing the iterator) kills the process.
+    in a spawned process, each with the count of files looked at so far (from the folder's
+    start: a walk with that ``skip`` carries on after the batch). Cancelling (or closing the
+    iterator) kills the process.
 
     Raises
     ------

@@ -55,7 +55,8 @@ def scan_folder(context: JobContext, root: str, handover: int | None = None) -> 
 
     The first ``handover`` files are read in this thread, so a study shows at once; a bigger
     folder is then carried on in a separate process (:mod:`cxrviewer.imaging.scan_process`),
-    whose pure-Python header reads no longer compete with the GUI thread for the GIL.
+    whose pure-Python header reads no longer compete with the GUI thread for the GIL. Should
+    that process fail, this thread carries on from the last file it reported.
     """
     from cxrviewer.imaging.scan import iter_folder
     from cxrviewer.imaging.scan_process import ScanProcessError, iter_batches_in_process
@@ -65,42 +66,39 @@ def scan_folder(context: JobContext, root: str, handover: int | None = None) -> 
     seen = 0
     last_flush = time.monotonic()
 
-    def flush() -> None:
-        nonlocal batch, last_flush
-        context.emit(ScanBatch(root, tuple(batch), seen))
-        context.progress(seen, None, f"Scanning: {seen:,} files")
-        batch, last_flush = [], time.monotonic()
-
-    looked = [0]
-    walk = iter_folder(root, should_cancel=context.should_cancel, looked_at=looked)
-    finished = True
-    for item in walk:
+    def add(items: list[ImageHeader | FileIssue], force: bool = False) -> None:
+        nonlocal batch, seen, last_flush
         context.check()
-        batch.append(item)
-        seen += 1
-        if len(batch) >= SCAN_BATCH_MAX or time.monotonic() - last_flush >= SCAN_BATCH_SECONDS:
-            flush()
-        if looked[0] >= handover > 0:
-            finished = False
-            break
-    walk.close()
-    if not finished:
+        batch.extend(items)
+        seen += len(items)
+        if batch and (force or len(batch) >= SCAN_BATCH_MAX or time.monotonic() - last_flush >= SCAN_BATCH_SECONDS):
+            context.emit(ScanBatch(root, tuple(batch), seen))
+            context.progress(seen, None, f"Scanning: {seen:,} files")
+            batch, last_flush = [], time.monotonic()
+
+    def in_thread(skip: int, stop_after: int = 0) -> bool:
+        """Read here from file ``skip`` on; True when the folder is done, False when stopped
+        after ``stop_after`` files (0: never) to hand the rest over."""
+        looked = [0]
+        walk = iter_folder(root, should_cancel=context.should_cancel, skip=skip, looked_at=looked)
+        for item in walk:
+            add([item])
+            if looked[0] >= stop_after > 0:
+                walk.close()
+                resume[0] = looked[0]
+                return False
+        return True
+
+    resume = [0]  # files (absolute) whose entries have all been taken
+    if not in_thread(0, handover):
         try:
-            for items in iter_batches_in_process(root, looked[0], should_cancel=context.should_cancel,
-                                                 batch_seconds=SCAN_BATCH_SECONDS, batch_max=SCAN_BATCH_MAX):
-                context.check()
-                batch.extend(items)
-                seen += len(items)
-                if batch:
-                    flush()
-        except ScanProcessError:  # no process to be had: carry on here, slower for the GUI but whole
-            already = looked[0]
-            for item in iter_folder(root, should_cancel=context.should_cancel, skip=already):
-                context.check()
-                batch.append(item)
-                seen += 1
-                if len(batch) >= SCAN_BATCH_MAX or time.monotonic() - last_flush >= SCAN_BATCH_SECONDS:
-                    flush()
+            for items, looked in iter_batches_in_process(root, resume[0], should_cancel=context.should_cancel,
+                                                         batch_seconds=SCAN_BATCH_SECONDS,
+                                                         batch_max=SCAN_BATCH_MAX):
+                add(items, force=True)
+                resume[0] = looked
+        except ScanProcessError:  # no process to be had, or it died: slower for the GUI, but whole
+            in_thread(resume[0])
         context.check()
     if batch:
         context.emit(ScanBatch(root, tuple(batch), seen))

@@ -178,16 +178,25 @@ def test_scan_job_carries_on_in_its_thread_without_a_process(study_folder: Path,
     from cxrviewer.services.executor import Executor
     from cxrviewer.services.study import ScanBatch, scan_folder
 
+    real = scan_process.iter_batches_in_process
+
+    def dies_after_one_batch(root, skip, **kwargs):
+        for items, looked in real(root, skip, **{**kwargs, "batch_max": 1}):
+            yield items, looked
+            raise scan_process.ScanProcessError("the scan process stopped (exit code -9)")
+
     def no_process(*args, **kwargs):
         raise scan_process.ScanProcessError("no processes here")
         yield  # pragma: no cover - a generator, like the real one
 
-    monkeypatch.setattr(scan_process, "iter_batches_in_process", no_process)
-    events = []
-    executor = Executor("scan-test", listener=events.append)
-    try:
-        assert executor.submit(scan_folder, str(study_folder), 2, channel="scan").result(60) == 6
-    finally:
-        executor.shutdown()
-    paths = [i.path for e in events if e.kind == "partial" and isinstance(e.payload, ScanBatch) for i in e.payload.items]
-    assert paths == [i.path for i in iter_folder(study_folder)]
+    for broken in (no_process, dies_after_one_batch):
+        monkeypatch.setattr(scan_process, "iter_batches_in_process", broken)
+        events = []
+        executor = Executor("scan-test", listener=events.append)
+        try:
+            assert executor.submit(scan_folder, str(study_folder), 2, channel="scan").result(60) == 6
+        finally:
+            executor.shutdown()
+        paths = [i.path for e in events if e.kind == "partial" and isinstance(e.payload, ScanBatch)
+                 for i in e.payload.items]
+        assert paths == [i.path for i in iter_folder(study_folder)], broken.__name__
