@@ -19,7 +19,7 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-# Both child processes stop at their window's first paint; only what comes before differs.
+# Each child process stops at its window's first paint; only what comes before differs.
 FIRST_PAINT_PROBE = r"""
 from PySide6.QtCore import QEvent, QObject
 class FirstPaint(QObject):
@@ -42,15 +42,28 @@ window = QMainWindow()
 window.resize(1500, 950)
 """ + FIRST_PAINT_PROBE
 
+# The real entry point, as `cxrviewer` with no arguments runs it (argument parsing, settings,
+# the window, the start-up work queued behind the first paint); only the probe is added.
 APP_WINDOW = r"""
 import sys, time
-from cxrviewer.gui.launch import create_app
-from cxrviewer import settings as settings_store
-app = create_app()
-from cxrviewer.gui.main_window import MainWindow
-window = MainWindow(settings_store.load())
-window.persist_settings = False
-""" + FIRST_PAINT_PROBE + "window.shutdown_workers()\n"
+from PySide6.QtCore import QEvent, QObject, QTimer
+from cxrviewer.gui import main_window
+class FirstPaint(QObject):
+    def eventFilter(self, obj, event):
+        if event.type() == QEvent.Type.Paint:
+            print("SHOWN", time.time(), flush=True)
+            QTimer.singleShot(0, obj.close)
+        return False
+probe = FirstPaint()
+show = main_window.MainWindow.show
+def probed_show(window):
+    window.persist_settings = False
+    window.installEventFilter(probe)
+    show(window)
+main_window.MainWindow.show = probed_show
+from cxrviewer.app import main
+sys.exit(main([]))
+"""
 
 
 def _time_to_shown(script: str, env: dict[str, str]) -> float:

@@ -58,11 +58,9 @@ def launch(args: argparse.Namespace) -> int:
     if getattr(args, "saliency", False):
         window.auto_explain_action.setChecked(True)
     window.show()
-    from PySide6.QtCore import QTimer
-
     if args.path:
-        QTimer.singleShot(0, lambda: window.open_path(args.path))
-    QTimer.singleShot(0, lambda: window.search.start(getattr(args, "library", None), getattr(args, "query", None)))
+        window.after_first_paint(lambda: window.open_path(args.path))
+    window.after_first_paint(lambda: window.search.start(getattr(args, "library", None), getattr(args, "query", None)))
     status = app.exec()
     return int(status)
 

@@ -131,6 +131,8 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._warmup = WarmUp(self)
         self._warmup.done.connect(lambda: self.viewer)
+        self._painted = False
+        self._after_paint: list[Callable[[], None]] = []
         self.browser.imageActivated.connect(self.open_image)
         self.strip.imageActivated.connect(self.open_image)
         self._thumb_timer = QTimer(self)
@@ -198,9 +200,30 @@ class MainWindow(QMainWindow):
 
     def paintEvent(self, event) -> None:  # noqa: N802 - Qt override
         super().paintEvent(event)
-        if self._viewer is None and not self._warmup.isRunning() and not self._warmup.isFinished():
+        if not self._painted:
+            self._painted = True
             # After the first paint, so the imports' GIL use cannot delay the window appearing.
-            self._warmup.start()
+            if self._viewer is None and not self._warmup.isRunning() and not self._warmup.isFinished():
+                self._warmup.start()
+            QTimer.singleShot(0, self._run_after_paint)  # once this frame is on screen
+
+    def after_first_paint(self, callback: Callable[[], None], fallback_ms: int = 1000) -> None:
+        """Run ``callback`` once the window has first been drawn (at once if it has been).
+
+        Start-up work such as opening the case library imports modules and submits jobs; done
+        before the first paint it delays the window. A window that is never painted (started
+        minimised) still runs it after ``fallback_ms``.
+        """
+        self._after_paint.append(callback)
+        if self._painted:
+            QTimer.singleShot(0, self._run_after_paint)
+        else:
+            QTimer.singleShot(fallback_ms, self._run_after_paint)
+
+    def _run_after_paint(self) -> None:
+        callbacks, self._after_paint = self._after_paint, []
+        for callback in callbacks:
+            callback()
 
     def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)
@@ -699,6 +722,7 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"Settings not saved: {exc}")
 
     def shutdown_workers(self) -> None:
+        self._after_paint.clear()  # start-up work still queued must not start on a closing window
         self._warmup.wait()
         if self._search is not None:
             self._search.shutdown()
