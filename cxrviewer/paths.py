@@ -48,10 +48,12 @@ def settings_file() -> Path:
 def resources_dir() -> Path:
     """The project's ``resources/`` folder (screenshot, demo data, demo model).
 
-    In a source checkout or editable install it sits beside the package; a PyInstaller bundle
-    puts it under ``sys._MEIPASS``.
+    A PyInstaller bundle puts it under ``sys._MEIPASS``; a wheel install carries it inside the
+    package as ``_resources``; in a source checkout or editable install it sits beside the package.
     """
     bundle_root = getattr(sys, "_MEIPASS", None)
     if bundle_root:
         return Path(bundle_root) / "resources"
-    return Path(__file__).resolve().parent.parent / "resources"
+    package = Path(__file__).resolve().parent
+    installed = package / "_resources"
+    return installed if installed.is_dir() else package.parent / "resources"
