@@ -1,7 +1,8 @@
 """Where cxrviewer keeps its files: platformdirs locations, overridable by environment.
 
 ``CXRVIEWER_HOME`` puts config, data and cache under one folder (tests and portable installs use
-it); ``CXRVIEWER_CONFIG_DIR``, ``CXRVIEWER_DATA_DIR`` and ``CXRVIEWER_CACHE_DIR`` override one each.
+it); ``CXRVIEWER_CONFIG_DIR``, ``CXRVIEWER_DATA_DIR``, ``CXRVIEWER_CACHE_DIR`` and
+``CXRVIEWER_LOG_DIR`` override one each.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ def _location(kind: str) -> Path:
         return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
     if kind == "data":
         return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+    if kind == "log":
+        return Path(platformdirs.user_log_dir(APP_NAME, appauthor=False))
     return Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False))
 
 
@@ -39,6 +42,11 @@ def data_dir() -> Path:
 
 def cache_dir() -> Path:
     return _location("cache")
+
+
+def log_dir() -> Path:
+    """The window's log file and the stacks of fatal crashes (``CXRVIEWER_LOG_DIR`` overrides)."""
+    return _location("log")
 
 
 def settings_file() -> Path:

@@ -20,7 +20,7 @@ def isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: py
     """A test never reads or writes the real config, data or cache folders."""
     home = tmp_path_factory.mktemp("cxrviewer-home")
     monkeypatch.setenv("CXRVIEWER_HOME", str(home))
-    for kind in ("CONFIG", "DATA", "CACHE"):
+    for kind in ("CONFIG", "DATA", "CACHE", "LOG"):
         monkeypatch.delenv(f"CXRVIEWER_{kind}_DIR", raising=False)
     return home
 

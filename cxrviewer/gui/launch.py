@@ -23,13 +23,52 @@ def create_app(argv: list[str] | None = None):
     return app
 
 
-def _install_excepthook(window) -> None:
+def start_logging(crashes_to_stderr: bool = False) -> Path | None:
+    """The window's log file (a desktop launch has no console to read) and, beside it, the
+    Python stacks of a fatal crash (faulthandler). Returns the log file, or None when its folder
+    cannot be written (then messages stay on stderr only)."""
+    import faulthandler
+    import os
+
+    from cxrviewer import paths
+
+    folder = paths.log_dir()
+    log_file = folder / "cxrviewer.log"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        if log_file.is_file() and log_file.stat().st_size > LOG_ROTATE_BYTES:
+            os.replace(log_file, folder / "cxrviewer.1.log")  # one earlier run kept
+        # logging.FileHandler, not logging.handlers: that module imports socket, pickle and queue (15 ms)
+        handler = logging.FileHandler(log_file, encoding="utf-8")
+        crash_file = None if crashes_to_stderr else open(folder / "crash.log", "a", encoding="utf-8")  # noqa: SIM115 - open for the process's life
+    except OSError as exc:
+        print(f"cxrviewer: no log file in {folder}: {exc}", file=sys.stderr)
+        return None
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s"))
+    console = logging.StreamHandler()
+    console.setLevel(logging.WARNING)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.addHandler(console)
+    root.setLevel(logging.INFO)
+    faulthandler.enable(crash_file or sys.stderr, all_threads=True)
+    if crash_file is not None:
+        _keep_open.append(crash_file)
+    return Path(handler.baseFilename)
+
+
+LOG_ROTATE_BYTES = 2_000_000
+_keep_open: list = []  # faulthandler writes to the file's descriptor: it must outlive every thread
+
+
+def _install_excepthook(window, log_file: Path | None = None) -> None:
     """An unexpected error in a slot goes to the log and the status bar, never a traceback dialog."""
+    where = f"details in {log_file}" if log_file else "details on the console"
 
     def hook(exc_type, exc, tb) -> None:
         log.error("unexpected error:\n%s", "".join(traceback.format_exception(exc_type, exc, tb)))
         try:
-            window.statusBar().showMessage(f"Unexpected error: {exc_type.__name__}: {exc} (details in the log)")
+            window.statusBar().showMessage(f"Unexpected error: {exc_type.__name__}: {exc} ({where})")
         except RuntimeError:
             pass
 
@@ -41,6 +80,7 @@ def launch(args: argparse.Namespace) -> int:
         import os
 
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    log_file = start_logging(crashes_to_stderr=bool(args.screenshot))
     try:
         app = create_app()
         from cxrviewer import settings as settings_store
@@ -52,7 +92,7 @@ def launch(args: argparse.Namespace) -> int:
         window = MainWindow(settings)
     except Exception as exc:  # noqa: BLE001 - shown to the user, not as a traceback
         return _startup_failed(exc)
-    _install_excepthook(window)
+    _install_excepthook(window, log_file)
     if args.screenshot:
         return take_screenshot(app, window, args)
     if getattr(args, "saliency", False):
