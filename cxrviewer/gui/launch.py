@@ -81,6 +81,10 @@ def launch(args: argparse.Namespace) -> int:
 
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     log_file = start_logging(crashes_to_stderr=bool(args.screenshot))
+    from cxrviewer import __version__
+
+    log.info("cxrviewer %s (Python %s, %s) started: %s", __version__, sys.version.split()[0],
+             "bundle" if getattr(sys, "frozen", False) else "install", " ".join(sys.argv[1:]) or "(no arguments)")
     try:
         app = create_app()
         from cxrviewer import settings as settings_store
@@ -184,7 +188,7 @@ def search_ready(window, requested_query: bool) -> bool:
 
 
 def screenshot_ready(window, requested_path: bool) -> bool:
-    if not window.is_idle():
+    if not window.is_idle() or not window.viewer_built():  # the viewer follows the first paint
         return False
     if not requested_path:
         return True

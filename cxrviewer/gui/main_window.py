@@ -207,6 +207,9 @@ class MainWindow(QMainWindow):
                 self._warmup.start()
             QTimer.singleShot(0, self._run_after_paint)  # once this frame is on screen
 
+    def viewer_built(self) -> bool:
+        return self._viewer is not None
+
     def after_first_paint(self, callback: Callable[[], None], fallback_ms: int = 1000) -> None:
         """Run ``callback`` once the window has first been drawn (at once if it has been).
 

@@ -82,7 +82,7 @@ def test_findings_panel_says_when_no_label_model(qtbot, clip_window):
     assert "No finding model" in window.findings_panel.note.text()
 
 
-def test_screenshot_with_query_and_saliency(clip_library, tmp_path):
+def test_screenshot_with_query_and_saliency(clip_library, tmp_path, isolated_user_dirs):
     out = tmp_path / "shot.png"
     done = subprocess.run([sys.executable, "-m", "cxrviewer", "--screenshot", str(out), "--library",
                            str(clip_library), "--query", "cardiomegaly", "--saliency", "--timeout", "120"],
@@ -90,3 +90,5 @@ def test_screenshot_with_query_and_saliency(clip_library, tmp_path):
     assert done.returncode == 0, done.stderr
     assert out.stat().st_size > 10_000
     assert "gave up waiting" not in done.stderr
+    log_text = (isolated_user_dirs / "log" / "cxrviewer.log").read_text(encoding="utf-8")
+    assert "started: --screenshot" in log_text  # the window's log file, in the user's log folder
