@@ -32,24 +32,34 @@ def _as_grid(activation: Any, layer: CamLayer) -> Any:
     return patches.transpose(1, 2).reshape(n, channels, *layer.grid)
 
 
-def grad_cam(score: Callable[[Any], Any], x: Any, layer: CamLayer) -> tuple[np.ndarray, float]:
-    """The raw Grad-CAM map (at the layer's resolution, upsampled to x's) and the score.
+def _activations_and_grads(score: Callable[[Any], Any], x: Any, modules: tuple[Any, ...]) -> tuple[Any, list, tuple]:
+    """score(x), each module's output in that pass and d score / d output.
 
-    Uses ``torch.autograd.grad`` on the hooked activation only, so no parameter's ``.grad`` is
+    Uses ``torch.autograd.grad`` on the hooked activations only, so no parameter's ``.grad`` is
     touched (the model may be shared with the search worker).
     """
     import torch
-    import torch.nn.functional as F
 
-    captured: list[Any] = []
-    handle = layer.module.register_forward_hook(lambda mod, args, out: captured.append(out))
+    captured: dict[int, Any] = {}
+    handles = [m.register_forward_hook(lambda mod, args, out, i=i: captured.__setitem__(i, out))
+               for i, m in enumerate(modules)]
     try:
         with torch.enable_grad():
             value = score(x)
-            activation = captured[-1]
-            (grad,) = torch.autograd.grad(value.sum(), activation)
+            activations = [captured[i] for i in range(len(modules))]
+            grads = torch.autograd.grad(value.sum(), activations)
     finally:
-        handle.remove()
+        for handle in handles:
+            handle.remove()
+    return value, activations, grads
+
+
+def grad_cam(score: Callable[[Any], Any], x: Any, layer: CamLayer) -> tuple[np.ndarray, float]:
+    """The raw Grad-CAM map (at the layer's resolution, upsampled to x's) and the score."""
+    import torch
+    import torch.nn.functional as F
+
+    value, (activation,), (grad,) = _activations_and_grads(score, x, (layer.module,))
     with torch.no_grad():
         maps = _as_grid(activation.detach().float(), layer)
         grads = _as_grid(grad.float(), layer)
@@ -65,18 +75,7 @@ def layer_cam(score: Callable[[Any], Any], x: Any, layer: CamLayer) -> tuple[np.
     import torch.nn.functional as F
 
     assert layer.finer is not None and not layer.is_tokens
-    modules = (layer.module, layer.finer.module)
-    captured: dict[int, Any] = {}
-    handles = [m.register_forward_hook(lambda mod, args, out, i=i: captured.__setitem__(i, out))
-               for i, m in enumerate(modules)]
-    try:
-        with torch.enable_grad():
-            value = score(x)
-            activations = [captured[0], captured[1]]
-            grads = torch.autograd.grad(value.sum(), activations)
-    finally:
-        for handle in handles:
-            handle.remove()
+    value, activations, grads = _activations_and_grads(score, x, (layer.module, layer.finer.module))
     with torch.no_grad():
         fused = None
         for activation, grad in zip(activations, grads):

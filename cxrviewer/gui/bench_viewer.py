@@ -19,35 +19,11 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-# Each child process stops at its window's first paint; only what comes before differs.
-FIRST_PAINT_PROBE = r"""
-from PySide6.QtCore import QEvent, QObject
-class FirstPaint(QObject):
-    def eventFilter(self, obj, event):
-        if event.type() == QEvent.Type.Paint:
-            print("SHOWN", time.time(), flush=True)
-            app.quit()
-        return False
-probe = FirstPaint()
-window.installEventFilter(probe)
-window.show()
-app.exec()
-"""
-
-BARE_WINDOW = r"""
-import sys, time
-from PySide6.QtWidgets import QApplication, QMainWindow
-app = QApplication(sys.argv[:1])
-window = QMainWindow()
-window.resize(1500, 950)
-""" + FIRST_PAINT_PROBE
-
-# The real entry point, as `cxrviewer` with no arguments runs it (argument parsing, settings,
-# the window, the start-up work queued behind the first paint); only the probe is added.
-APP_WINDOW = r"""
+# Each child process stops at its window's first paint (closing the window ends the app); only
+# what comes before differs.
+PAINT_PROBE = r"""
 import sys, time
 from PySide6.QtCore import QEvent, QObject, QTimer
-from cxrviewer.gui import main_window
 class FirstPaint(QObject):
     def eventFilter(self, obj, event):
         if event.type() == QEvent.Type.Paint:
@@ -55,6 +31,22 @@ class FirstPaint(QObject):
             QTimer.singleShot(0, obj.close)
         return False
 probe = FirstPaint()
+"""
+
+BARE_WINDOW = PAINT_PROBE + r"""
+from PySide6.QtWidgets import QApplication, QMainWindow
+app = QApplication(sys.argv[:1])
+window = QMainWindow()
+window.resize(1500, 950)
+window.installEventFilter(probe)
+window.show()
+app.exec()
+"""
+
+# The real entry point, as `cxrviewer` with no arguments runs it (argument parsing, settings,
+# the window, the start-up work queued behind the first paint); only the probe is added.
+APP_WINDOW = PAINT_PROBE + r"""
+from cxrviewer.gui import main_window
 show = main_window.MainWindow.show
 def probed_show(window):
     window.persist_settings = False

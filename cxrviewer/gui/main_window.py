@@ -203,7 +203,7 @@ class MainWindow(QMainWindow):
         if not self._painted:
             self._painted = True
             # After the first paint, so the imports' GIL use cannot delay the window appearing.
-            if self._viewer is None and not self._warmup.isRunning() and not self._warmup.isFinished():
+            if self._viewer is None:  # not already built on demand (a study opened before the paint)
                 self._warmup.start()
             QTimer.singleShot(0, self._run_after_paint)  # once this frame is on screen
 
