@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
 import time
 import traceback
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import argparse
 
 log = logging.getLogger(__name__)
 

@@ -256,8 +256,7 @@ class MainWindow(QMainWindow):
         action = QAction(text, self)
         if keys is not None:
             sequences = [QKeySequence(k) for k in keys] if isinstance(keys, list) else [QKeySequence(keys)]
-            action.setShortcuts(sequences)
-            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            action.setShortcuts(sequences)  # Qt's default context: the whole window
             shown = ", ".join(s.toString(QKeySequence.SequenceFormat.NativeText) for s in sequences)
             self.shortcut_table.append((menu.title().replace("&", ""), text.replace("&", ""), shown))
         action.setCheckable(checkable)

@@ -38,6 +38,13 @@ print("HEAVY=" + ",".join(heavy))
     assert "HEAVY=\n" in result.stdout or result.stdout.strip().endswith("HEAVY="), result.stdout
 
 
+def test_a_plain_start_gets_the_parsers_defaults_without_running_it() -> None:
+    """`cxrviewer` alone skips argparse; what it starts with must be what the parser would give."""
+    from cxrviewer.app import NO_ARGUMENTS, build_gui_parser
+
+    assert vars(build_gui_parser().parse_args([])) == NO_ARGUMENTS
+
+
 def test_entry_point_dispatches_commands_and_gui_options(capsys) -> None:
     from cxrviewer.app import main
 

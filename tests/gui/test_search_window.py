@@ -6,32 +6,10 @@ from __future__ import annotations
 import time
 
 import pytest
-from PySide6.QtCore import QElapsedTimer, Qt, QTimer
+from heartbeat import assert_no_stall
+from PySide6.QtCore import Qt
 
 from cxrviewer.library.library import Library
-
-
-class Heartbeat:
-    """A 10 ms timer that records how late it fires: the longest event-loop stall."""
-
-    def __init__(self) -> None:
-        self.timer = QTimer()
-        self.timer.setInterval(10)
-        self.clock = QElapsedTimer()
-        self.worst = 0.0
-        self.timer.timeout.connect(self._beat)
-
-    def _beat(self) -> None:
-        elapsed = self.clock.restart()
-        self.worst = max(self.worst, elapsed - 10)
-
-    def __enter__(self) -> Heartbeat:
-        self.clock.start()
-        self.timer.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.timer.stop()
 
 
 @pytest.fixture
@@ -42,13 +20,6 @@ def searching_window(qtbot, main_window, demo_library):
     qtbot.waitUntil(lambda: main_window.search.last_outcome is not None and main_window.viewer.image is not None
                     and main_window.is_idle(), timeout=30000)
     return main_window
-
-
-def idle_lateness(qtbot) -> float:
-    """How late the heartbeat is with nothing of ours running: this machine's own noise."""
-    with Heartbeat() as beat:
-        qtbot.wait(300)
-    return beat.worst
 
 
 def _query(qtbot, window, text: str):
@@ -107,19 +78,23 @@ def test_typing_pause_runs_the_query_and_only_the_last_result_is_shown(qtbot, se
                     timeout=10000)
     shown = []
     window.search.outcomeShown.connect(lambda o: shown.append(o.request.text))
-    texts = [f"effusion {n}" for n in range(99)] + ["small left pneumothorax"]
-    noise = idle_lateness(qtbot)
-    with Heartbeat() as beat:
+    last_texts: list[str] = []
+
+    def type_fast(attempt: int) -> None:
+        texts = [f"effusion {n} {attempt}" for n in range(99)] + [("a " * attempt) + "small left pneumothorax"]
+        shown.clear()
         for text in texts:
             pane.query.setText(text)
             window.search.run_query()
             qtbot.wait(1)
         qtbot.waitUntil(lambda: window.search.last_outcome.request.text == texts[-1] and window.is_idle(), timeout=30000)
-    assert shown[-1] == texts[-1]
-    assert len(shown) < len(texts), "superseded queries must not all reach the gallery"
-    assert all(h.case.findings.get("Pneumothorax") for h in window.search.last_outcome.hits[:1])
+        last_texts[:] = texts
+
     # The goal is 50 ms; these 2-core CI machines add their own noise (measured idle just before).
-    assert beat.worst <= 50 + max(50.0, noise), f"event loop stalled {beat.worst:.0f} ms (idle noise {noise:.0f} ms)"
+    assert_no_stall(qtbot, type_fast, bound_ms=50, min_slack_ms=50)
+    assert shown[-1] == last_texts[-1]
+    assert len(shown) < len(last_texts), "superseded queries must not all reach the gallery"
+    assert all(h.case.findings.get("Pneumothorax") for h in window.search.last_outcome.hits[:1])
 
 
 def test_clicking_a_tile_opens_the_case_with_its_library_report(qtbot, searching_window, demo_library):
@@ -194,14 +169,18 @@ def test_building_a_library_shows_progress_and_keeps_the_window_responsive(qtbot
     window = main_window
     progress = []
     window.search.progress.valueChanged.connect(progress.append)
-    noise = idle_lateness(qtbot)
-    with Heartbeat() as beat:
-        window.search.build("demo", str(demo_dataset), "gui-built")
-        qtbot.waitUntil(lambda: window.search.library is not None and window.is_idle(), timeout=120000)
-    assert window.search.library.name == "gui-built" and window.search.library.count == 48
+    built: list[str] = []
+
+    def build(attempt: int) -> None:
+        built.append(f"gui-built-{attempt}")
+        window.search.build("demo", str(demo_dataset), built[-1])
+        qtbot.waitUntil(lambda: window.search.library is not None and window.search.library.name == built[-1]
+                        and window.is_idle(), timeout=120000)
+
+    assert_no_stall(qtbot, build, bound_ms=50, min_slack_ms=50)
+    assert window.search.library.name == built[-1] and window.search.library.count == 48
     assert progress, "the build reported progress"
     assert not window.search.progress.isVisible()
-    assert beat.worst <= 50 + max(50.0, noise), f"event loop stalled {beat.worst:.0f} ms (idle noise {noise:.0f} ms)"
     with Library.open(window.search.library.path) as library:
         assert library.count == 48
 
