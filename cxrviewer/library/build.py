@@ -149,10 +149,18 @@ def _load_encoder(options: BuildOptions, report: ProgressFn) -> Any:
 def _route_of(encoder: Any) -> tuple[str, int, dict[str, Any]]:
     if encoder is None:
         return LABEL_ROUTE, LABEL_DIM, {}
+    from cxrviewer.models import ModelError
+    from cxrviewer.models.registry import weights_fingerprint
+
     spec = encoder.spec
+    try:
+        fingerprint = weights_fingerprint(spec.local_path())
+    except ModelError as exc:
+        raise LibraryError(spec.local_path(), str(exc)) from None
     return spec.name, int(encoder.embed_dim), {
         "encoder": {"name": spec.name, "path": str(spec.local_path()), "format": spec.format,
-                    "input_size": spec.input_size, "mean": list(spec.mean), "std": list(spec.std)},
+                    "input_size": spec.input_size, "mean": list(spec.mean), "std": list(spec.std),
+                    "fingerprint": fingerprint},
         "model_input": "default window, uint8, resized to a square without cropping"}
 
 
@@ -169,6 +177,12 @@ def _open_or_create(folder: Path, options: BuildOptions, encoder: Any) -> tuple[
             raise LibraryError(folder / MANIFEST_NAME,
                                f"this library was built with {built}, not {asked}; build into "
                                f"another folder (this one is left as it is)")
+        built_with = manifest.preprocessing.get("encoder", {}).get("fingerprint")
+        if built_with and built_with != encoder_info["encoder"]["fingerprint"]:
+            raise LibraryError(folder / MANIFEST_NAME,
+                               f"this library was built with other weights for encoder {route!r} than "
+                               f"those in {encoder_info['encoder']['path']}; its vectors and new ones "
+                               f"would not compare. Build into another folder (this one is left as it is)")
         resumed = manifest.state == "building"
         if source not in manifest.sources:
             manifest = manifest.touched(sources=manifest.sources + (source,))

@@ -6,6 +6,8 @@ elsewhere (any folder with a manifest can be opened by path).
 
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,13 +69,24 @@ def default_out(name: str) -> Path:
 def ensure_demo(progress: Callable[[str, int, int], None] | None = None,
                 n_cases: int = DEMO_CASES) -> Path:
     """The demo library's folder, generating the synthetic dataset and building the library
-    the first time (resuming if a previous first start was interrupted)."""
+    the first time (resuming if a previous first start was interrupted).
+
+    A demo library built with other demo weights (an older release's model) is rebuilt: its
+    vectors would not match the shipped model's queries. It is synthetic and regenerable, so the
+    new one is built beside it and swapped in."""
     from cxrviewer.library.build import BuildOptions, build_library
 
     folder = libraries_dir() / DEMO_NAME
+    encoder = demo_encoder()
+    target = folder
     try:
-        if read_manifest(folder).state == "ready":
-            return folder
+        manifest = read_manifest(folder)
+        if manifest.state == "ready":
+            if _built_with_current_demo_model(manifest, encoder):
+                return folder
+            target = libraries_dir() / f".{DEMO_NAME}-rebuild"
+            if target.exists() and not _is_resumable(target, encoder):
+                shutil.rmtree(target)
     except LibraryError:
         if (folder / MANIFEST_NAME).exists():
             raise
@@ -83,9 +96,39 @@ def ensure_demo(progress: Callable[[str, int, int], None] | None = None,
         from cxrviewer.datasets.demo import write_demo
 
         write_demo(data, n_cases=n_cases, progress=lambda done, total: report("generating", done, total))
-    build_library(BuildOptions("demo", data, folder, name=DEMO_NAME, synthetic=True, encoder=demo_encoder()),
+    build_library(BuildOptions("demo", data, target, name=DEMO_NAME, synthetic=True, encoder=encoder),
                   progress=lambda p: report("building", p.done, p.total))
+    if target != folder:  # swap the rebuilt library in; an interruption here leaves no demo, rebuilt next time
+        retired = libraries_dir() / f".{DEMO_NAME}-retired"
+        shutil.rmtree(retired, ignore_errors=True)
+        os.replace(folder, retired)
+        os.replace(target, folder)
+        shutil.rmtree(retired, ignore_errors=True)
     return folder
+
+
+def _built_with_current_demo_model(manifest: Manifest, encoder: str) -> bool:
+    if not encoder:  # no demo weights in this install: whatever was built stays
+        return True
+    if manifest.route != encoder:
+        return False
+    from cxrviewer.models import ModelError
+    from cxrviewer.models.registry import get_spec, weights_fingerprint
+
+    built_with = manifest.preprocessing.get("encoder", {}).get("fingerprint")
+    try:
+        return built_with == weights_fingerprint(get_spec(encoder).local_path())
+    except ModelError:
+        return True  # unreadable weights: the search reports that, a rebuild would not help
+
+
+def _is_resumable(folder: Path, encoder: str) -> bool:
+    """An interrupted rebuild for the same model is resumed rather than started again."""
+    try:
+        manifest = read_manifest(folder)
+    except LibraryError:
+        return False
+    return manifest.state == "building" and _built_with_current_demo_model(manifest, encoder)
 
 
 def demo_encoder() -> str:

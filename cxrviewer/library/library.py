@@ -284,8 +284,32 @@ class Library:
         """The route's encoder, loaded on first use (imports torch: call from the worker)."""
         if self._encoder is None:
             info = self.manifest.preprocessing.get("encoder", {})
-            self._encoder = self._load_encoder(self.manifest.route, info.get("path", ""))
+            encoder = self._load_encoder(self.manifest.route, info.get("path", ""))
+            self._check_weights(encoder, info.get("fingerprint", ""))
+            self._encoder = encoder
         return self._encoder
+
+    def _check_weights(self, encoder: Any, built_with: str) -> None:
+        """Refuse weights other than those the library was built with: their query vectors would
+        be compared with stored vectors of another model and rank films wrongly, with no error.
+        (Libraries from before fingerprints were recorded are not checked.)"""
+        spec = getattr(encoder, "spec", None)
+        if not built_with or spec is None:
+            return
+        from cxrviewer.models import ModelError
+        from cxrviewer.models.registry import weights_fingerprint
+
+        folder = spec.local_path()
+        try:
+            found = weights_fingerprint(folder)
+        except ModelError as exc:
+            raise LibraryError(self.folder, f"this library's encoder cannot be checked: {exc}") from None
+        if found != built_with:
+            raise LibraryError(self.folder, f"the weights of encoder {self.manifest.route!r} in {folder} are not "
+                                            f"the ones this library was built with (they were changed or "
+                                            f"replaced), so its stored vectors would not match the queries; "
+                                            f"rebuild the library with these weights, or put the original "
+                                            f"weights back")
 
     def _load_encoder(self, name: str, path: str) -> Any:
         from cxrviewer.models import ModelError
