@@ -445,10 +445,26 @@ def _decode_dataset(path: str, ds: Dataset, header: ImageHeader) -> tuple[np.nda
         except BaseException as exc:  # pylibjpeg-rle raises a Rust PanicException (BaseException)
             if isinstance(exc, (KeyboardInterrupt, SystemExit, GeneratorExit, MemoryError)):
                 raise
-            errors.append(f"{plugin or 'pydicom'}: {_short(exc, 100)}")
+            errors.append(f"{plugin or 'pydicom'}: {_plugin_reason(exc)}")
+    # A decoder that is not installed may be the only one for this file (12-bit JPEG Extended:
+    # only pylibjpeg-libjpeg, which a GPL-free bundle leaves out): say what would decode it.
+    missing = [m.replace(" - requires ", " needs ") for m in decoder.missing_dependencies] if decoder.is_encapsulated else []
+    hint = f"; not installed: {', '.join(missing)}" if missing else ""
     raise ImageReadError(
-        path, f"cannot decode {header.transfer_syntax_name or ts} pixel data ({'; '.join(errors)})"
+        path, f"cannot decode {header.transfer_syntax_name or ts} pixel data ({'; '.join(errors)}{hint})"
     )
+
+
+_ALL_PLUGINS_FAILED = "Unable to decode as exceptions were raised by all available plugins:"
+
+
+def _plugin_reason(exc: BaseException) -> str:
+    """A plugin's own reason, without pydicom's "all available plugins" wrapper around it."""
+    text = str(exc).strip()
+    if text.startswith(_ALL_PLUGINS_FAILED):
+        lines = [line.strip() for line in text[len(_ALL_PLUGINS_FAILED):].splitlines() if line.strip()]
+        text = "; ".join(line.split(": ", 1)[-1] for line in lines)
+    return _short(text or exc, 100)
 
 
 def _pixels(path: str, kind: sniffing.Sniffed, ds: Dataset, header: ImageHeader) -> tuple[np.ndarray, int, list[str]]:

@@ -189,6 +189,46 @@ def test_report_and_dicomdir_are_not_images(tmp_path: Path) -> None:
         read_header(get_testdata_file("DICOMDIR"))
 
 
+def test_twelve_bit_jpeg_extended_decodes_with_pylibjpeg_libjpeg() -> None:
+    """GDCM and Pillow refuse 12-bit JPEG Extended: pylibjpeg-libjpeg is its only decoder."""
+    from pydicom import dcmread
+    from pydicom.data import get_testdata_file
+
+    path = get_testdata_file("JPGExtended.dcm")
+    image = load_image(path)
+    assert image.header.transfer_syntax_uid == "1.2.840.10008.1.2.4.51" and image.header.bits_stored == 12
+    assert image.pixels.shape == (1, 1024, 256)
+    np.testing.assert_array_equal(image.pixels[0], dcmread(path).pixel_array)
+
+
+def test_without_its_only_decoder_the_reason_names_what_to_install(tmp_path: Path) -> None:
+    """A GPL-free bundle leaves pylibjpeg-libjpeg out; such a file then says what would decode it."""
+    import subprocess
+    import sys
+
+    from pydicom.data import get_testdata_file
+
+    script = f"""
+import sys, importlib.metadata as md
+sys.modules["libjpeg"] = None  # as if pylibjpeg-libjpeg were not installed
+entry_points = md.entry_points
+md.entry_points = lambda **kw: md.EntryPoints([e for e in entry_points(**kw) if not e.value.startswith("libjpeg")])
+from cxrviewer.imaging import load_image
+from cxrviewer.imaging.records import ImageReadError
+try:
+    load_image({str(get_testdata_file("JPGExtended.dcm"))!r})
+except ImageReadError as exc:
+    print(exc.reason)
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    reason = done.stdout.strip()
+    assert reason.startswith("cannot decode JPEG Extended"), reason
+    assert "GDCM does not support 'JPEG Extended' for samples with 12-bit precision" in reason
+    assert "Unable to decode as exceptions" not in reason, "pydicom's wrapper is dropped, the plugin's reason kept"
+    assert "not installed: pylibjpeg needs" in reason and "pylibjpeg-libjpeg" in reason
+
+
 def test_text_and_other_files_get_specific_reasons(tmp_path: Path) -> None:
     cases = {
         "notes.dcm": (b"Patient seen today.\nNo findings.\n", "looks like a text file"),
