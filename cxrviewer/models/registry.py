@@ -30,6 +30,9 @@ SIGLIP_MEAN = (0.5, 0.5, 0.5)
 SIGLIP_STD = (0.5, 0.5, 0.5)
 
 IMPORTED_FILE = "imported.json"
+WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth")
+FINGERPRINT_SAMPLES = 16
+FINGERPRINT_BLOCK = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -215,11 +218,6 @@ def weights_present(spec: EncoderSpec) -> bool:
     has_config = any(n in names for n in ("config.json", "open_clip_config.json"))
     has_weights = any(n.endswith(WEIGHT_SUFFIXES) for n in names)
     return has_config and has_weights
-
-
-WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth")
-FINGERPRINT_SAMPLES = 16
-FINGERPRINT_BLOCK = 64 * 1024
 
 
 def weights_fingerprint(folder: str | os.PathLike[str]) -> str:
