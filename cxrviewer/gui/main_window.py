@@ -414,9 +414,7 @@ class MainWindow(QMainWindow):
         if series != self._current_series:
             self._current_series = series
             headers = self.browser.headers
-            show_strip = len(series) > 1  # one film needs no strip: the viewer gets the room
-            appearing = show_strip and self.strip.isHidden()
-            self.strip.setVisible(show_strip)
+            appearing = len(series) > 1 and self.strip.isHidden()
             self.strip.set_series(series, {p: _image_label(headers[p]) for p in series if p in headers})
             if appearing:  # its tiles are in view only once the layout has placed it
                 self.centralWidget().layout().activate()

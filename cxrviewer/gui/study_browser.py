@@ -336,6 +336,7 @@ class SeriesStrip(QListWidget):
         self._items: dict[str, QListWidgetItem] = {}
         self.itemClicked.connect(lambda item: self.imageActivated.emit(item.data(PATH_ROLE)))
         self._placeholder_icon: QIcon | None = None  # made with the first series, not at start-up
+        self.hide()  # until a series of two or more films: an empty strip is a blank band
 
     @property
     def _placeholder(self) -> QIcon:
@@ -356,6 +357,7 @@ class SeriesStrip(QListWidget):
             item.setToolTip(path)
             self.addItem(item)
             self._items[path] = item
+        self.setVisible(len(paths) > 1)  # one film needs no strip: the viewer gets the room
 
     def paths(self) -> list[str]:
         return list(self._items)

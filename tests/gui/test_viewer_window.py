@@ -52,6 +52,24 @@ def test_open_folder_shows_image_tree_thumbnails_and_report(qtbot, open_study, t
     assert "Small left pleural effusion" in window.report_pane.plain_text()
 
 
+def test_the_series_strip_shows_only_for_a_series_of_films(qtbot, open_study, teaching_study: Path, tmp_path: Path) -> None:
+    from cxrviewer.imaging.synthetic import write_dicom
+
+    single = tmp_path / "single"
+    write_dicom(single / "only.dcm", (np.arange(64 * 64, dtype=np.uint16).reshape(64, 64) * 7) & 0x0FFF)
+    window = open_study(single)
+    assert window.strip.isHidden(), "one film: no strip, the viewer gets the room"
+    open_study(teaching_study)
+    assert window.strip.isVisible() and window.strip.count() == 2
+    open_study(single)
+    assert window.strip.isHidden() and window.strip.count() == 1
+
+
+def test_an_empty_window_has_no_blank_strip_under_the_viewer(main_window) -> None:
+    assert main_window.strip.isHidden()
+    assert main_window.strip.count() == 0
+
+
 def test_right_drag_changes_window_level_and_presets_reset_it(qtbot, open_study, teaching_study: Path) -> None:
     window = open_study(teaching_study)
     window.open_image(str(teaching_study / "pa.dcm"))  # the film whose header carries a window
