@@ -156,6 +156,7 @@ def train_contrastive(config: TrainConfig, progress: ProgressFn | None = None,
     report(TrainProgress("saving", loop.state.epoch, config.epochs, loop.state.step, loop.state.step))
     summary = runner.training_summary(config, "contrastive", loop, len(train), len(valid))
     runner.save_model(model, tokenizer, config, out, mean, std, labels, summary)
+    runner.calibrate_labels(out, valid, labels, config)
     if config.register:
         runner.register(name, out, config.licence)
     return runner.result(config, name, out, run_dir, loop, time.perf_counter() - started)

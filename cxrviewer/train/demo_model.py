@@ -86,7 +86,9 @@ def write_readme(out: Path, summary: dict[str, Any]) -> None:
             "A small joint image-report model trained only on cxrviewer's synthetic demo films, to show the "
             "embedding search route without downloading a model. Not for real radiographs.\n\n"
             f"Image tower: timm {DEMO_TIMM} {DEMO_TIMM_KWARGS}, {DEMO_SIZE} px. Text tower: 2-layer BERT (hidden 128) "
-            "with a WordPiece tokenizer fitted to the demo reports. Auxiliary finding head (labels.safetensors).\n\n"
+            "with a WordPiece tokenizer fitted to the demo reports. Auxiliary finding head (labels.safetensors), "
+            "calibrated after training (Platt scaling per finding, `cxrviewer.train.calibrate`; config.json's "
+            "training.calibration says on which films).\n\n"
             "Reproduce: `python -m cxrviewer.train.demo_model --evaluate`\n\n"
             f"```json\n{json.dumps(summary, indent=1)}\n```\n")
     atomic_write_text(out / "README.md", text)

@@ -132,6 +132,7 @@ def train_labels(config: TrainConfig, progress: ProgressFn | None = None,
     summary = runner.training_summary(config, "labels", loop, len(train), len(valid))
     summary["uncertain_policy"] = config.uncertain
     runner.save_model(model, None, config, out, mean, std, labels, summary)
+    runner.calibrate_labels(out, valid, labels, config)
     if config.register:
         runner.register(name, out, config.licence)
     return runner.result(config, name, out, run_dir, loop, time.perf_counter() - started, folds)

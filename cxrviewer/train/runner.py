@@ -11,7 +11,7 @@ import numpy as np
 
 from cxrviewer import paths
 from cxrviewer.train.config import ProgressFn, TrainConfig, TrainProgress, TrainResult
-from cxrviewer.train.data import CaseSet, load_cases
+from cxrviewer.train.data import CaseSet, label_targets, load_cases
 from cxrviewer.train.loop import LoopResult
 
 TRAIN_SPLIT, VALID_SPLIT = "train", "valid"
@@ -86,6 +86,17 @@ def save_model(model: Any, tokenizer: Any | None, cfg: TrainConfig, out: Path, m
     return save_cxrviewer_encoder(out, model.image_tower, text_model, tokenizer if text_model is not None else None,
                                   model.heads_state(), config, label_head=model.label_state(),
                                   labels=labels if model.label_head is not None else ())
+
+
+def calibrate_labels(out: Path, valid: CaseSet, labels: list[str], cfg: TrainConfig) -> None:
+    """Put the saved label head's probabilities on the data's scale (see :mod:`.calibrate`),
+    fitted on the validation films; the record goes into the model's config.json."""
+    if not labels:
+        return
+    from cxrviewer.train.calibrate import calibrate_saved_model
+
+    targets, mask = label_targets(valid, labels, cfg.uncertain)
+    calibrate_saved_model(out, list(valid.images), targets, mask, labels, "the validation split")
 
 
 def register(name: str, out: Path, licence: str) -> None:
