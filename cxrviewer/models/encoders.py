@@ -137,8 +137,9 @@ class Encoder:
                 progress(min(start + batch_size, len(items)), len(items))
         return self._finish(chunks, dtype)
 
-    def predict_labels(self, images: ImageInput, batch_size: int = 32) -> np.ndarray:
-        """Finding probabilities (n, len(label_names)) from the model's label head.
+    def predict_labels(self, images: ImageInput, batch_size: int = 32, logits: bool = False) -> np.ndarray:
+        """Finding probabilities (n, len(label_names)) from the model's label head (its logits
+        with ``logits=True``, which calibration fits on).
 
         The head reads the image embedding before normalisation, so it shares the search
         representation; only cxrviewer-format models trained with labels have one.
@@ -153,8 +154,8 @@ class Encoder:
             batch = prepare_batch(items[start:start + batch_size], self.spec.input_size, self.spec.mean,
                                   self.spec.std, self.in_chans)
             with self._running():
-                logits = self._label_head(self._image_features(batch.to(self.device)).float())
-            chunks.append(torch.sigmoid(logits).float().cpu().numpy())
+                scores = self._label_head(self._image_features(batch.to(self.device)).float())
+            chunks.append((scores if logits else torch.sigmoid(scores)).float().cpu().numpy())
         return np.concatenate(chunks)
 
     def encode_texts(self, texts: Sequence[str], batch_size: int = 64, dtype: Any = np.float32) -> np.ndarray:

@@ -95,9 +95,9 @@ def calibrate_saved_model(folder: Path, images: Sequence[np.ndarray], targets: n
     names, tensors = found
     if list(names) != list(labels):
         raise ValueError(f"model folder {folder}: its findings {names} are not the ones given ({list(labels)})")
-    before = load_encoder(folder, device="cpu").predict_labels(list(images)).astype(np.float64)
-    logits = np.log(np.clip(before, 1e-7, 1 - 1e-7) / np.clip(1 - before, 1e-7, 1))
+    logits = load_encoder(folder, device="cpu").predict_labels(list(images), logits=True).astype(np.float64)
     scale, shift = fit_platt(logits, targets, mask)
+    before = 1.0 / (1.0 + np.exp(-logits))
     after = 1.0 / (1.0 + np.exp(-(scale * logits + shift)))
     record = {
         "method": "Platt scaling per finding, folded into label_head", "films": source, "n": int(len(images)),
@@ -147,14 +147,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from cxrviewer.models.cxrformat import load_label_head
-    from cxrviewer.models.encoders import load_encoder
+    from cxrviewer.models.formats import spec_from_folder
     from cxrviewer.train.data import label_targets, load_cases
 
     found = load_label_head(args.model)
     if found is None:
         parser.error(f"{args.model} has no label head")
     labels = list(found[0])
-    size = load_encoder(args.model, device="cpu").spec.input_size
+    size = spec_from_folder(args.model, fmt="cxrviewer").input_size  # from config.json, no weights loaded
     splits = args.split or ["train", "valid", "test"]
     cases = load_cases(args.library, splits, size, workers=args.workers)
     targets, mask = label_targets(cases, labels)
