@@ -19,6 +19,7 @@ from typing import Any
 
 from cxrviewer import paths
 from cxrviewer.fileio import atomic_write_text
+from cxrviewer.models.card import CHEST_RADIOGRAPH, SYNTHETIC_DEMO, ModelCard, card_path, read_card, unknown_public_card
 from cxrviewer.models.errors import ModelError
 
 KINDS = ("joint", "image", "text")
@@ -155,6 +156,36 @@ SHIPPED: dict[str, EncoderSpec] = {
         ),
     )
 }
+
+
+# What the publishers of the built-in checkpoints state about their training data (model cards
+# on the Hugging Face hub). None of them has per-finding figures that cxrviewer could show.
+_PUBLISHED_DATA = {
+    "xrayclip": ("MIMIC-CXR", "CheXpert", "other public chest X-ray sets (CheXagent's CheXinstruct)"),
+    "xraysiglip": ("MIMIC-CXR", "CheXpert", "other public chest X-ray sets (CheXagent's CheXinstruct)"),
+    "biomedclip": ("PMC-15M figure-caption pairs (biomedical figures, radiographs among them)",),
+    "rad-dino": ("MIMIC-CXR", "CheXpert", "NIH ChestX-ray14", "PadChest", "BRAX"),
+}
+
+
+def model_card(spec: EncoderSpec) -> ModelCard:
+    """The card of a model: its own file, else what is known of a built-in, else an imported
+    model's default (real chest films, not validated here). A shipped model without its card
+    file is kept to synthetic films: it can only be the demo model of an older install."""
+    path = card_path(spec.local_path(), spec.name, models_dir())
+    found = read_card(path)
+    if found is not None:
+        return found
+    if spec.name in SHIPPED:
+        return ModelCard(SYNTHETIC_DEMO, ("cxrviewer synthetic demo films",), False, "cxrviewer", spec.licence)
+    if spec.name in _PUBLISHED_DATA:
+        return ModelCard(CHEST_RADIOGRAPH, _PUBLISHED_DATA[spec.name], True, spec.hub_id, spec.licence)
+    return unknown_public_card(spec.licence)
+
+
+def model_card_path(spec: EncoderSpec) -> Path:
+    """Where :func:`model_card` reads (and ``eval`` writes) the card of ``spec``."""
+    return card_path(spec.local_path(), spec.name, models_dir())
 
 
 def imported_file() -> Path:
