@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "cxrviewer.library.cli",
     "cxrviewer.eval.cli",
     "cxrviewer.models.cli",
+    "cxrviewer.explain.classify_cli",
     "cxrviewer.train.cli",
     "cxrviewer.explain.cli",
 )

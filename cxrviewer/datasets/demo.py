@@ -27,11 +27,12 @@ import numpy as np
 from cxrviewer.datasets import phantom as P
 from cxrviewer.datasets.case import Case, DatasetProblem, ProblemLog, split_for_patient
 from cxrviewer.fileio import atomic_write_text
+from cxrviewer.imaging.synthetic import DEMO_INSTITUTION, DEMO_MARK
 from cxrviewer.reports import labels as L
 from cxrviewer.reports.sections import ReportSections
 
 INDEX = "demo_cases.jsonl"
-NOT_REAL = "Synthetic demo data - not a real patient"
+NOT_REAL = DEMO_MARK
 README = (
     "Synthetic demo data - not real patients.\n\n"
     "Every image here was drawn by cxrviewer's procedural phantom and every report was written\n"
@@ -389,7 +390,7 @@ def make_case(plan: Plan, root: Path, size: int) -> dict[str, object]:
         patient_name=f"Synthetic^Demo{number}", patient_id=plan.patient_id, patient_sex=plan.sex,
         patient_age=f"{plan.age:03d}Y", patient_birth_date=f"{int(plan.study_date[:4]) - plan.age}0101",
         study_date=plan.study_date, study_description=f"CHEST {plan.view} - {NOT_REAL}",
-        accession_number=f"ACC{plan.index:06d}", institution="SYNTHETIC DEMO DATA")
+        accession_number=f"ACC{plan.index:06d}", institution=DEMO_INSTITUTION)
     write_dicom(folder / "image.dcm", stored, study=study, photometric=plan.photometric,
                 bits_stored=ph.bits, view_position=plan.view, pixel_spacing=(spacing, spacing),
                 imager_pixel_spacing=(spacing, spacing), window=(float(centre), float(hi - lo)),

@@ -84,7 +84,8 @@ def evaluate(library: Library, *, mode: str = "text", split: str = "test", route
         elif route == "labels":
             reader = library.label_model(label_model)
             pixels = model_input(load(query.image), int(reader.spec.input_size), query.frame)
-            request = SearchRequest(image=pixels, k=k_max, filters=filters, route=route, label_model=label_model)
+            request = SearchRequest(image=pixels, k=k_max, filters=filters, route=route, label_model=label_model,
+                                    image_synthetic=library.manifest.synthetic)
         else:
             request = SearchRequest(case_id=query.case_id, k=k_max, filters=filters, route=route)
         result = library.search(request)

@@ -22,6 +22,8 @@ class ExplainController(QObject):
         self.auto = False  # explain each film opened from the gallery (--saliency, View menu)
         self.last_labels: tuple[str, ...] = ()
         self._requested_key: tuple | None = None
+        self._panel_connected = False
+        self.model_label = None  # QLabel in the status bar, made with the first finding scores
         window.channel_handlers.update({"saliency": self._on_saliency, "scores": self._on_scores})
 
     def connect_viewer(self, viewer) -> None:
@@ -101,16 +103,44 @@ class ExplainController(QObject):
         if result.image_path != self.window.current_path or result.frame != viewer.frame:
             return  # the film changed while the map was computed
         caption = (f"{result.method} on {result.model}: {result.target} (score {result.score:.3f}, "
-                   f"{result.seconds * 1000:.0f} ms)")
+                   f"{result.seconds * 1000:.0f} ms)" + (f" · licence: {result.licence}" if result.licence else ""))
         viewer.saliency.set_map(result.values, self._requested_key, caption)
 
     def _on_scores(self, event: JobEvent) -> None:
-        if event.kind != "done":
+        if event.kind == "error":
+            from cxrviewer.services.search import FindingScores
+
+            reason = getattr(event.payload, "reason", None) or str(event.payload)
+            scores = FindingScores(self.window.current_path, refused=f"The finding model could not read this film: {reason}")
+        elif event.kind == "done":
+            scores = event.payload
+        else:
             return
-        scores = event.payload
-        if scores is not None and scores.image_path != self.window.current_path:
+        if scores.image_path != self.window.current_path:
             return
-        self.last_labels = tuple(scores.labels) if scores is not None else ()
+        self.last_labels = tuple(scores.labels)
         report = self.window.report_pane.report
         stated = dict(getattr(report, "findings", ()) or ()) if report is not None else {}
-        self.window.findings_panel.show_scores(scores, stated)
+        panel = self.window.findings_panel
+        if not self._panel_connected:
+            panel.importRequested.connect(self.window.import_model)
+            panel.trainRequested.connect(self.window.show_training)
+            self._panel_connected = True
+        panel.show_scores(scores, stated)
+        self._show_model(scores)
+
+    def _show_model(self, scores) -> None:
+        """The status bar names the model whose numbers are on screen, and its validation data."""
+        if self.model_label is None:
+            from PySide6.QtWidgets import QLabel
+
+            self.model_label = QLabel()
+            self.model_label.setObjectName("modelStatus")
+            self.window.statusBar().addPermanentWidget(self.model_label)
+        reading = scores.reading
+        if reading is None:
+            self.model_label.setText("Findings: no validated model")
+            self.model_label.setToolTip(scores.refused)
+            return
+        self.model_label.setText(f"Findings: {reading.model}")
+        self.model_label.setToolTip(f"{reading.model}: {reading.validation}. Licence: {reading.licence}")

@@ -322,6 +322,7 @@ class MainWindow(QMainWindow):
         self._action(tools, "&Find tag…", "Ctrl+F", self._focus_tag_filter)
         tools.addSeparator()
         self._action(tools, "&Train a model…", "Ctrl+T", self.show_training)
+        self._action(tools, "&Import a model…", None, self.import_model)
 
         search = bar.addMenu("&Search")
         self._action(search, "&Search box", "Ctrl+K", lambda: (self.results_dock.raise_(), self.results.query.setFocus(), self.results.query.selectAll()))
@@ -652,6 +653,11 @@ class MainWindow(QMainWindow):
         library = self.search.library.path if self.search.library is not None else ""
         self.training_dialog = TrainingDialog(self, library)
         self.training_dialog.show()
+
+    def import_model(self) -> None:
+        from cxrviewer.gui.model_import import import_model
+
+        import_model(self)
 
     def show_shortcuts(self) -> None:
         from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTableWidget, QTableWidgetItem

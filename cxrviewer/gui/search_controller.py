@@ -250,7 +250,8 @@ class SearchController(QObject):
         self.pane.show_outcome(outcome)
         self.window.statusBar().showMessage(
             f"{len(outcome.hits)} results in {outcome.seconds * 1000:.0f} ms · "
-            f"{'findings route' if outcome.model == LABEL_ROUTE else 'model ' + outcome.model} · {outcome.device}", 8000)
+            f"{'findings route' if outcome.model == LABEL_ROUTE else 'model ' + outcome.model} · {outcome.device}"
+            + (f" · licence: {outcome.licence}" if outcome.licence else ""), 8000)
         if self._open_first_hit and outcome.hits:
             self._open_first_hit = False
             self.window.open_case(outcome.hits[0].case, self.library.path)

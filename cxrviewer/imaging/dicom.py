@@ -27,6 +27,7 @@ from cxrviewer.imaging.anonymise import is_identifying
 from cxrviewer.imaging.loaded import LoadedImage
 from cxrviewer.imaging.measure import spacing_of
 from cxrviewer.imaging.records import ImageHeader, ImageReadError, TagNode, VoiPreset, Window
+from cxrviewer.imaging.synthetic import is_demo_mark
 
 DICOMDIR_SOP_CLASS = "1.2.840.10008.1.3.10"
 DICOMDIR_REASON = "DICOMDIR (index of the folder, not an image)"
@@ -231,6 +232,7 @@ def _header(path: str, ds: Dataset, notes: list[str]) -> ImageHeader:
         laterality=_text(ds, "ImageLaterality") or _text(ds, "Laterality"),
         file_size=_file_size(path),
         is_report=is_report_sop(sop_class, modality),
+        synthetic_demo=is_demo_mark(_text(ds, "ImageComments"), _text(ds, "InstitutionName")),
         warnings=tuple(warn),
     )
 

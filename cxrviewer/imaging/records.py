@@ -77,6 +77,7 @@ class ImageHeader:
     laterality: str = ""
     file_size: int = 0
     is_report: bool = False  # a DICOM SR / encapsulated document: a report, not an image
+    synthetic_demo: bool = False  # carries the synthetic demo data's mark (not a patient's film)
     warnings: tuple[str, ...] = ()
 
 

@@ -13,6 +13,10 @@ from pathlib import Path
 import numpy as np
 
 DX_FOR_PRESENTATION = "1.2.840.10008.5.1.4.1.1.1.1"
+# The synthetic demo films' mark (ImageComments and InstitutionName): a film that carries it is
+# cxrviewer's phantom, the only kind of film the shipped demo model may read.
+DEMO_MARK = "Synthetic demo data - not a real patient"
+DEMO_INSTITUTION = "SYNTHETIC DEMO DATA"
 SECONDARY_CAPTURE = "1.2.840.10008.5.1.4.1.1.7"
 
 
@@ -31,6 +35,11 @@ class SyntheticStudy:
     institution: str = "Example Teaching Hospital"
     study_uid: str = field(default_factory=lambda: _uid())
     series_uid: str = field(default_factory=lambda: _uid())
+
+
+def is_demo_mark(image_comments: str, institution: str) -> bool:
+    """Whether a header carries the synthetic demo data's mark."""
+    return image_comments.strip() == DEMO_MARK or institution.strip() == DEMO_INSTITUTION
 
 
 def _uid() -> str:

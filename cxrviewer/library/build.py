@@ -141,9 +141,17 @@ def _load_encoder(options: BuildOptions, report: ProgressFn) -> Any:
 
     report(BuildProgress("reading", 0, 0, f"loading encoder {options.encoder}"))
     try:
-        return load_encoder(options.encoder, device=options.device)
+        encoder = load_encoder(options.encoder, device=options.device)
     except ModelError as exc:
         raise LibraryError(options.encoder, str(exc)) from None
+    from cxrviewer.models.classify import film_domain
+
+    refusal = encoder.card.refusal(film_domain(options.synthetic), encoder.spec.name)
+    if refusal:  # its vectors of these films would rank them with no validity at all
+        raise LibraryError(options.root, f"cannot build with encoder {encoder.spec.name!r}: {refusal}s; "
+                                         "build without --encoder (the findings route), or with a model "
+                                         "made for real chest films")
+    return encoder
 
 
 def _route_of(encoder: Any) -> tuple[str, int, dict[str, Any]]:

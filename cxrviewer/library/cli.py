@@ -231,9 +231,10 @@ def _search(args: argparse.Namespace) -> int:
         else:
             folder = catalog.resolve(args.library)
         with Library.open(folder) as library:
-            pixels = _film_pixels(library, args.image, args.route) if args.image else None
+            pixels, film_synthetic = _film_pixels(library, args.image, args.route) if args.image else (None, False)
             result = library.search(SearchRequest(args.text, args.case, args.k, filters, args.route,
-                                                  image=pixels, image_weight=args.image_weight))
+                                                  image=pixels, image_weight=args.image_weight,
+                                                  image_synthetic=film_synthetic))
             synthetic = library.manifest.synthetic
             name = library.name
     except LibraryError as exc:
@@ -260,8 +261,9 @@ def _search(args: argparse.Namespace) -> int:
     return 0
 
 
-def _film_pixels(library: Any, path: Path, route: str) -> Any:
-    """The encoder's input for a film file, made as the library's own films were."""
+def _film_pixels(library: Any, path: Path, route: str) -> tuple[Any, bool]:
+    """The encoder's input for a film file, made as the library's own films were, and whether
+    the film is a synthetic demo film (which models may read it depends on that)."""
     from cxrviewer.imaging.records import ImageReadError
     from cxrviewer.library.prepare import load, model_input
 
@@ -272,4 +274,4 @@ def _film_pixels(library: Any, path: Path, route: str) -> Any:
         image = load(str(path))
     except ImageReadError as exc:
         raise _user_error(exc) from None
-    return model_input(image, int(library.encoder.spec.input_size))
+    return model_input(image, int(library.encoder.spec.input_size)), image.header.synthetic_demo

@@ -87,6 +87,7 @@ class SearchRequest:
     image: Any = field(default=None, compare=False, repr=False)  # 2-D/3-D array, ideally windowed uint8
     image_weight: float = 0.5
     label_model: str = ""  # label route from pixels: the finding model that reads the film
+    image_synthetic: bool = False  # the query film carries the synthetic demo mark (see models.card)
 
 
 @dataclass(frozen=True)
@@ -136,6 +137,7 @@ class Library:
         self.manifest = manifest
         self.store = store
         self._encoder_loader = encoder_loader
+        self._route_refusal: str | None = None
         self._encoder: Any = None
         self._index: Any = None
         self._label_models: dict[str, Any] = {}
@@ -183,13 +185,49 @@ class Library:
         return int(self._pattern_counts.sum())
 
     def routes(self) -> tuple[str, ...]:
-        return (LABEL_ROUTE,) if self.manifest.route == LABEL_ROUTE else (self.manifest.route, LABEL_ROUTE)
+        """The findings route, after the model route when the library's model may rank its films."""
+        if self.manifest.route == LABEL_ROUTE or self.route_refusal():
+            return (LABEL_ROUTE,)
+        return (self.manifest.route, LABEL_ROUTE)
+
+    def route_refusal(self) -> str:
+        """Why the library's model must not rank its films ("" when it may): a model made only
+        from synthetic demo films, in a library of real films (built before models had cards)."""
+        if self._route_refusal is None:
+            self._route_refusal = ""
+            if self.manifest.route != LABEL_ROUTE:
+                from cxrviewer.models import ModelError
+                from cxrviewer.models.classify import film_domain
+                from cxrviewer.models.registry import model_card
+
+                try:
+                    card = model_card(self.encoder_spec())
+                except (ModelError, LibraryError):
+                    return ""  # an unreadable model: searching it reports that
+                self._route_refusal = card.refusal(film_domain(self.manifest.synthetic), self.manifest.route)
+        return self._route_refusal
+
+    def encoder_spec(self) -> Any:
+        """The route model's spec, from the registry or the folder recorded at build (no torch)."""
+        from cxrviewer.models import ModelError
+        from cxrviewer.models.encoders import resolve_spec
+
+        path = self.manifest.preprocessing.get("encoder", {}).get("path", "")
+        try:
+            return resolve_spec(self.manifest.route)
+        except ModelError:
+            if path and Path(path).is_dir():
+                return resolve_spec(Path(path))
+            raise
 
     # -- search ----------------------------------------------------------------------------
 
     def search(self, request: SearchRequest) -> SearchResult:
         started = time.perf_counter()
         if request.route not in self.routes():
+            if request.route == self.manifest.route and self.route_refusal():
+                raise LibraryError(self.folder, f"the model route is switched off in this library: "
+                                                f"{self.route_refusal()}s; use the findings route")
             raise LibraryError(self.folder, f"route {request.route!r} is not available in this "
                                             f"library (it has: {', '.join(self.routes())})")
         if request.route != LABEL_ROUTE:
@@ -231,6 +269,7 @@ class Library:
         from cxrviewer.library.prepare import square
 
         model = self.label_model(request.label_model)
+        self._check_reads(model, request.image_synthetic)
         pixels = square(np.asarray(request.image), int(model.spec.input_size))
         probabilities = model.predict_labels([pixels])[0]
         statuses = {label: ("positive" if p >= 0.5 else "uncertain")
@@ -347,6 +386,7 @@ class Library:
             row = self._row(request.case_id)
             parts.append((1.0, np.frombuffer(self.store.embedding(row), np.float32)))
         elif request.image is not None:
+            self._check_reads(self.encoder, request.image_synthetic)
             pixels = square(np.asarray(request.image), int(self.encoder.spec.input_size))
             weight = request.image_weight if request.text.strip() else 1.0
             parts.append((weight, self.encoder.encode_images([pixels])[0]))
@@ -385,6 +425,16 @@ class Library:
             query_findings = dict(LR.query_from_text(request.text).statuses)
         return SearchResult(hits, request.route, query_findings, time.perf_counter() - started,
                             len(found), timings=timings)
+
+    def _check_reads(self, model: Any, synthetic: bool) -> None:
+        """A query film is read only by a model validated for films like it (its card)."""
+        from cxrviewer.models.classify import film_domain
+
+        card = getattr(model, "card", None)
+        refusal = card.refusal(film_domain(synthetic), model.spec.name) if card is not None else ""
+        if refusal:
+            raise LibraryError(self.folder, f"{refusal}, so it cannot read this film; search with the "
+                                            "film's report on the findings route instead")
 
     def _row(self, case_id: str) -> int:
         row = self.store.row_of(case_id)

@@ -110,12 +110,16 @@ class ModelCard:
 
     # --- where the model may speak ----------------------------------------------------------
     def refusal(self, film_domain: str, model: str = "this model") -> str:
-        """Why this model's numbers must not be shown for a film of ``film_domain`` ("" if they may)."""
-        if film_domain == self.domain:
+        """Why this model's numbers must not be shown for a film of ``film_domain`` ("" if they may).
+
+        A model reads films of its own domain. The synthetic demo films are there to try the app,
+        marked synthetic wherever they show, so any model may be tried on them; but a model made
+        only from them reads nothing else.
+        """
+        if film_domain in (self.domain, SYNTHETIC_DEMO):
             return ""
         if self.domain == SYNTHETIC_DEMO:
-            return (f"{model} was trained and validated only on synthetic demo films, and this is "
-                    "a real film: no model validated on real films is installed")
+            return f"{model} was trained and validated only on synthetic demo films, and this is a real film"
         return (f"{model} was made for {DOMAINS[self.domain]}, and this is one of the "
                 f"{DOMAINS.get(film_domain, film_domain)}")
 
@@ -136,6 +140,17 @@ class ModelCard:
         """Greyed in the panel: validated below LOW_AUROC, or never validated for this finding."""
         value = self.auroc(finding)
         return value is None or value < LOW_AUROC
+
+    def status(self) -> str:
+        """A few words for tight places: "validated here on 600 synthetic films", "publisher's
+        figures, not validated here", "not validated here"."""
+        figures = self.figures()
+        if figures is None:
+            return "not validated here"
+        if figures.source == "published":
+            return "publisher's figures, not validated here"
+        kind = "real" if figures.real else "synthetic"
+        return f"validated here on {figures.films:,} {kind} films"
 
     def describe(self) -> str:
         """One line for the status bar and About: data, and how it was validated."""

@@ -17,10 +17,11 @@ from typing import Any
 
 import numpy as np
 
+from cxrviewer.models.card import ModelCard
 from cxrviewer.models.errors import ModelError
 from cxrviewer.models.formats import check_folder, detect_format, spec_from_folder
 from cxrviewer.models.preprocess import ImageInput, as_float16, as_image_list, l2_normalise, prepare_batch
-from cxrviewer.models.registry import EncoderSpec, all_specs
+from cxrviewer.models.registry import EncoderSpec, all_specs, model_card
 
 __all__ = ["Encoder", "ModelError", "as_float16", "load_encoder", "resolve_device"]
 
@@ -83,6 +84,7 @@ class Encoder:
     in_chans = 3
     label_names: tuple[str, ...] = ()
     text_precision = "float32"
+    card: ModelCard  # set by load_encoder: which films its numbers may be shown for
     _label_head: Any = None
 
     def __init__(self, spec: EncoderSpec, device: Any) -> None:
@@ -256,6 +258,7 @@ def load_encoder(spec_or_path: EncoderSpec | str | os.PathLike[str], device: str
         if spec.format == "cxrviewer":
             _attach_label_head(encoder, folder)
         _maybe_int8_text(encoder, text_int8)
+        encoder.card = model_card(spec)
         return encoder
     except ModelError:
         raise

@@ -19,7 +19,7 @@ from typing import Any
 
 from cxrviewer import paths
 from cxrviewer.fileio import atomic_write_text
-from cxrviewer.models.card import CHEST_RADIOGRAPH, SYNTHETIC_DEMO, ModelCard, card_path, read_card, unknown_public_card
+from cxrviewer.models.card import CARD_FILE, CHEST_RADIOGRAPH, SYNTHETIC_DEMO, ModelCard, card_path, read_card, unknown_public_card
 from cxrviewer.models.errors import ModelError
 
 KINDS = ("joint", "image", "text")
@@ -262,7 +262,8 @@ def weights_fingerprint(folder: str | os.PathLike[str]) -> str:
     """
     root = Path(folder)
     digest = hashlib.sha256()
-    files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix in (*WEIGHT_SUFFIXES, ".json"))
+    files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix in (*WEIGHT_SUFFIXES, ".json")
+                   and p.name != CARD_FILE)  # the card records validations: it changes, the weights do not
     if not files:
         raise ModelError(f"model folder {root}: no weight or config files to identify")
     for path in files:

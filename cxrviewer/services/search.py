@@ -48,6 +48,7 @@ class SearchOutcome:
     model: str = "labels"
     seconds: float = 0.0  # the whole job, encoder included
     query_label: str = ""  # what was searched for, for the gallery's title
+    licence: str = ""  # the route model's licence, shown wherever its output is
 
     @property
     def hits(self) -> tuple[Hit, ...]:
@@ -73,16 +74,20 @@ class SaliencyResult:
     model: str
     seconds: float
     score: float
+    licence: str = ""
 
 
 @dataclass(frozen=True)
 class FindingScores:
-    """A label head's probabilities for the viewed film."""
+    """A finding model's probabilities for the viewed film with the figures that qualify them
+    (``reading``), or why no model may read this film (``refused``)."""
 
     image_path: str
-    labels: tuple[str, ...]
-    probabilities: tuple[float, ...]
-    model: str
+    labels: tuple[str, ...] = ()
+    probabilities: tuple[float, ...] = ()
+    model: str = ""
+    reading: Any = None  # models.classify.FindingReading
+    refused: str = ""
 
 
 @dataclass
@@ -163,11 +168,12 @@ class SearchService:
         library = self.library(path)
         result = library.search(request)
         context.check()
-        device, model = "CPU", LABEL_ROUTE
+        device, model, licence = "CPU", LABEL_ROUTE, ""
         if request.route != LABEL_ROUTE:
             device, model = _device_text(library.encoder), library.manifest.route
+            licence = library.encoder.spec.licence
         return SearchOutcome(request, result, library.name, device, model,
-                             time.perf_counter() - started, label or request.text)
+                             time.perf_counter() - started, label or request.text, licence)
 
     def similar_to_film(self, context: JobContext, path: str, image_path: str, request: SearchRequest,
                         report_text: str = "") -> SearchOutcome:
@@ -187,35 +193,51 @@ class SearchService:
             return self.search(context, path, request, label=f"films like {Path(image_path).name} (by its report)")
         from cxrviewer.library.prepare import load, model_input
 
-        pixels = model_input(load(image_path), int(library.encoder.spec.input_size))
+        image = load(image_path)
+        pixels = model_input(image, int(library.encoder.spec.input_size))
         context.check()
-        request = dataclasses.replace(request, image=pixels, text="")
+        request = dataclasses.replace(request, image=pixels, text="", image_synthetic=image.header.synthetic_demo)
         return self.search(context, path, request, label=f"films like {Path(image_path).name}")
 
 
     # -- explanations ------------------------------------------------------------------------
 
-    def explaining_encoder(self, path: str) -> Any:
-        """The library's own image model, else the shipped demo model; None on the label route."""
-        from cxrviewer.library.errors import LibraryError
-
+    def encoder_named(self, path: str, spec: Any) -> Any:
+        """The library's own encoder when ``spec`` is its model, else ``spec`` loaded once."""
         library = self.library(path)
-        if library.manifest.route != LABEL_ROUTE:
+        if library.manifest.route != LABEL_ROUTE and library.manifest.route == spec.name:
             return library.encoder
-        from cxrviewer.library.catalog import demo_encoder
-
-        model = demo_encoder()
-        if not model:
-            raise LibraryError(path, "saliency needs an image model: this library has only the "
-                                     "findings route (build it with --encoder MODEL)")
-        if model not in self.fallback_encoders:
+        if spec.name not in self.fallback_encoders:
             from cxrviewer.models.encoders import load_encoder
-
-            self.fallback_encoders[model] = load_encoder(model)
             from cxrviewer.services.heap import freeze_long_lived
 
+            self.fallback_encoders[spec.name] = load_encoder(spec)
             freeze_long_lived()
-        return self.fallback_encoders[model]
+        return self.fallback_encoders[spec.name]
+
+    def explaining_encoder(self, path: str, synthetic_film: bool, need_text: bool = False) -> Any:
+        """The model that may explain this film: the library's own when its card allows the
+        film, else the installed finding model for films like it; a LibraryError says why not."""
+        from cxrviewer.library.errors import LibraryError
+        from cxrviewer.models.classify import choose_finding_model, film_domain
+        from cxrviewer.models.registry import model_card
+
+        library = self.library(path)
+        domain = film_domain(synthetic_film)
+        why = ""
+        if library.manifest.route != LABEL_ROUTE:
+            spec = library.encoder_spec()
+            why = model_card(spec).refusal(domain, spec.name)
+            if not why:
+                return library.encoder
+        choice = choose_finding_model(domain)
+        if choice.spec is None:
+            raise LibraryError(path, f"{why + '. ' if why else ''}saliency needs an image model made for "
+                                     f"films like this one: {choice.refusal}")
+        if need_text and choice.spec.kind != "joint":
+            raise LibraryError(path, f"explaining a typed query needs an image-text model; "
+                                     f"{choice.spec.name} reads images only (explain a finding instead)")
+        return self.encoder_named(path, choice.spec)
 
     def saliency(self, context: JobContext, path: str, image_path: str, frame: int, target_kind: str,
                  target_value: str, method: str = "auto") -> SaliencyResult:
@@ -226,16 +248,17 @@ class SearchService:
                                        SaliencyCache, TextTarget, explain)
         from cxrviewer.library.prepare import load, model_input
 
-        encoder = self.explaining_encoder(path)
+        image = load(image_path)
+        encoder = self.explaining_encoder(path, image.header.synthetic_demo, need_text=target_kind == "text")
         library = self.library(path)
         if target_kind == "text":
             target = TextTarget(target_value)
         elif target_kind == "case":
             row = library.store.row_of(target_value)
-            blob = library.store.embedding(row) if row is not None else None
+            blob = library.store.embedding(row) if row is not None and encoder is library.encoder else None
             if blob is not None:
                 vector = np.frombuffer(blob, np.float32)
-            else:  # a label-route library: embed the case's film with the model on the fly
+            else:  # a label-route library (or another model): embed the case's film on the fly
                 case = library.case(target_value)
                 vector = encoder.encode_images([model_input(load(case.image), int(encoder.spec.input_size),
                                                             case.frame)])[0]
@@ -247,7 +270,7 @@ class SearchService:
         key = SaliencyCache.key((image_path, frame), target, encoder.spec.name, method)
 
         def compute():
-            pixels = model_input(load(image_path), int(encoder.spec.input_size), frame)
+            pixels = model_input(image, int(encoder.spec.input_size), frame)
             context.check()
             return explain(encoder, pixels, target, method, should_cancel=context.should_cancel)
 
@@ -256,23 +279,34 @@ class SearchService:
         except ExplainCancelled:
             raise Cancelled() from None
         return SaliencyResult(image_path, frame, found.values, found.method, found.target, encoder.spec.name,
-                              found.seconds, float(found.score))
+                              found.seconds, float(found.score), encoder.spec.licence)
 
-    def finding_scores(self, context: JobContext, path: str, image_path: str, frame: int = 0
-                       ) -> FindingScores | None:
-        """The model's finding probabilities for a film, when its model has a label head."""
+    def finding_scores(self, context: JobContext, path: str, image_path: str, frame: int = 0) -> FindingScores:
+        """The finding probabilities of the model that may read this film (its card), with each
+        finding's validation figure; or, when none may, the reason in plain words."""
         from cxrviewer.library.prepare import load, model_input
+        from cxrviewer.models import ModelError
+        from cxrviewer.models.classify import choose_finding_model, film_domain, reading
 
-        try:
-            encoder = self.explaining_encoder(path)
-        except Exception:  # noqa: BLE001 - no model: the panel says so
-            return None
+        image = load(image_path)
+        library = self.library(path)
+        preferred = None
+        if library.manifest.route != LABEL_ROUTE:
+            try:
+                preferred = library.encoder_spec()
+            except ModelError:
+                preferred = None
+        choice = choose_finding_model(film_domain(image.header.synthetic_demo), preferred)
+        if choice.spec is None or choice.card is None:
+            return FindingScores(image_path, refused=choice.refusal)
+        encoder = self.encoder_named(path, choice.spec)
         labels = tuple(getattr(encoder, "label_names", ()) or ())
-        if not labels or not hasattr(encoder, "predict_labels"):
-            return None
-        pixels = model_input(load(image_path), int(encoder.spec.input_size), frame)
-        probabilities = encoder.predict_labels([pixels])[0]
-        return FindingScores(image_path, labels, tuple(float(p) for p in probabilities), encoder.spec.name)
+        if not labels:
+            return FindingScores(image_path, refused=f"model {choice.spec.name} has no finding head")
+        context.check()
+        probabilities = encoder.predict_labels([model_input(image, int(encoder.spec.input_size), frame)])[0]
+        read = reading(choice.card, choice.spec.name, choice.spec.licence, labels, probabilities)
+        return FindingScores(image_path, labels, read.probabilities, choice.spec.name, read)
 
 
 def library_choices(current: str, current_name: str) -> tuple[tuple[str, str], ...]:

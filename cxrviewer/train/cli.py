@@ -49,6 +49,21 @@ def register(subparsers: argparse._SubParsersAction, groups: Any) -> None:
     t.add_argument("--max-length", type=int, default=64)
     t.set_defaults(func=_run_text_tower)
 
+    e = groups.get("eval", help="evaluate labelling and retrieval").add_parser(
+        "findings", help="measure a finding model on a library's labelled films and record it on its card",
+        description="Per-finding AUROC, calibration error and film counts of a finding model on a library's "
+                    "labelled films. When the library's films are of the model's own kind (real or synthetic), "
+                    "the figures are recorded on the model's card: the findings panel and `classify` then show "
+                    "them as 'validated here' beside each probability.")
+    e.add_argument("--library", required=True, metavar="NAME_OR_PATH")
+    e.add_argument("--model", required=True, metavar="NAME", help="a registered model with a finding head")
+    e.add_argument("--split", action="append", default=None,
+                   help="split(s) to measure on (default: test; never the model's own training films)")
+    e.add_argument("--no-record", dest="record", action="store_false", help="print only; leave the card as it is")
+    e.add_argument("--workers", type=int, default=2)
+    e.add_argument("--json", action="store_true")
+    e.set_defaults(func=_run_eval_findings)
+
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--library", required=True, type=Path, help="library folder (or name)")
@@ -220,4 +235,46 @@ def _run_text_tower(args: argparse.Namespace) -> int:
                      vocab_size=args.vocab_size, max_length=args.max_length)
     print(f"wrote a {args.layers}-layer BERT (hidden {args.hidden}) with a tokenizer fitted to "
           f"{len(texts)} reports: {args.out}")
+    return 0
+
+
+def _run_eval_findings(args: argparse.Namespace) -> int:
+    from cxrviewer.cli import UserError
+    from cxrviewer.library.catalog import resolve
+    from cxrviewer.library.errors import LibraryError
+    from cxrviewer.models.classify import film_domain
+    from cxrviewer.models.encoders import load_encoder
+    from cxrviewer.models.errors import ModelError
+    from cxrviewer.models.registry import get_spec, model_card, model_card_path
+    from cxrviewer.models.card import write_card
+    from cxrviewer.train.validate import validate_model
+
+    folder = resolve(args.library)
+    splits = args.split or ["test"]
+    try:
+        spec = get_spec(args.model)
+        card = model_card(spec)
+        model = load_encoder(spec)
+        validation = validate_model(model, folder, splits, workers=args.workers)
+    except (ModelError, LibraryError, ValueError) as exc:
+        raise UserError(str(exc)) from None
+    same_kind = card.domain == film_domain(not validation.real)
+    recorded = ""
+    if args.record and same_kind:
+        path = model_card_path(spec)
+        write_card(path, card.with_validation(validation))
+        recorded = str(path)
+    if args.json:
+        print(json.dumps({"model": spec.name, "library": str(folder), "validation": validation.to_dict(),
+                          "recorded": recorded}, indent=1))
+        return 0
+    print(f"{spec.name} on {validation.data}: {validation.films} films")
+    for label, figure in validation.findings.items():
+        value = "  n/a" if figure.auroc is None else f"{figure.auroc:.3f}"
+        print(f"  {label:<28} AUROC {value}  ({figure.positives} positive, {figure.negatives} negative; "
+              f"calibration error {figure.calibration_error})")
+    if recorded:
+        print(f"recorded on the model's card: {recorded}")
+    elif not same_kind:
+        print("not recorded: these films are not of the kind the model is made for")
     return 0

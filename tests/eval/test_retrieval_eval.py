@@ -41,8 +41,13 @@ def test_image_queries_on_the_findings_route_read_the_film_with_a_finding_model(
         from cxrviewer.library.prepare import load, model_input
 
         reader = library.label_model("demo-clip")
-        pixels = model_input(load(query.image), int(reader.spec.input_size))
-        result = library.search(SearchRequest(image=pixels, route="labels", label_model="demo-clip", k=5))
+        film = load(query.image)
+        pixels = model_input(film, int(reader.spec.input_size))
+        assert film.header.synthetic_demo
+        result = library.search(SearchRequest(image=pixels, route="labels", label_model="demo-clip", k=5,
+                                              image_synthetic=film.header.synthetic_demo))
+        with pytest.raises(LibraryError, match="only on synthetic demo films"):  # the same pixels, said to be real
+            library.search(SearchRequest(image=pixels, route="labels", label_model="demo-clip", k=5))
     assert report["label_model"] == "demo-clip" and report["n_queries"] > 0
     assert result.query_findings, "the model read some findings (or a normal film) from the pixels"
 

@@ -76,10 +76,15 @@ def test_export_saves_film_and_overlay(qtbot, clip_window, tmp_path):
     assert a.size() == b.size() and a != b
 
 
-def test_findings_panel_says_when_no_label_model(qtbot, clip_window):
+def test_findings_panel_falls_back_to_a_finding_model_validated_for_the_film(qtbot, clip_window):
+    """The library's CLIP model has no finding head; the demo film is read by the installed model
+    validated on synthetic demo films (the shipped demo model), with its validation figures."""
     window = clip_window
-    qtbot.waitUntil(lambda: window.findings_panel.note.text() != "" and window.is_idle(), timeout=30000)
-    assert "No finding model" in window.findings_panel.note.text()
+    panel = window.findings_panel
+    qtbot.waitUntil(lambda: panel.labels and window.is_idle(), timeout=30000)
+    assert "demo-clip" in panel.note.text()
+    assert "validated here" in panel.footer.text() and "CC0" in panel.footer.text() and "synthetic" in panel.footer.toolTip()
+    assert "AUROC" in panel.row_text("Cardiomegaly") and not panel.actions.isVisibleTo(panel)
 
 
 def test_screenshot_with_query_and_saliency(clip_library, tmp_path, isolated_user_dirs):
