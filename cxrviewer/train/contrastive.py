@@ -157,6 +157,7 @@ def train_contrastive(config: TrainConfig, progress: ProgressFn | None = None,
     summary = runner.training_summary(config, "contrastive", loop, len(train), len(valid))
     runner.save_model(model, tokenizer, config, out, mean, std, labels, summary)
     runner.calibrate_labels(out, valid, labels, config)
+    runner.write_model_card(out, config, len(train), valid, labels if model.label_head is not None else [])
     if config.register:
         runner.register(name, out, config.licence)
     return runner.result(config, name, out, run_dir, loop, time.perf_counter() - started)

@@ -133,6 +133,7 @@ def train_labels(config: TrainConfig, progress: ProgressFn | None = None,
     summary["uncertain_policy"] = config.uncertain
     runner.save_model(model, None, config, out, mean, std, labels, summary)
     runner.calibrate_labels(out, valid, labels, config)
+    runner.write_model_card(out, config, len(train), valid, labels)
     if config.register:
         runner.register(name, out, config.licence)
     return runner.result(config, name, out, run_dir, loop, time.perf_counter() - started, folds)

@@ -99,6 +99,28 @@ def calibrate_labels(out: Path, valid: CaseSet, labels: list[str], cfg: TrainCon
     calibrate_saved_model(out, list(valid.images), targets, mask, labels, "the validation split")
 
 
+def write_model_card(out: Path, cfg: TrainConfig, n_train: int, valid: CaseSet, labels: list[str]) -> None:
+    """The trained model's card: made for films like its library's (real or synthetic), trained on
+    that library, and, with a finding head, each finding's AUROC and calibration error on the
+    patient-disjoint validation split (with the calibrated head, as the app will show it)."""
+    from cxrviewer.models.card import CARD_FILE, CHEST_RADIOGRAPH, SYNTHETIC_DEMO, ModelCard, write_card
+    from cxrviewer.train.validate import library_facts, validation_record
+
+    name, real, datasets = library_facts(Path(cfg.library))
+    start = "ImageNet weights" if cfg.image_weights else "scratch"
+    trained_on = f"{name} ({', '.join(datasets) or 'library'}; {n_train:,} training films, from {start})"
+    card = ModelCard(CHEST_RADIOGRAPH if real else SYNTHETIC_DEMO, (trained_on,), real,
+                     "trained locally with cxrviewer train", cfg.licence)
+    if labels:
+        from cxrviewer.models.encoders import load_encoder
+
+        model = load_encoder(out, device=cfg.device or None)
+        probabilities = model.predict_labels(list(valid.images))
+        card = card.with_validation(validation_record(valid, probabilities, labels, f"{name} (valid split)",
+                                                      real, True, cfg.uncertain))
+    write_card(out / CARD_FILE, card)
+
+
 def register(name: str, out: Path, licence: str) -> None:
     """Record the model so ``library build --encoder NAME`` finds it."""
     from cxrviewer.models.formats import hash_weights, spec_from_folder
