@@ -85,10 +85,15 @@ def query_from_text(text: str) -> LabelQuery:
     from cxrviewer.reports.labeler import label_text
 
     result = label_text(text)
-    # CheXpert's rule makes No Finding positive whenever nothing is mentioned; a query means
-    # "normal" only when it says so ("normal chest", "no acute disease").
+    # CheXpert's rule makes No Finding positive whenever no pathology is mentioned. A query
+    # asks for it when it says the study is normal ("normal exam", "no acute cardiopulmonary
+    # process"), or when it names nothing in the label set but speaks of a chest film
+    # (scoliosis, "no active tuberculosis", "stable appearance of the chest": no labelled
+    # finding, the text tie-break then prefers films that say so); not for "no pneumothorax",
+    # which keeps the query to what it names, nor for text about something else.
+    named = any(f.label != NO_FINDING for f in result.findings)
     statuses = {f.label: f.status for f in result.findings
-                if f.label != NO_FINDING or (f.spans or result.normal_spans)}
+                if f.label != NO_FINDING or result.normal_spans or (result.about_chest and not named)}
     details = {f.label: FindingDetail(f.severity, f.laterality)
                for f in result.findings if f.severity or f.laterality}
     return LabelQuery(statuses, details, text)

@@ -16,6 +16,7 @@ from typing import Literal
 
 from cxrviewer.reports import labels as L
 from cxrviewer.reports import rules as R
+from cxrviewer.reports.normal_statements import mentions_study, normal_statements
 from cxrviewer.reports.sections import section_spans
 
 Status = Literal["positive", "negative", "uncertain"]
@@ -54,12 +55,16 @@ class LabelResult:
 
     ``other_abnormal`` holds spans of abnormalities outside the label set (a calcified
     granuloma, scoliosis) and ``normal_spans`` the phrases that call the study normal; the
-    stricter Open-i reading of "normal" needs both.
+    stricter Open-i reading of "normal" needs both. ``about_chest`` says whether the text
+    speaks of a chest study at all (a finding, anatomy, the examination, an abnormality
+    outside the label set, affirmed or denied): CheXpert's No Finding is derived for any text,
+    but only such a text can mean it ("the weather is nice" cannot).
     """
 
     findings: tuple[Finding, ...] = ()
     other_abnormal: tuple[Span, ...] = ()
     normal_spans: tuple[Span, ...] = ()
+    about_chest: bool = False
     _by_label: dict[str, Finding] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -99,6 +104,7 @@ class LabelResult:
             "other_abnormal": [list(s) for s in self.other_abnormal],
             "normal_spans": [list(s) for s in self.normal_spans],
             "normal": self.is_normal(),
+            "about_chest": self.about_chest,
         }
 
 
@@ -128,12 +134,12 @@ def label_text(text: str) -> LabelResult:
     evidence: dict[str, list[_Evidence]] = {}
     other: list[Span] = []
     normal: list[Span] = []
-    saw_words = False
+    saw_words = about_chest = False
     for start, end in _body_ranges(text):
         for tokens in R.sentences(text, start, end):
             saw_words = saw_words or any(t.norm != R.COMMA for t in tokens)
-            _label_sentence(tokens, evidence, other, normal)
-    return _result(evidence, other, normal, saw_words)
+            about_chest = _label_sentence(tokens, evidence, other, normal) or about_chest
+    return _result(evidence, other, normal, saw_words, about_chest)
 
 
 def _body_ranges(text: str) -> list[tuple[int, int]]:
@@ -146,8 +152,12 @@ def _body_ranges(text: str) -> list[tuple[int, int]]:
     return [(s.start, s.end) for s in spans if s.section == "other"]
 
 
+_CHEST_KINDS = frozenset({R.MENTION, R.ANATOMY, R.OTHER, R.NORMAL, R.SIGN})
+
+
 def _label_sentence(tokens: list[R.Token], evidence: dict[str, list[_Evidence]],
-                    other: list[Span], normal: list[Span]) -> None:
+                    other: list[Span], normal: list[Span]) -> bool:
+    """Add one sentence's evidence; True when it speaks of a chest study (``about_chest``)."""
     items = R.match_items(tokens)
 
     def span(it: R.Item) -> Span:
@@ -165,14 +175,41 @@ def _label_sentence(tokens: list[R.Token], evidence: dict[str, list[_Evidence]],
                            _certainty(status, cue))
             for label in it.payload:
                 evidence.setdefault(label, []).append(ev)
+        elif it.kind == R.SIGN:
+            _sign(items, p, tokens, span(it), evidence, other)
         elif it.kind == R.OTHER or (it.kind == R.P_ENLARGED and not it.used):
-            status, cue = R.status_and_cue(items, p)
-            if status == "uncertain" and _certainty(status, cue) == R.PROBABLE:
-                status = "positive"
-            if status == "positive" and not _normal_nearby(items, p):
+            if _abnormal(items, p):
                 other.append(span(it))
         elif it.kind == R.NORMAL:
             normal.append(span(it))
+    statements = normal_statements(tokens, items)
+    normal.extend((tokens[i].start, tokens[j - 1].end) for i, j in statements)
+    return bool(statements) or any(it.kind in _CHEST_KINDS for it in items) or mentions_study(tokens)
+
+
+def _abnormal(items: list[R.Item], p: int) -> bool:
+    """An abnormality outside the label set, affirmed (or probable) and not called normal."""
+    status, cue = R.status_and_cue(items, p)
+    if status == "uncertain" and _certainty(status, cue) == R.PROBABLE:
+        status = "positive"
+    return status == "positive" and not _normal_nearby(items, p)
+
+
+def _sign(items: list[R.Item], p: int, tokens: list[R.Token], where: Span,
+          evidence: dict[str, list[_Evidence]], other: list[Span]) -> None:
+    """A sign that suggests a finding (``vocabulary.SUGGESTS``): the finding is at most
+    possible, denied when the sign is; an affirmed sign is also an abnormality."""
+    it = items[p]
+    status, _ = R.status_and_cue(items, p)
+    if status == "negative":
+        ev = _Evidence("negative", where)
+    else:
+        ev = _Evidence("uncertain", where, R.severity_near(tokens, it.i),
+                       R.laterality_near(tokens, it.i, it.j), R.POSSIBLE)
+    for label in it.payload:
+        evidence.setdefault(label, []).append(ev)
+    if _abnormal(items, p):
+        other.append(where)
 
 
 def _anatomy(items: list[R.Item], p: int, tokens: list[R.Token],
@@ -216,7 +253,7 @@ def _predicate_after(items: list[R.Item], p: int) -> int | None:
             if it.kind == R.ANATOMY or (nxt is not None and nxt.kind in _LIST_GOES_ON):
                 end = it.j
                 continue
-        if it.i - end > 8 or it.kind in (R.TERM, R.ANATOMY, R.MENTION, R.OTHER, R.COMMA):
+        if it.i - end > 8 or it.kind in (R.TERM, R.ANATOMY, R.MENTION, R.OTHER, R.SIGN, R.COMMA):
             break
         if it.kind in (R.P_ENLARGED, R.P_NORMAL, R.P_BORDER):
             if found is None:
@@ -251,8 +288,9 @@ def _normal_nearby(items: list[R.Item], p: int) -> bool:
 
 
 def _result(evidence: dict[str, list[_Evidence]], other: list[Span], normal: list[Span],
-            saw_words: bool) -> LabelResult:
+            saw_words: bool, about_chest: bool) -> LabelResult:
     findings: list[Finding] = []
+    normal_spans = _outermost(normal)
     for label, evs in evidence.items():
         best = max(evs, key=lambda e: _RANK[e.status]).status
         chosen = [e for e in evs if e.status == best]
@@ -267,9 +305,19 @@ def _result(evidence: dict[str, list[_Evidence]], other: list[Span], normal: lis
         ))
     if saw_words and not any(f.status in ("positive", "uncertain") and f.label in L.PATHOLOGY_LABELS
                              for f in findings):
-        findings.append(Finding(L.NO_FINDING, "positive", tuple(normal)))
+        findings.append(Finding(L.NO_FINDING, "positive", normal_spans))
     findings.sort(key=lambda f: _LABEL_ORDER[f.label])
-    return LabelResult(tuple(findings), tuple(other), tuple(normal))
+    return LabelResult(tuple(findings), tuple(other), normal_spans, about_chest)
+
+
+def _outermost(spans: list[Span]) -> tuple[Span, ...]:
+    """Sorted spans without duplicates or spans inside another ("lungs are clear" is both a
+    phrase and a normal statement)."""
+    out: list[Span] = []
+    for a, b in sorted(set(spans), key=lambda s: (s[0], -s[1])):
+        if not out or b > out[-1][1]:
+            out.append((a, b))
+    return tuple(out)
 
 
 def _merge_sides(sides) -> str | None:

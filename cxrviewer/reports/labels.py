@@ -35,6 +35,9 @@ Infiltration                Infiltration                Infiltration
 
 Roll-ups: a nodule or mass is also a CheXpert Lung Lesion, pleural thickening is also Pleural
 Other, and an infiltrate is also a Lung Opacity; the labeler emits both labels for one mention.
+COPD and hyperinflated lungs only suggest Emphysema: uncertain, certainty "possible"
+(``vocabulary.SUGGESTS``), so a search for either finds emphysema while the Open-i scoring,
+whose coders do not count COPD as emphysema, does not.
 
 Open-i ``normal`` is stricter than CheXpert's No Finding: CheXpert's rule looks only at its
 13 pathologies (a report with a calcified granuloma or scoliosis is still "No Finding"), while

@@ -24,7 +24,7 @@ _COMMA_LIKE = frozenset({",", "(", ")", "[", "]"})
 DEID = "xxxx"
 
 # Item kinds.
-MENTION, ANATOMY, P_ENLARGED, P_NORMAL, P_BORDER = "M", "A", "PE", "PN", "PB"
+MENTION, ANATOMY, P_ENLARGED, P_NORMAL, P_BORDER, SIGN = "M", "A", "PE", "PN", "PB", "S"
 NEG, UNC, TERM, VERB, OTHER, BLOCK, NORMAL, COMMA = "NEG", "UNC", "T", "V", "O", "X", "N", ","
 
 PROBABLE, POSSIBLE = "probable", "possible"
@@ -82,6 +82,8 @@ def _build_table() -> dict[str, list[tuple[tuple[str, ...], str, tuple[str, ...]
         put(p, NEG, dirs=frozenset({"post"}))
     for p, labels in V.MENTIONS.items():
         put(p, MENTION, labels)
+    for p, labels in V.SUGGESTS.items():
+        put(p, SIGN, labels)
     for p, labels in V.ANATOMY.items():
         put(p, ANATOMY, labels)
     for p in V.PRED_ENLARGED:
@@ -109,7 +111,9 @@ def _certainty(phrase: str) -> tuple[str, ...]:
 def _vocabulary_words() -> frozenset[str]:
     phrases = [*V.NOT_MENTIONS, *V.NORMAL_PHRASES, *V.UNC_PRE, *V.UNC_POST, *V.NEG_PRE,
                *V.NEG_POST, *V.PRED_BORDERLINE, *V.MENTIONS, *V.ANATOMY, *V.PRED_ENLARGED,
-               *V.PRED_NORMAL, *V.TERMINATORS, *V.VERBS, *V.OTHER_ABNORMAL]
+               *V.PRED_NORMAL, *V.TERMINATORS, *V.VERBS, *V.OTHER_ABNORMAL, *V.SUGGESTS,
+               *V.STUDY_WORDS, *V.STUDY_NORMAL_WORDS, *V.STUDY_FILLERS, *V.GENERIC_ABNORMAL,
+               *V.GENERIC_AFTER_ACUTE, *V.GENERIC_CONNECTORS, *V.NORMAL_QUALIFIERS]
     return frozenset(w for p in phrases for w in p.split())
 
 

@@ -76,7 +76,7 @@ _add((L.SUPPORT_DEVICES,), "catheter", "picc", "picc line", "central line", "cen
      "loop recorder", "generator", "line", "lines", "catheters", "coil", "coils", "tip",
      "shunt", "tubing", "catheter tip", "tube tip")
 # Hyperinflation and COPD are not emphysema (a radiograph shows air trapping, not the tissue
-# loss); they make a study abnormal but are not labelled Emphysema.
+# loss): they only suggest it (``SUGGESTS`` below), and make a study abnormal.
 _add((L.EMPHYSEMA,), "emphysema", "emphysematous", "bullous", "bulla", "bullae",
      "emphysematous change", "bullous disease")
 _add((L.FIBROSIS,), "fibrosis", "fibrotic", "fibrotic change", "pulmonary fibrosis",
@@ -94,8 +94,7 @@ NOT_MENTIONS: tuple[str, ...] = (
     "no interval change", "no significant change", "no significant interval change",
     "without change", "without interval change", "without significant change",
     "without significant interval change", "vertebral collapse", "compression collapse",
-    "vertebral body collapse", "no other change", "pericardial effusion",
-    "pericardial effusions", "joint effusion", "pericardial fluid",
+    "vertebral body collapse", "no other change", "joint effusion",
 )
 
 # Findings outside our labels: they make a report abnormal (Open-i "normal" = 0) but map to no
@@ -107,19 +106,19 @@ OTHER_ABNORMAL: tuple[str, ...] = (
     "remote infection", "scarring", "scar", "scars", "bronchiectasis", "bronchitis",
     "bronchitic", "peribronchial", "bronchial wall thickening", "cuffing", "markings",
     "interstitial", "cyst", "cystic", "cystic fibrosis", "lucency", "hyperdense", "cavitation",
-    "volume loss", "copd", "chronic obstructive pulmonary disease",
-    "chronic obstructive lung disease", "obstructive lung disease", "hyperinflation",
-    "hyperinflated", "hyperinflated lungs", "hyperexpanded", "hyperexpansion", "hyperaerated",
-    "hyperlucent", "overinflated", "overinflation", "hypoinflation", "hypoinflated",
+    "volume loss", "hyperlucent", "hypoinflation", "hypoinflated",
     "hypoexpanded", "hypoexpansion", "hypoventilation", "hypoventilated", "low lung volumes",
     "low lung volume", "volume are low", "decreased lung volume", "poor inspiration",
     "shallow inspiration", "crowding", "congestion", "vascular congestion", "cephalization",
-    "redistribution", "hypertension", "emboli", "embolism", "contusion",
+    "redistribution", "hypertension", "emboli", "embolism", "contusion", "tuberculosis", "tb",
+    "sarcoidosis", "sarcoid", "heart failure", "cardiac failure", "congestive heart failure",
+    "congestive cardiac failure", "chf",
     # pleura, diaphragm, mediastinum, vessels
     "blunting", "blunted", "thickening", "thickened", "eventration", "elevation", "elevated",
     "flattening", "flattened", "shift", "tortuous", "tortuosity", "ectatic", "ectasia",
     "atherosclerotic", "atherosclerosis", "aneurysm", "aneurysmal", "unfolding", "unfolded",
     "calcification", "calcifications", "calcified", "lymphadenopathy", "adenopathy", "nodes",
+    "pericardial effusion", "pericardial effusions", "pericardial fluid",
     "node", "dilated", "dilatation", "dextrocardia",
     # bones and soft tissue
     "scoliosis", "dextroscoliosis", "levoscoliosis", "levocurvature", "dextrocurvature",
@@ -134,6 +133,24 @@ OTHER_ABNORMAL: tuple[str, ...] = (
     # generic words that still say "something is there"
     "chronic", "changes", "abnormality", "abnormalities", "disease", "loss",
 )
+
+# Signs that suggest a finding without establishing it: COPD and hyperinflated lungs suggest
+# emphysema. The labeler records the finding as uncertain with certainty "possible" (never
+# "probable", whatever the hedge: the Open-i coders code COPD as emphysema in 1 report of 25),
+# so "findings of COPD" searches for emphysema, and a library case that says "hyperexpanded
+# lungs" answers a search for emphysema at half weight. Affirmed, a sign also makes the study
+# abnormal, as any finding outside the label set does.
+SUGGESTS: dict[str, tuple[str, ...]] = {
+    phrase: (L.EMPHYSEMA,) for phrase in (
+        "copd", "chronic obstructive pulmonary disease", "chronic obstructive lung disease",
+        "chronic obstructive airway disease", "obstructive lung disease",
+        "obstructive pulmonary disease", "hyperinflation", "hyperinflated", "hyperinflated lungs",
+        "hyperexpanded", "hyperexpansion", "hyperexpanded lungs", "hyperaerated", "hyperaeration",
+        "overinflated", "overinflation", "overexpanded", "overexpansion", "air trapping",
+        "flattened hemidiaphragms", "flattening of the hemidiaphragms",
+        "flattening of the diaphragms", "flattened diaphragms",
+    )
+}
 
 # Anatomy whose size/appearance is stated with a predicate ("heart size is normal",
 # "enlarged cardiac silhouette"): label to give when the predicate says "enlarged".
@@ -269,4 +286,45 @@ NORMAL_PHRASES: tuple[str, ...] = (
     "no acute abnormality", "no acute findings", "lungs are well expanded and clear",
     "normal study", "no acute pulmonary disease", "no acute cardiopulmonary findings",
     "no acute cardiopulmonary", "negative chest", "no acute process",
+)
+
+# Words for the examination itself. A phrase made only of these, fillers and a normal word
+# ("Normal exam.", "Unremarkable examination of the chest.", "Negative.", "otherwise clear")
+# calls the study normal (see ``normal_statements``).
+STUDY_WORDS: tuple[str, ...] = (
+    "chest", "exam", "examination", "study", "radiograph", "radiographs", "radiography", "film",
+    "films", "x", "ray", "xray", "cxr", "view", "views", "image", "images", "lung", "lungs",
+    "thorax",
+)
+STUDY_NORMAL_WORDS: tuple[str, ...] = ("normal", "unremarkable", "negative", "clear")
+STUDY_FILLERS: tuple[str, ...] = (
+    "of", "the", "a", "two", "both", "and", "otherwise", "overall", "grossly", "essentially",
+    "entirely", "completely", "is", "are", "appears", "appear", "radiographic", "frontal",
+    "lateral", "pa", "ap", "preoperative", "within", "limits", "current", "today", "portable",
+)
+
+# A denial of a generic abnormality under qualifiers calls the study (or a part) normal: "No
+# acute radiographic cardiopulmonary process", "No evidence of active disease", "Negative for
+# acute abnormality", "without demonstration of an acute intrathoracic abnormality". Heads in
+# ``GENERIC_AFTER_ACUTE`` count only after "acute" or "active" ("no acute changes", but "no
+# change" is a comparison), and so does a phrase that ends after one ("No acute thoracic XXXX.").
+GENERIC_ABNORMAL: tuple[str, ...] = (
+    "disease", "diseases", "abnormality", "abnormalities", "process", "processes", "finding",
+    "findings", "pathology", "injury", "injuries", "complication", "complications",
+)
+GENERIC_AFTER_ACUTE: tuple[str, ...] = ("change", "changes")
+# Words that join a generic head to its complement ("no findings to suggest ...").
+GENERIC_CONNECTORS: tuple[str, ...] = (
+    "of", "to", "for", "suggest", "suggestive", "suggesting", "consistent", "compatible", "with",
+    "indicate", "indicating", "indicative",
+)
+ACUTE_WORDS: tuple[str, ...] = ("acute", "active")
+NORMAL_QUALIFIERS: tuple[str, ...] = (
+    "acute", "active", "radiographic", "radiographically", "radiologic", "evidence", "of", "for",
+    "sign", "signs", "visible", "visualized", "significant", "definite", "definitive", "focal",
+    "superimposed", "new", "other", "any", "a", "an", "the", "demonstrable", "demonstration",
+    "identifiable", "obvious", "gross", "overt", "major", "or", "and", "cardiopulmonary",
+    "cardio", "pulmonary", "intrathoracic", "thoracic", "cardiothoracic", "chest", "lung",
+    "parenchymal", "osseous", "bony", "bone", "skeletal", "preoperative", "right", "left",
+    "bilateral", "intrapulmonary", "evident", "apparent", "cardiac", "pleural",
 )

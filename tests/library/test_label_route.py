@@ -75,3 +75,42 @@ def test_text_overlap_ignores_stopwords():
     w = LR.words("No acute disease. Mild cardiomegaly.")
     assert "no" not in w and {"mild", "cardiomegaly"} <= w
     assert LR.text_overlap(w, "mild cardiomegaly") > LR.text_overlap(w, "severe cardiomegaly")
+
+
+NORMAL_STUDY_QUERIES = ("No acute cardiopulmonary process", "No acute pulmonary abnormality",
+                        "Negative for acute abnormality", "Normal exam",
+                        "Unremarkable examination of the chest", "No evidence of active disease",
+                        "1. No acute radiographic cardiopulmonary process.",
+                        "Negative for acute cardiopulmonary findings.")
+
+
+@pytest.mark.parametrize("text", NORMAL_STUDY_QUERIES)
+def test_normal_study_impressions_ask_for_normal_films(text: str):
+    q = LR.query_from_text(text)
+    assert q.statuses == {"No Finding": "positive"}
+    s = LR.pattern_scores(q, [pattern_of({"No Finding": "positive", "Pleural Effusion": "negative"}),
+                              pattern_of({"Edema": "positive"}),
+                              pattern_of({"Cardiomegaly": "positive", "Atelectasis": "positive"})])
+    assert s[0] == pytest.approx(1.0) and s[0] > s[1] > s[2]
+
+
+@pytest.mark.parametrize("text", ("findings of chronic obstructive pulmonary disease",
+                                  "hyperexpanded lungs", "Hyperinflated lungs.", "COPD"))
+def test_copd_and_hyperinflation_search_for_emphysema(text: str):
+    q = LR.query_from_text(text)
+    assert q.statuses == {"Emphysema": "uncertain"}
+    s = LR.pattern_scores(q, [pattern_of({"Emphysema": "positive"}),
+                              pattern_of({"Emphysema": "uncertain"}),  # a case that says "COPD"
+                              pattern_of({"No Finding": "positive"}),
+                              pattern_of({"Edema": "positive"})])
+    assert s[0] == s[1] == pytest.approx(1.0) and s[1] > s[2] > s[3]
+
+
+def test_no_finding_only_where_the_query_means_it():
+    # names only an abnormality outside the label set: CheXpert's No Finding, and the text
+    # tie-break prefers films that mention it
+    assert LR.query_from_text("Thoracolumbar scoliosis.").statuses == {"No Finding": "positive"}
+    assert LR.query_from_text("No evidence of active tuberculosis.").statuses == {"No Finding": "positive"}
+    # a query that only denies a finding keeps to what it names
+    assert LR.query_from_text("No pneumothorax.").statuses == {"Pneumothorax": "negative"}
+    assert LR.query_from_text("the weather is nice").is_empty

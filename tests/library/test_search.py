@@ -85,6 +85,15 @@ def test_query_without_findings_says_so(library):
     assert result.hits == () and "no findings recognised" in result.message
 
 
+@pytest.mark.parametrize("text", ("Normal exam.", "No evidence of active disease."))
+def test_normal_study_impression_ranks_normal_films_above_abnormal_ones(library, text):
+    result = _search(library, text, k=library.count)
+    assert result.query_findings == {"No Finding": "positive"}
+    normal = [h.case.findings.get("No Finding") == "positive" for h in result.hits]
+    assert normal[0] and not all(normal)
+    assert normal == sorted(normal, reverse=True), "every normal film before every abnormal one"
+
+
 def test_unknown_route_is_a_clear_error(library):
     with pytest.raises(LibraryError, match="route 'xrayclip' is not available"):
         library.search(SearchRequest(text="effusion", route="xrayclip"))
