@@ -30,6 +30,8 @@ from cxrviewer.services import JobEvent
 from cxrviewer.services import training as jobs
 
 CURVE_PENS = ("#d95f02", "#1b9e77", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d")
+# (image tower, image size) per task: a GPU workstation's finding classifier, a small joint model
+TASK_DEFAULTS = {"labels": ("densenet121", 320), "contrastive": ("resnet18", 224)}
 
 
 def shown_metrics(metrics: dict[str, float]) -> dict[str, float]:
@@ -49,6 +51,10 @@ class TrainingDialog(QDialog):
         self.bridge.event.connect(self._on_event)
         self.result = None
         self.error = ""
+        self.estimate = None
+        self._confirmed_options = None
+        self._pending = None
+        self._started: tuple[float, int] | None = None  # (time, step) when training steps began
         self._build_form(library)
         self._build_curves()
         self.progress = QProgressBar()
@@ -57,7 +63,7 @@ class TrainingDialog(QDialog):
         self.train_button = QPushButton("Train")
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setEnabled(False)
-        self.train_button.clicked.connect(self.start)
+        self.train_button.clicked.connect(lambda: self.start())
         self.cancel_button.clicked.connect(self.cancel)
         buttons = QHBoxLayout()
         buttons.addWidget(self.progress, 1)
@@ -72,11 +78,13 @@ class TrainingDialog(QDialog):
 
     def _build_form(self, library: str) -> None:
         self.task = QComboBox()
-        self.task.addItem("Joint image-text model (contrastive)", "contrastive")
         self.task.addItem("Finding classifier (labels)", "labels")
+        self.task.addItem("Joint image-text model (contrastive)", "contrastive")
+        self.task.currentIndexChanged.connect(self._task_defaults)
         self.library = QLineEdit(library)
-        self.image_encoder = QLineEdit("resnet18")
-        self.image_encoder.setToolTip("a timm architecture name; weights start random unless given")
+        self.image_encoder = QLineEdit(TASK_DEFAULTS["labels"][0])
+        self.image_encoder.setToolTip("a timm architecture name; ImageNet weights when timm's file is in the "
+                                      "local cache, else random")
         self.text_encoder = QLineEdit()
         self.text_encoder.setPlaceholderText("a local transformers folder (e.g. Bio_ClinicalBERT)")
         browse = QPushButton("Browse…")
@@ -94,7 +102,7 @@ class TrainingDialog(QDialog):
         self.batch.setValue(32)
         self.image_size = QSpinBox()
         self.image_size.setRange(32, 1024)
-        self.image_size.setValue(224)
+        self.image_size.setValue(TASK_DEFAULTS["labels"][1])
         self.resume = QCheckBox("Resume from the last checkpoint of this name")
         self.form = QFormLayout()
         self.form.addRow("Task", self.task)
@@ -119,6 +127,11 @@ class TrainingDialog(QDialog):
         self.loss_points: list[tuple[int, float]] = []
         self.metric_points: dict[str, list[tuple[int, float]]] = {}
 
+    def _task_defaults(self) -> None:
+        tower, size = TASK_DEFAULTS[self.task.currentData()]
+        self.image_encoder.setText(tower)
+        self.image_size.setValue(size)
+
     def _browse_text(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Text tower folder", str(Path.home()))
         if folder:
@@ -126,7 +139,9 @@ class TrainingDialog(QDialog):
 
     def options(self) -> tuple[str, dict]:
         task = self.task.currentData()
-        options = {"library": self.library.text().strip(), "image_encoder": self.image_encoder.text().strip(),
+        tower = self.image_encoder.text().strip()
+        options = {"library": self.library.text().strip(), "image_encoder": tower,
+                   "image_weights": jobs.resolve_weights(tower, "auto"),
                    "name": self.name.text().strip(), "epochs": self.epochs.value(),
                    "batch_size": self.batch.value(), "image_size": self.image_size.value(),
                    "resume": self.resume.isChecked()}
@@ -136,18 +151,45 @@ class TrainingDialog(QDialog):
 
     # -- running -----------------------------------------------------------------------------------
 
-    def start(self, task: str | None = None, options: dict | None = None) -> None:
+    def start(self, task: str | None = None, options: dict | None = None, estimate_first: bool = False) -> None:
+        """Train; with ``estimate_first`` (the Train button), time a few steps first and ask before
+        a run that would be long on this machine (a CPU)."""
         if task is None or options is None:
             task, options = self.options()
+            estimate_first = self._confirmed_options != (task, options)
         self.loss_points.clear()
         self.metric_points.clear()
         self.metric_plot.clear()
         self.metric_curves.clear()
-        self.result, self.error = None, ""
+        self.result, self.error, self.estimate = None, "", None
         self.train_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
+        self._started, self._pending = None, (task, options)
+        if estimate_first:
+            self.status.setText("Timing a few training steps on this machine…")
+            self.bridge.submit(jobs.estimate, task, options, channel="estimate")
+            return
         self.status.setText("Starting…")
         self.bridge.submit(jobs.train, task, options, channel="train")
+
+    def _on_estimate(self, event: JobEvent) -> None:
+        if event.kind == "progress":
+            return
+        self.train_button.setEnabled(True)
+        self.cancel_button.setEnabled(False)
+        if event.kind != "done":
+            reason = getattr(event.payload, "reason", None) or event.payload
+            self.status.setText("Cancelled." if event.kind == "cancelled" else f"Cannot train: {reason}")
+            return
+        self.estimate = event.payload
+        if self.estimate.needs_confirmation:
+            self._confirmed_options = self._pending
+            self.train_button.setText("Train anyway")
+            self.status.setText(f"This run would take {self.estimate.describe()}. Press Train anyway to start, "
+                                "lower the epochs or image size, or train on a GPU workstation.")
+            return
+        task, options = self._pending
+        self.start(task, options)
 
     def cancel(self) -> None:
         self.bridge.executor.cancel_channel("train")
@@ -157,12 +199,17 @@ class TrainingDialog(QDialog):
         return not self.train_button.isEnabled()
 
     def _on_event(self, event: JobEvent) -> None:
+        if event.channel == "estimate":
+            self._on_estimate(event)
+            return
         if event.kind == "partial":
             self._show_progress(event.payload)
             return
         if event.kind == "progress":
             return
         self.train_button.setEnabled(True)
+        self.train_button.setText("Train")
+        self._confirmed_options = None
         self.cancel_button.setEnabled(False)
         if event.kind == "done":
             self.result = event.payload
@@ -198,7 +245,23 @@ class TrainingDialog(QDialog):
                 points.append((p.epoch + 1, value))
                 xs, ys = zip(*points)
                 self.metric_curves[name].setData(xs, ys)
-        self.status.setText(p.message or f"{p.stage}: epoch {p.epoch + 1} / {p.epochs}, step {p.step} / {p.total_steps}")
+        self.status.setText(p.message or f"{p.stage}: epoch {p.epoch + 1} / {p.epochs}, step {p.step} / "
+                            f"{p.total_steps}{self._eta(p.step, p.total_steps)}")
+
+    def _eta(self, step: int, total: int) -> str:
+        """", about 12 min left" from the pace of the steps so far."""
+        import time
+
+        now = time.perf_counter()
+        if self._started is None or step < self._started[1]:
+            self._started = (now, step)
+            return ""
+        began, first = self._started
+        if step <= first or not total:
+            return ""
+        from cxrviewer.train.estimate import duration
+
+        return f", about {duration((now - began) / (step - first) * (total - step))} left"
 
     def shutdown(self) -> None:
         """Stop a run and its worker thread (the checkpoint so far is kept)."""
