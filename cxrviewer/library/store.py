@@ -234,10 +234,21 @@ class Store:
         return out
 
     def problems(self, limit: int | None = None) -> list[DatasetProblem]:
-        sql = "SELECT path, line, reason FROM problems ORDER BY id"
-        rows = self.db.execute(sql + (f" LIMIT {int(limit)}" if limit else "")).fetchall()
-        skipped = self.db.execute("SELECT path, reason FROM skipped").fetchall()
-        return [DatasetProblem(p, r, line) for p, line, r in rows] + [DatasetProblem(p, r) for p, r in skipped]
+        """The dataset's problems, then the unusable images; at most ``limit`` in all (see
+        ``problem_count`` for how many there are)."""
+        cap = f" LIMIT {int(limit)}" if limit else ""
+        rows = self.db.execute("SELECT path, line, reason FROM problems ORDER BY id" + cap).fetchall()
+        found = [DatasetProblem(p, r, line) for p, line, r in rows]
+        if limit and len(found) >= limit:
+            return found
+        cap = f" LIMIT {int(limit) - len(found)}" if limit else ""
+        skipped = self.db.execute("SELECT path, reason FROM skipped ORDER BY case_id" + cap).fetchall()
+        return found + [DatasetProblem(p, r) for p, r in skipped]
+
+    def problem_count(self) -> int:
+        """Every problem recorded (dataset problems and unusable images), however many."""
+        one = lambda sql: int(self.db.execute(sql).fetchone()[0])  # noqa: E731
+        return one("SELECT COUNT(*) FROM problems") + one("SELECT COUNT(*) FROM skipped")
 
     def patterns(self) -> list[tuple[str, int]]:
         return self.db.execute("SELECT pattern, COUNT(*) FROM cases GROUP BY pattern").fetchall()
