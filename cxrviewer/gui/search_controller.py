@@ -50,10 +50,11 @@ class SearchController(QObject):
         self._open_first_hit = False
         self._compare = None
         self._closed = False
+        self._building = ""  # the name of the library being built, for the cancel message
         for bridge in (self.searcher, self.gallery):
             bridge.event.connect(window.on_job_event)
         window.channel_handlers.update({
-            "library": self._on_library, "build": self._on_library, "warm": self._on_warm, "search": self._on_search,
+            "library": self._on_library, "build": self._on_build, "warm": self._on_warm, "search": self._on_search,
             "gallery": self._on_gallery, "compare": self._on_compare_image,
         })
         self._build_progress()
@@ -108,6 +109,7 @@ class SearchController(QObject):
         from cxrviewer.library import catalog
 
         out = str(catalog.default_out(name))
+        self._building = name
         self.pane.show_message(f"Building {name}…")
         self._submit(self.searcher, self.service.build, dataset, root, out, name, encoder, channel="build")
 
@@ -118,6 +120,20 @@ class SearchController(QObject):
             self._warm()
             if self.pane.query.text().strip():
                 self.run_query()
+
+    def _on_build(self, event: JobEvent) -> None:
+        """A build ends by opening the library it built. A cancelled or failed one says so (not
+        "opening the library was cancelled"), and that the films added so far are kept."""
+        if event.kind == "cancelled":
+            self._hide_progress()
+            self.pane.show_message(f"Building {self._building} was cancelled. The films added so far are kept: "
+                                   f"build {self._building} again to resume where it stopped.")
+            return
+        if event.kind == "error":
+            self._hide_progress()
+            self.pane.show_message(f"Building {self._building} failed: {event.payload}")
+            return
+        self._on_library(event)
 
     def _on_library(self, event: JobEvent) -> None:
         if event.kind == "progress":
