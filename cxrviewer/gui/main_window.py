@@ -237,8 +237,14 @@ class MainWindow(QMainWindow):
         return dock
 
     def _build_status_bar(self) -> None:
+        """Messages on the left; on the right, permanent widgets that a message never hides: the
+        pixel readout (as in every viewer, it must stay readable while the mouse moves over the
+        film whatever the last message), window/level, progress."""
         bar = self.statusBar()
         self.pixel_label = QLabel()
+        # Wide enough for a typical readout, so the message area does not jump as values change.
+        self.pixel_label.setMinimumWidth(self.pixel_label.fontMetrics().horizontalAdvance(
+            "x 0000  y 0000   stored 00000   value -0000 HU"))
         self.wl_label = QLabel()
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(180)
@@ -247,7 +253,7 @@ class MainWindow(QMainWindow):
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.hide()
         self.cancel_button.clicked.connect(self.cancel_scan)
-        bar.addWidget(self.pixel_label, 1)
+        bar.addPermanentWidget(self.pixel_label)
         bar.addPermanentWidget(self.wl_label)
         bar.addPermanentWidget(self.progress)
         bar.addPermanentWidget(self.cancel_button)

@@ -168,6 +168,29 @@ def test_pixel_readout_reports_stored_and_modality_values(qtbot, open_study, tea
     assert f"stored {expected}" in text
 
 
+def test_pixel_readout_stays_visible_beside_status_messages(qtbot, open_study, teaching_study: Path) -> None:
+    """Status messages (scan summary, hints, search timings) must not hide the readout."""
+    window = open_study(teaching_study)
+    viewer = window.viewer
+    window.set_tool("measure")  # shows a hint in the status bar, as scans and searches do
+    window.statusBar().showMessage("Scan finished: 2 images")
+    assert window.statusBar().currentMessage()
+    port = viewer.graphics.viewport()
+    for x in (100.5, 101.5):  # a move over the film, as the mouse passes
+        pos = view_to_widget(viewer, x, 120.5)
+        QApplication.sendEvent(port, QMouseEvent(QEvent.Type.MouseMove, pos, port.mapToGlobal(pos), Qt.MouseButton.NoButton,
+                                                 Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier))
+        QApplication.processEvents()
+    assert window.pixel_label.isVisible()
+    import re
+
+    shown = window.pixel_label.text()
+    col, row = (int(v) for v in re.match(r"x (\d+)  y (\d+)", shown).groups())
+    assert abs(col - 101) <= 1 and abs(row - 120) <= 1  # where the mouse is (to the widget's pixel)
+    assert f"stored {int(viewer.image.pixels[0, row, col])}" in shown
+    assert window.statusBar().currentMessage() == "Scan finished: 2 images"  # both are shown
+
+
 def test_shortcuts_are_listed_in_help(qtbot, main_window) -> None:
     keys = {action: keys for _, action, keys in main_window.shortcut_table}
     assert keys["Invert"] == "I" and keys["Measure length"] == "L"
