@@ -102,6 +102,29 @@ def test_invert_reverses_the_lookup_table(qtbot, open_study, teaching_study: Pat
     assert "inverted" in window.wl_label.text()
 
 
+def test_a_grey_film_stored_as_rgb_takes_presets_and_inverts(qtbot, open_study, tmp_path: Path) -> None:
+    """PadChest, COVID and TBX11K films are often RGB JPEGs with R = G = B: grey films all the same."""
+    from PIL import Image
+
+    from cxrviewer.imaging.synthetic import chest_phantom
+
+    grey = (chest_phantom(300, 260, bits=12, seed=3) // 16).astype(np.uint8)
+    folder = tmp_path / "export"
+    folder.mkdir()
+    Image.fromarray(np.repeat(grey[..., None], 3, axis=2), "RGB").save(folder / "film.jpg", quality=92)
+    window = open_study(folder)
+    viewer = window.viewer
+    shown = rendered_grey(viewer)
+    window.apply_preset(0)  # Lung
+    lung = rendered_grey(viewer)
+    assert np.abs(shown.astype(int) - lung).mean() > 5, "the preset changed nothing on screen"
+    window.invert_action.trigger()
+    qtbot.waitUntil(lambda: viewer.user_invert)
+    inverted = rendered_grey(viewer)
+    assert np.abs(lung.astype(int) + inverted.astype(int) - 255).max() <= 2
+    assert not viewer.image.is_color and "Lung" in window.wl_label.text()
+
+
 def test_length_measurement_in_mm_from_pixel_spacing(qtbot, open_study, teaching_study: Path) -> None:
     window = open_study(teaching_study)
     viewer = window.viewer
