@@ -271,15 +271,20 @@ class ImagePool:
     start-up (imports) overlaps with reading the index files.
 
     Processes are spawned, not forked: the GUI runs builds from a thread, and forking a process
-    with running Qt threads can deadlock the child.
+    with running Qt threads can deadlock the child. They die with this process even when it is
+    killed outright (``cxrviewer.lifeline``), so the pool is created, used and closed by one
+    thread, as ``build_library`` does.
     """
 
     def __init__(self, workers: int | None) -> None:
+        from cxrviewer.lifeline import die_with_parent
+
         self.workers = workers if workers is not None else (os.cpu_count() or 1)
         self.pool: ProcessPoolExecutor | None = None
         if self.workers > 1:
             context = multiprocessing.get_context("spawn")
-            self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
+            self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context,
+                                            initializer=die_with_parent, initargs=(os.getpid(),))
             for _ in range(self.workers):
                 self.pool.submit(warm_up)
 
