@@ -52,7 +52,7 @@ def held_out(library: Library, split: str, limit: int | None) -> list[QueryCase]
             continue
         seen.add(study)
         out.append(QueryCase(row, case_id, study, findings_of_pattern(pattern), impression or findings_text,
-                             image, frame))
+                             library.image_path(image), frame))
         if limit is not None and len(out) >= limit:
             break
     return out

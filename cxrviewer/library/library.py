@@ -16,10 +16,10 @@ import numpy as np
 
 from cxrviewer.library import label_route as LR
 from cxrviewer.library.errors import LibraryError
+from cxrviewer.library.locations import ImageLocator
 from cxrviewer.library.manifest import LABEL_ROUTE, Manifest, read_manifest
 from cxrviewer.library.store import STORE_NAME, CaseRow, Store
 from cxrviewer.reports.labels import ALL_LABELS
-
 
 
 @dataclass(frozen=True)
@@ -135,6 +135,8 @@ class Library:
         self.folder = folder
         self.manifest = manifest
         self.store = store
+        self.image_path = ImageLocator(folder, manifest.sources)  # stored path -> where the film is now
+        store.image_path = self.image_path
         self._encoder_loader = encoder_loader
         self._encoder: Any = None
         self._index: Any = None

@@ -9,7 +9,7 @@ small files.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -133,6 +133,8 @@ class Store:
 
     def __init__(self, path: Path, *, create: bool = False) -> None:
         self.path = path
+        # Stored image path -> where the film is now; the library sets it (library.locations).
+        self.image_path: Callable[[str], str] = str
         if not create and not path.is_file():
             raise LibraryError(path, "the library's metadata file is missing")
         try:
@@ -278,7 +280,8 @@ class Store:
                 if severity or laterality:
                     details.setdefault(r, {})[label] = FindingDetail(severity, laterality)
             for rec in self.db.execute(f"SELECT {_CASE_COLUMNS} FROM cases WHERE row IN ({marks})", chunk):
-                by_row[rec[0]] = _case_row(rec, findings.get(rec[0], {}), details.get(rec[0], {}))
+                by_row[rec[0]] = _case_row(rec, findings.get(rec[0], {}), details.get(rec[0], {}),
+                                           self.image_path)
         return [by_row[r] for r in rows if r in by_row]
 
     def row_of(self, case_id: str) -> int | None:
@@ -324,15 +327,16 @@ class Store:
         return out
 
 
-def _case_row(rec: tuple, findings: dict[str, str], details: dict[str, FindingDetail]) -> CaseRow:
+def _case_row(rec: tuple, findings: dict[str, str], details: dict[str, FindingDetail],
+              image_path: Callable[[str], str] = str) -> CaseRow:
     (row, case_id, patient_id, study_id, image, frame, dataset, view, sex, age, split, source,
      indication, comparison, findings_text, impression, other, _pattern) = rec
     order = tuple(name for name, text in (("indication", indication), ("comparison", comparison),
                                           ("findings", findings_text), ("impression", impression),
                                           ("other", other)) if text)
     report = ReportSections(indication, comparison, findings_text, impression, other, order)
-    return CaseRow(row, case_id, patient_id, study_id, image, frame, dataset, view, sex, age, split,
-                   source, report, findings, details)
+    return CaseRow(row, case_id, patient_id, study_id, image_path(image), frame, dataset, view, sex, age,
+                   split, source, report, findings, details)
 
 
 def _chunks(items: list, size: int) -> Iterator[list]:
