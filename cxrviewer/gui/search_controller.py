@@ -51,11 +51,12 @@ class SearchController(QObject):
         self._compare = None
         self._closed = False
         self._building = ""  # the name of the library being built, for the cancel message
+        self._looked_up = ""  # the film whose library case was asked for last
         for bridge in (self.searcher, self.gallery):
             bridge.event.connect(window.on_job_event)
         window.channel_handlers.update({
             "library": self._on_library, "build": self._on_build, "warm": self._on_warm, "search": self._on_search,
-            "gallery": self._on_gallery, "compare": self._on_compare_image,
+            "gallery": self._on_gallery, "compare": self._on_compare_image, "film_case": self._on_film_case,
         })
         self._build_progress()
         self.pane.model.anonymise = window.settings.anonymise
@@ -294,6 +295,21 @@ class SearchController(QObject):
             self.pane.model.set_thumbnail(thumb.case_id, QPixmap.fromImage(array_to_qimage(thumb.pixels)))
 
     # -- results to the viewer ---------------------------------------------------------------------
+
+    def look_up_case(self, path: str) -> None:
+        """Ask the open library for the case of a film opened from disk (its labels, its report);
+        the answer goes to ``window.library_case_found``."""
+        if self.library is None:
+            return
+        self._looked_up = path
+        self._submit(self.searcher, self.service.case_for_film, self.library.path, path, channel="film_case")
+
+    def _on_film_case(self, event: JobEvent) -> None:
+        if event.kind == "done":
+            path, case = event.payload
+            self.window.library_case_found(path, case, self.library.path if self.library else "")
+        elif event.kind in ("error", "cancelled"):  # not in the library, as far as can be told
+            self.window.library_case_found(self._looked_up, None, "")
 
     def _activate(self, hit) -> None:
         if hit is not None and self.library is not None:

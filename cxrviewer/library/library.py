@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -401,6 +401,12 @@ class Library:
         if row is None:
             raise LibraryError(self.folder, f"no case {case_id!r} in this library")
         return self.store.cases([row])[0]
+
+    def case_for_image(self, path: str) -> CaseRow | None:
+        """The case of the film at ``path`` (a file opened from the dataset's folder rather than
+        from a search), or None when this library does not hold it. Its ``image`` is ``path``."""
+        rows = self.store.rows_of_images(self.image_path.stored_forms(path))
+        return replace(self.store.cases(rows[:1])[0], image=path) if rows else None
 
     def thumbnail(self, case_id: str) -> bytes | None:
         row = self.store.row_of(case_id)

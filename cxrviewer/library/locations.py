@@ -71,6 +71,14 @@ class ImageLocator:
             return stored
         return self._legacy(stored)
 
+    def stored_forms(self, path: str) -> list[str]:
+        """The paths a film now at ``path`` may be stored under: itself, without symbolic links,
+        and under the old root of a source that moved (the inverse of calling this object)."""
+        forms = list(dict.fromkeys((path, os.path.realpath(path))))
+        for form in list(forms):
+            forms += [old + form[len(new):] for old, new in self._moves if form.startswith(new)]
+        return list(dict.fromkeys(forms))
+
     def _legacy(self, stored: str) -> str:
         for i, base in enumerate(self._legacy_bases):
             candidate = os.path.join(base, stored)

@@ -52,6 +52,7 @@ CREATE TABLE IF NOT EXISTS cases(
 );
 CREATE INDEX IF NOT EXISTS cases_pattern ON cases(pattern);
 CREATE INDEX IF NOT EXISTS cases_study ON cases(study_id);
+CREATE INDEX IF NOT EXISTS cases_image ON cases(image);
 CREATE TABLE IF NOT EXISTS findings(
     row INTEGER NOT NULL,
     label TEXT NOT NULL,
@@ -283,6 +284,15 @@ class Store:
                 by_row[rec[0]] = _case_row(rec, findings.get(rec[0], {}), details.get(rec[0], {}),
                                            self.image_path)
         return [by_row[r] for r in rows if r in by_row]
+
+    def rows_of_images(self, images: Sequence[str]) -> list[int]:
+        """Rows whose stored image path is one of ``images`` (indexed in libraries built or
+        extended since the index was added; a scan of the table in older ones)."""
+        if not images:
+            return []
+        marks = ", ".join("?" * len(images))
+        return [r[0] for r in self.db.execute(
+            f"SELECT row FROM cases WHERE image IN ({marks}) ORDER BY frame, row", tuple(images))]
 
     def row_of(self, case_id: str) -> int | None:
         found = self.db.execute("SELECT row FROM cases WHERE case_id = ?", (case_id,)).fetchone()

@@ -193,6 +193,11 @@ class SearchService:
         return self.search(context, path, request, label=f"films like {Path(image_path).name}")
 
 
+    def case_for_film(self, context: JobContext, path: str, image_path: str) -> tuple[str, Any]:
+        """(image_path, the library's case of that film or None): a film opened from a dataset's
+        folder gets the labels and report the library holds for it."""
+        return image_path, self.library(path).case_for_image(image_path)
+
     # -- explanations ------------------------------------------------------------------------
 
     def explaining_encoder(self, path: str) -> Any:

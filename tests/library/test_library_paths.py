@@ -84,3 +84,18 @@ def test_libraries_built_before_relative_roots_were_resolved_still_open(
     with Library.open(folder) as library:
         assert library.store.db.execute("SELECT image FROM cases LIMIT 1").fetchone()[0].startswith("data/nih/")
         assert all(Path(film).is_file() for film in _films(library))
+
+
+def test_a_film_opened_from_disk_is_found_by_its_path_where_it_is_now(
+        built_from_relative_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The window asks the open library for the case of a film opened from a dataset's folder."""
+    monkeypatch.chdir(tmp_path)
+    moved = tmp_path / "moved"
+    shutil.move(str(built_from_relative_root), str(moved))
+    film = moved / "data/nih/images_001/images/00000002_000.png"
+    with Library.open(moved / "libs" / "nih") as library:
+        case = library.case_for_image(str(film))
+        assert case is not None and case.case_id == "nih:00000002_000" and case.image == str(film)
+        assert case.findings["No Finding"] == "positive" and case.findings_source == "dataset"
+        (tmp_path / "other.png").write_bytes(film.read_bytes())
+        assert library.case_for_image(str(tmp_path / "other.png")) is None
