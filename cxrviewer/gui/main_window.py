@@ -453,6 +453,18 @@ class MainWindow(QMainWindow):
         if case is not None and self._file_report_state != "pending":
             self._show_report()  # not the previous film's labels while this one's are looked up
 
+    def library_opened(self, library_path: str) -> None:
+        """A case library, and the finding model it brings, has just opened: a film shown
+        before it (start-up order, a slow library) gets what it gets when the library comes
+        first, its library case and its finding probabilities."""
+        if self.library_case is not None and Path(self.library_case_source) != Path(library_path):
+            self.library_case = None  # a case of the library open before
+        if not self.current_path:
+            return
+        self._look_up_library_case(self.current_path)
+        if self._viewer is not None and self._viewer.image is not None:
+            self.explainer.film_opened()
+
     def library_case_found(self, path: str, case, library_path: str) -> None:
         """The open library's answer for the film at ``path``: its case, or None."""
         if path != self.current_path:

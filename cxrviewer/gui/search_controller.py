@@ -160,6 +160,7 @@ class SearchController(QObject):
         self.pane.set_libraries(list(opened.available), opened.path)
         self.pane.show_message(f"{opened.name}: {opened.count:,} cases. Type an impression and press Enter.")
         self._warm()
+        self.window.library_opened(opened.path)  # a film shown before the library gets its findings
         query = self._pending_query
         self._pending_query = None
         if query is None and opened.synthetic and self.window.current_path is None and self.window.root_path is None:
@@ -268,9 +269,11 @@ class SearchController(QObject):
         self.window.statusBar().showMessage(
             f"{len(outcome.hits)} results in {outcome.seconds * 1000:.0f} ms · "
             f"{'findings route' if outcome.model == LABEL_ROUTE else 'model ' + outcome.model} · {outcome.device}", 8000)
-        if self._open_first_hit and outcome.hits:
-            self._open_first_hit = False
+        if self._open_first_hit and outcome.hits and self.window.root_path is None:
+            # The first start's example shows its best match, unless the user opened a film
+            # (or a folder) while it ran: that one stays in the viewer.
             self.window.open_case(outcome.hits[0].case, self.library.path)
+        self._open_first_hit = False
         self.outcomeShown.emit(outcome)
 
     def cancel(self) -> None:
