@@ -16,7 +16,7 @@ from cxrviewer.gui.bridge import ExecutorBridge
 from cxrviewer.gui.study_browser import array_to_qimage
 from cxrviewer.library.manifest import LABEL_ROUTE
 from cxrviewer.services import JobEvent
-from cxrviewer.services.search import GalleryThumbnails, SearchService
+from cxrviewer.services.search import FilmCases, GalleryThumbnails, SearchService
 
 if TYPE_CHECKING:
     from cxrviewer.gui.main_window import MainWindow
@@ -37,6 +37,7 @@ class SearchController(QObject):
         self.pane = window.results
         self.service = SearchService()
         self.thumbs = GalleryThumbnails()
+        self.film_cases = FilmCases()
         self.searcher = ExecutorBridge("cxrviewer-search", self)
         self.gallery = ExecutorBridge("cxrviewer-gallery", self)
         self.library = None  # services.search.LibraryOpened
@@ -305,7 +306,7 @@ class SearchController(QObject):
         if self.library is None:
             return
         self._looked_up = path
-        self._submit(self.searcher, self.service.case_for_film, self.library.path, path, channel="film_case")
+        self._submit(self.gallery, self.film_cases.find, self.library.path, path, channel="film_case")
 
     def _on_film_case(self, event: JobEvent) -> None:
         if event.kind == "done":
@@ -378,6 +379,6 @@ class SearchController(QObject):
         for bridge in (self.searcher, self.gallery):
             bridge.executor.cancel_all()
         self.searcher.executor.submit(lambda context: self.service.close(), channel="close")
-        self.gallery.executor.submit(lambda context: self.thumbs.close(), channel="close")
+        self.gallery.executor.submit(lambda context: (self.thumbs.close(), self.film_cases.close()), channel="close")
         for bridge in (self.searcher, self.gallery):
             bridge.shutdown()

@@ -93,3 +93,22 @@ def test_a_film_outside_the_library_still_says_no_report(qtbot, with_library, tm
     window.open_path(str(other))
     qtbot.waitUntil(lambda: window.viewer.image is not None and window.is_idle(), timeout=30000)
     assert "No report found" in window.report_pane.plain_text()
+
+
+def test_the_labels_do_not_wait_behind_a_long_job_of_the_search_worker(qtbot, with_library, tmp_path: Path) -> None:
+    """A build of another library can keep the search worker busy for hours: a film opened
+    meanwhile still gets its labels at once."""
+    import threading
+
+    root = nih_tree(tmp_path / "nih")
+    window = with_library("nih", root)
+    gate = threading.Event()
+    window.search._submit(window.search.searcher, lambda context: gate.wait(60), channel="long-build")
+    try:
+        window.open_path(str(root / "images_001" / "images"))
+        qtbot.waitUntil(lambda: DATASET_LABELS in window.report_pane.plain_text(), timeout=30000)
+        assert "Cardiomegaly: present" in window.report_pane.plain_text()
+        assert window.search.searcher.executor.busy()  # still at its long job
+    finally:
+        gate.set()
+    qtbot.waitUntil(window.is_idle, timeout=30000)
