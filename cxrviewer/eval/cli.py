@@ -13,7 +13,10 @@ def register(subparsers: argparse._SubParsersAction, groups: Any) -> None:
         description="Query the library with held-out cases (their impression for text search, "
                     "the case itself for image search), excluding the query's own study, and "
                     "report Hit@K, P@K, R@K, mAP@K, MRR, nDCG@K, finding IoU@K and query time, "
-                    "with relevance as an exact finding-vector match and as any shared finding.")
+                    "with relevance as an exact finding-vector match and as any shared finding. "
+                    "With --mode both, a mode this library cannot be scored on (no report text to "
+                    "query with, no finding model to read the films) is explained and the other "
+                    "is scored.")
     p.add_argument("--library", required=True, metavar="NAME_OR_PATH")
     p.add_argument("--mode", choices=["text", "image", "both"], default="both")
     p.add_argument("--split", default="test", help="the held-out split the queries come from")
@@ -29,7 +32,7 @@ def register(subparsers: argparse._SubParsersAction, groups: Any) -> None:
 
 def _retrieval(args: argparse.Namespace) -> int:
     from cxrviewer.cli import UserError
-    from cxrviewer.eval.retrieval import evaluate
+    from cxrviewer.eval.retrieval import NotEvaluable, evaluate
     from cxrviewer.library import catalog
     from cxrviewer.library.errors import LibraryError
     from cxrviewer.library.library import Library
@@ -39,16 +42,27 @@ def _retrieval(args: argparse.Namespace) -> int:
     except ValueError:
         raise UserError(f"--k must be comma-separated integers, not {args.k!r}") from None
     modes = ("text", "image") if args.mode == "both" else (args.mode,)
+    reports: dict[str, dict[str, Any]] = {}
     try:
         with Library.open(catalog.resolve(args.library)) as library:
-            reports = {m: evaluate(library, mode=m, split=args.split, route=args.route, ks=ks,
-                                   limit=args.queries or None, label_model=args.label_model) for m in modes}
+            for m in modes:
+                try:
+                    reports[m] = evaluate(library, mode=m, split=args.split, route=args.route, ks=ks,
+                                          limit=args.queries or None, label_model=args.label_model)
+                except NotEvaluable as exc:  # "both" scores the mode that can be scored
+                    reports[m] = {"mode": m, "route": args.route, "skipped": exc.reason}
     except (LibraryError, ValueError) as exc:
         raise UserError(str(exc)) from None
+    if all("skipped" in r for r in reports.values()):
+        raise UserError(f"{args.library}: nothing to evaluate: "
+                        + "; ".join(f"{m} search: {r['skipped']}" for m, r in reports.items()))
     if args.json:
         print(json.dumps(reports, indent=2))
         return 0
     for mode, r in reports.items():
+        if "skipped" in r:
+            print(f"{mode} search not evaluated: {r['skipped']}")
+            continue
         tag = " (synthetic demo data)" if r["synthetic"] else ""
         reader = f" (films read by {r['label_model'] or 'the library model'})" if mode == "image" and r["route"] == "labels" else ""
         print(f"{mode} search, route {r['route']}{reader}, library {r['library']}{tag}: {r['n_queries']} "

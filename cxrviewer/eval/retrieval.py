@@ -15,11 +15,17 @@ from typing import Any
 
 from cxrviewer.eval.metrics import DEFAULT_KS, QueryRun, retrieval_report
 from cxrviewer.eval.relevance import judge_collection, set_counts
+from cxrviewer.library.errors import LibraryError
 from cxrviewer.library.library import Filters, Library, SearchRequest
 from cxrviewer.library.prepare import load, model_input
 from cxrviewer.library.store import findings_of_pattern
 
 MODES = ("text", "image")
+
+
+class NotEvaluable(LibraryError):
+    """This mode cannot be evaluated on this library (no report text to query with, no finding
+    model to read the films); the reason says why and what would make it possible."""
 
 
 @dataclass(frozen=True)
@@ -46,7 +52,7 @@ def held_out(library: Library, split: str, limit: int | None) -> list[QueryCase]
             continue
         seen.add(study)
         out.append(QueryCase(row, case_id, study, findings_of_pattern(pattern), impression or findings_text,
-                             image, frame))
+                             library.image_path(image), frame))
         if limit is not None and len(out) >= limit:
             break
     return out
@@ -60,6 +66,13 @@ def evaluate(library: Library, *, mode: str = "text", split: str = "test", route
     Image queries use pixels only: an embedding route searches with the film's embedding; the
     findings route has the film read by a finding model (``label_model``), never the query
     case's own labels, which would be the answer.
+
+    Raises
+    ------
+    NotEvaluable
+        When the mode has nothing to run: no query case in ``split``, no report text for text
+        queries (label-only datasets such as NIH), no finding model for image queries on the
+        findings route.
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}")
@@ -67,8 +80,17 @@ def evaluate(library: Library, *, mode: str = "text", split: str = "test", route
     if not gallery_splits:
         raise ValueError(f"every case is in split {split!r}: there is no gallery to search")
     queries = held_out(library, split, limit)
+    if not queries:
+        raise NotEvaluable(library.folder, f"the library has no {split!r} cases to query with "
+                                           f"(its splits: {', '.join(sorted(library.store.split_counts()))})")
     if mode == "text":
         queries = [q for q in queries if q.text.strip()]
+        if not queries:
+            raise NotEvaluable(library.folder, f"no {split} case has report text (impression or findings) "
+                                               f"to query with: this library's cases carry labels only; "
+                                               f"image search can be evaluated with a finding model "
+                                               f"(--mode image --label-model MODEL)")
+    reader = _film_reader(library, label_model) if mode == "image" and route == "labels" else None
     gallery = library.store.db.execute(
         f"SELECT pattern, COUNT(*) FROM cases WHERE split IN ({', '.join('?' * len(gallery_splits))}) "
         "GROUP BY pattern", gallery_splits).fetchall()
@@ -81,8 +103,7 @@ def evaluate(library: Library, *, mode: str = "text", split: str = "test", route
         started = time.perf_counter()
         if mode == "text":
             request = SearchRequest(text=query.text, k=k_max, filters=filters, route=route)
-        elif route == "labels":
-            reader = library.label_model(label_model)
+        elif reader is not None:
             pixels = model_input(load(query.image), int(reader.spec.input_size), query.frame)
             request = SearchRequest(image=pixels, k=k_max, filters=filters, route=route, label_model=label_model,
                                     image_synthetic=library.manifest.synthetic)
@@ -99,3 +120,18 @@ def evaluate(library: Library, *, mode: str = "text", split: str = "test", route
                    "gallery_splits": list(gallery_splits), "gallery_size": sum(n for _, n in gallery),
                    "library": library.name, "synthetic": library.manifest.synthetic})
     return report
+
+
+def _film_reader(library: Library, label_model: str) -> Any:
+    """The finding model that reads query films on the findings route: ``label_model``, else the
+    library's own model when it has a finding head; a library with neither cannot be evaluated
+    on images (a named model that fails to load is an error, not a reason to skip)."""
+    if label_model:
+        return library.label_model(label_model)
+    try:
+        return library.label_model("")
+    except LibraryError:
+        raise NotEvaluable(library.folder, "on the findings route a finding model reads each query film, and "
+                                           "this library has none (it was built without a model): pass "
+                                           "--label-model MODEL (e.g. demo-clip), or evaluate a library "
+                                           "built with --encoder") from None

@@ -79,8 +79,11 @@ class MainWindow(QMainWindow):
         self.last_open_seconds = 0.0
         self.persist_settings = True  # off for --screenshot and tests: never clobber the user's layout
         self.channel_handlers: dict[str, Callable[[JobEvent], None]] = {}
-        self.library_case = None  # library.store.CaseRow of the film shown, when it came from a search
+        self.library_case = None  # library.store.CaseRow of the film shown, from a search or found by path
         self.library_case_source = ""
+        self._file_report = None  # the StudyReport found beside the study's files (SR, report.txt)
+        self._file_report_state = "pending"  # "pending", "done", or why it could not be read
+        self._case_lookup = ""  # the film whose case is being looked up in the open library
 
         self.scanner = ExecutorBridge("cxrviewer-scan", self)
         self.loader = ExecutorBridge("cxrviewer-image", self)
@@ -237,8 +240,14 @@ class MainWindow(QMainWindow):
         return dock
 
     def _build_status_bar(self) -> None:
+        """Messages on the left; on the right, permanent widgets that a message never hides: the
+        pixel readout (as in every viewer, it must stay readable while the mouse moves over the
+        film whatever the last message), window/level, progress."""
         bar = self.statusBar()
         self.pixel_label = QLabel()
+        # Wide enough for a typical readout, so the message area does not jump as values change.
+        self.pixel_label.setMinimumWidth(self.pixel_label.fontMetrics().horizontalAdvance(
+            "x 0000  y 0000   stored 00000   value -0000 HU"))
         self.wl_label = QLabel()
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(180)
@@ -247,7 +256,7 @@ class MainWindow(QMainWindow):
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.hide()
         self.cancel_button.clicked.connect(self.cancel_scan)
-        bar.addWidget(self.pixel_label, 1)
+        bar.addPermanentWidget(self.pixel_label)
         bar.addPermanentWidget(self.wl_label)
         bar.addPermanentWidget(self.progress)
         bar.addPermanentWidget(self.cancel_button)
@@ -383,6 +392,7 @@ class MainWindow(QMainWindow):
         self.root_path = path
         self.current_path = None
         self.library_case = None
+        self._file_report, self._file_report_state = None, "pending"
         self._current_series = []
         self._current_study_key = None
         self.browser.reset()
@@ -426,7 +436,44 @@ class MainWindow(QMainWindow):
             self._current_study_key = study_key
             study_images = self.browser.study_paths(path)
             reports = [p for p in self.browser.report_paths if self.browser.headers[p].study_uid == study_key]
+            self._file_report, self._file_report_state = None, "pending"
             self._submit(self.loader, _jobs().load_report, study_images, reports, channel="report")
+        self._look_up_library_case(path)
+
+    def _look_up_library_case(self, path: str) -> None:
+        """A film not opened from a search may still be a case of the open library (a dataset's
+        folder opened from disk): ask the library, whose labels and report it then shows."""
+        case = self.library_case
+        if case is not None and case.image == path:
+            return
+        self.library_case = None
+        self._case_lookup = ""
+        if self._search is not None and self._search.library is not None:
+            self._case_lookup = path
+            self._search.look_up_case(path)
+        if case is not None and self._file_report_state != "pending":
+            self._show_report()  # not the previous film's labels while this one's are looked up
+
+    def library_opened(self, library_path: str) -> None:
+        """A case library, and the finding model it brings, has just opened: a film shown
+        before it (start-up order, a slow library) gets what it gets when the library comes
+        first, its library case and its finding probabilities."""
+        if self.library_case is not None and Path(self.library_case_source) != Path(library_path):
+            self.library_case = None  # a case of the library open before
+        if not self.current_path:
+            return
+        self._look_up_library_case(self.current_path)
+        if self._viewer is not None and self._viewer.image is not None:
+            self.explainer.film_opened()
+
+    def library_case_found(self, path: str, case, library_path: str) -> None:
+        """The open library's answer for the film at ``path``: its case, or None."""
+        if path != self.current_path:
+            return
+        self._case_lookup = ""
+        if case is not None:
+            self.library_case, self.library_case_source = case, library_path
+        self._show_report()
 
     def request_thumbnails(self) -> None:
         """Thumbnails for the part of the strip in view (and a margin), not the whole series."""
@@ -533,27 +580,34 @@ class MainWindow(QMainWindow):
 
     def _library_report(self):
         case = self.library_case
-        if case is None or case.image != self.current_path or not case.report.as_pairs():
+        if case is None or case.image != self.current_path:
             return None
-        from cxrviewer.services.study import StudyReport
-
-        text = "\n\n".join(f"{h.upper()}: {t}" for h, t in case.report.as_pairs())
-        return StudyReport(text, f"{Path(self.library_case_source).name}: {case.case_id}", "library",
-                           tuple(case.report.as_pairs()), tuple(case.findings.items()))
+        return _jobs().library_report(case, Path(self.library_case_source).name)
 
     def _on_report(self, event: JobEvent) -> None:
-        if event.kind == "done" and self._library_report() is not None:
-            self.report_pane.show_report(self._library_report(), redact=self._redactor())
-            self.report_pane.set_anonymise(self.anonymise_action.isChecked(), self._redactor())
-        elif event.kind == "done":
-            if event.payload is None:
-                self.report_pane.show_none()
-            else:
-                self.report_pane.show_report(event.payload, redact=self._redactor())
-                self.report_pane.set_anonymise(self.anonymise_action.isChecked(), self._redactor())
+        if event.kind == "done":
+            self._file_report, self._file_report_state = event.payload, "done"
         elif event.kind == "error":
-            self.report_pane.show_none(f"The report could not be read: {event.payload}")
-        if event.kind == "done" and self._findings_panel is not None:
+            self._file_report, self._file_report_state = None, f"The report could not be read: {event.payload}"
+        else:
+            return
+        self._show_report()
+
+    def _show_report(self) -> None:
+        """What is known about the film shown: its library case (the dataset's report and
+        labels) first, else the report found with the study's files, else why there is none."""
+        report = self._library_report() or self._file_report
+        if report is not None:
+            self.report_pane.show_report(report, redact=self._redactor())
+            self.report_pane.set_anonymise(self.anonymise_action.isChecked(), self._redactor())
+        elif self._file_report_state == "pending" or self._case_lookup == self.current_path:
+            self.report_pane.show_none("Looking for a report…")
+            return
+        elif self._file_report_state != "done":
+            self.report_pane.show_none(self._file_report_state)
+        else:
+            self.report_pane.show_none()
+        if self._findings_panel is not None:
             report = self.report_pane.report
             self._findings_panel.set_stated(dict(getattr(report, "findings", ()) or ()) if report else {})
 

@@ -56,10 +56,13 @@ class ReportPane(QWidget):
                 "library": "case library"}.get(report.source_kind, report.source_kind)
         self.source.setText(f"From {kind}: {clean(report.source_path)}" if not self.anonymise else f"From {kind}")
         parts = []
-        for heading, body in report.sections or (("Report", report.text),):
+        sections = report.sections or ((("Report", report.text),) if report.text.strip() else ())
+        for heading, body in sections:
             paragraphs = "".join(f"<p style='margin:2px 0'>{escape(clean(line))}</p>" for line in body.splitlines() if line.strip())
             parts.append(f"<h3 style='margin:8px 0 2px 0'>{escape(heading)}</h3>{paragraphs}")
-        parts.append(findings_html(getattr(report, "findings", ())))
+        if not sections:  # a dataset that codes labels and ships no report (NIH, CheXpert)
+            parts.append("<p style='color:gray'>The dataset has no report text for this film.</p>")
+        parts.append(findings_html(getattr(report, "findings", ()), getattr(report, "findings_from", "report")))
         self.text.setHtml("".join(parts))
 
 
@@ -70,8 +73,12 @@ STATUS_STYLE = {
 }
 
 
-def findings_html(findings) -> str:
-    """The observations the report states, CheXpert's order first, coloured by status."""
+FINDINGS_TITLE = {"report": "Findings stated", "dataset": "Labels from the dataset's table"}
+
+
+def findings_html(findings, origin: str = "report") -> str:
+    """The observations the report states (or, ``origin`` "dataset", the labels the dataset's
+    table codes for the film), CheXpert's order first, coloured by status."""
     from cxrviewer.reports.labels import ALL_LABELS
 
     stated = dict(findings)
@@ -84,5 +91,6 @@ def findings_html(findings) -> str:
             colour, word = STATUS_STYLE[status]
             chips.append(f"<span style='background:{colour}; color:white'>&nbsp;{escape(label)}: "
                          f"{word}&nbsp;</span>")
-    return ("<h3 style='margin:10px 0 2px 0'>Findings stated</h3><p style='line-height:160%'>"
+    title = FINDINGS_TITLE.get(origin, FINDINGS_TITLE["report"])
+    return (f"<h3 style='margin:10px 0 2px 0'>{escape(title)}</h3><p style='line-height:160%'>"
             + " ".join(chips) + "</p>")

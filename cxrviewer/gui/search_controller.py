@@ -16,7 +16,7 @@ from cxrviewer.gui.bridge import ExecutorBridge
 from cxrviewer.gui.study_browser import array_to_qimage
 from cxrviewer.library.manifest import LABEL_ROUTE
 from cxrviewer.services import JobEvent
-from cxrviewer.services.search import GalleryThumbnails, SearchService
+from cxrviewer.services.search import FilmCases, GalleryThumbnails, SearchService
 
 if TYPE_CHECKING:
     from cxrviewer.gui.main_window import MainWindow
@@ -37,6 +37,7 @@ class SearchController(QObject):
         self.pane = window.results
         self.service = SearchService()
         self.thumbs = GalleryThumbnails()
+        self.film_cases = FilmCases()
         self.searcher = ExecutorBridge("cxrviewer-search", self)
         self.gallery = ExecutorBridge("cxrviewer-gallery", self)
         self.library = None  # services.search.LibraryOpened
@@ -50,11 +51,13 @@ class SearchController(QObject):
         self._open_first_hit = False
         self._compare = None
         self._closed = False
+        self._building = ""  # the name of the library being built, for the cancel message
+        self._looked_up = ""  # the film whose library case was asked for last
         for bridge in (self.searcher, self.gallery):
             bridge.event.connect(window.on_job_event)
         window.channel_handlers.update({
-            "library": self._on_library, "build": self._on_library, "warm": self._on_warm, "search": self._on_search,
-            "gallery": self._on_gallery, "compare": self._on_compare_image,
+            "library": self._on_library, "build": self._on_build, "warm": self._on_warm, "search": self._on_search,
+            "gallery": self._on_gallery, "compare": self._on_compare_image, "film_case": self._on_film_case,
         })
         self._build_progress()
         self.pane.model.anonymise = window.settings.anonymise
@@ -108,6 +111,7 @@ class SearchController(QObject):
         from cxrviewer.library import catalog
 
         out = str(catalog.default_out(name))
+        self._building = name
         self.pane.show_message(f"Building {name}…")
         self._submit(self.searcher, self.service.build, dataset, root, out, name, encoder, channel="build")
 
@@ -118,6 +122,20 @@ class SearchController(QObject):
             self._warm()
             if self.pane.query.text().strip():
                 self.run_query()
+
+    def _on_build(self, event: JobEvent) -> None:
+        """A build ends by opening the library it built. A cancelled or failed one says so (not
+        "opening the library was cancelled"), and that the films added so far are kept."""
+        if event.kind == "cancelled":
+            self._hide_progress()
+            self.pane.show_message(f"Building {self._building} was cancelled. The films added so far are kept: "
+                                   f"build {self._building} again to resume where it stopped.")
+            return
+        if event.kind == "error":
+            self._hide_progress()
+            self.pane.show_message(f"Building {self._building} failed: {event.payload}")
+            return
+        self._on_library(event)
 
     def _on_library(self, event: JobEvent) -> None:
         if event.kind == "progress":
@@ -143,6 +161,7 @@ class SearchController(QObject):
         self.pane.set_libraries(list(opened.available), opened.path)
         self.pane.show_message(f"{opened.name}: {opened.count:,} cases. Type an impression and press Enter.")
         self._warm()
+        self.window.library_opened(opened.path)  # a film shown before the library gets its findings
         query = self._pending_query
         self._pending_query = None
         if query is None and opened.synthetic and self.window.current_path is None and self.window.root_path is None:
@@ -252,9 +271,11 @@ class SearchController(QObject):
             f"{len(outcome.hits)} results in {outcome.seconds * 1000:.0f} ms · "
             f"{'findings route' if outcome.model == LABEL_ROUTE else 'model ' + outcome.model} · {outcome.device}"
             + (f" · licence: {outcome.licence}" if outcome.licence else ""), 8000)
-        if self._open_first_hit and outcome.hits:
-            self._open_first_hit = False
+        if self._open_first_hit and outcome.hits and self.window.root_path is None:
+            # The first start's example shows its best match, unless the user opened a film
+            # (or a folder) while it ran: that one stays in the viewer.
             self.window.open_case(outcome.hits[0].case, self.library.path)
+        self._open_first_hit = False
         self.outcomeShown.emit(outcome)
 
     def cancel(self) -> None:
@@ -279,6 +300,21 @@ class SearchController(QObject):
             self.pane.model.set_thumbnail(thumb.case_id, QPixmap.fromImage(array_to_qimage(thumb.pixels)))
 
     # -- results to the viewer ---------------------------------------------------------------------
+
+    def look_up_case(self, path: str) -> None:
+        """Ask the open library for the case of a film opened from disk (its labels, its report);
+        the answer goes to ``window.library_case_found``."""
+        if self.library is None:
+            return
+        self._looked_up = path
+        self._submit(self.gallery, self.film_cases.find, self.library.path, path, channel="film_case")
+
+    def _on_film_case(self, event: JobEvent) -> None:
+        if event.kind == "done":
+            path, case = event.payload
+            self.window.library_case_found(path, case, self.library.path if self.library else "")
+        elif event.kind in ("error", "cancelled"):  # not in the library, as far as can be told
+            self.window.library_case_found(self._looked_up, None, "")
 
     def _activate(self, hit) -> None:
         if hit is not None and self.library is not None:
@@ -344,6 +380,6 @@ class SearchController(QObject):
         for bridge in (self.searcher, self.gallery):
             bridge.executor.cancel_all()
         self.searcher.executor.submit(lambda context: self.service.close(), channel="close")
-        self.gallery.executor.submit(lambda context: self.thumbs.close(), channel="close")
+        self.gallery.executor.submit(lambda context: (self.thumbs.close(), self.film_cases.close()), channel="close")
         for bridge in (self.searcher, self.gallery):
             bridge.shutdown()

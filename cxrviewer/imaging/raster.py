@@ -40,11 +40,23 @@ def read_header(path: str, kind: RasterKind) -> ImageHeader:
     )
 
 
+# Grey films stored as colour (R = G = B) are shown as grey, so they window, level and invert.
+# A JPEG's chroma, or a PNG's channels, may stray this many levels from grey (round trips through
+# YCbCr and chroma subsampling); beyond it the image is colour (an annotation, a photograph).
+GREY_TOLERANCE = 2
+GREY_SUBSAMPLE = 16  # every 16th row and column rules colour in at once; grey is confirmed on all
+_BAND_ROWS = 256  # the full check goes by bands of rows, to keep its temporaries small
+
+
 def _decode(path: str, kind: RasterKind) -> np.ndarray:
     from PIL import Image, UnidentifiedImageError
 
     try:
         with Image.open(path) as im:
+            if kind == "jpeg" and im.mode == "RGB":
+                grey_or_rgb = _jpeg_colour(path)
+                if grey_or_rgb is not None:
+                    return grey_or_rgb
             im.load()
             mode = im.mode
             if mode in ("I;16", "I;16B", "I;16L"):
@@ -58,14 +70,64 @@ def _decode(path: str, kind: RasterKind) -> np.ndarray:
             elif mode == "LA":
                 arr = np.asarray(im.convert("L"))
             else:
-                arr = np.asarray(im.convert("RGB"))
+                rgb = np.asarray(im.convert("RGB"))
+                grey = grey_of_rgb(rgb)
+                arr = rgb if grey is None else grey
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise ImageReadError(path, f"cannot decode {kind.upper()} file ({exc})") from exc
     return np.ascontiguousarray(arr)
 
 
+def _jpeg_colour(path: str) -> np.ndarray | None:
+    """A colour JPEG decoded to YCbCr (libjpeg skips its RGB conversion): its luminance when the
+    chroma is neutral, i.e. a grey film saved as colour, else RGB. None when this JPEG cannot be
+    decoded that way (e.g. one stored in RGB, not YCbCr); the caller then decodes it as usual."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            im.draft("YCbCr", None)
+            if im.mode != "YCbCr":
+                return None
+            im.load()
+            ycc = np.asarray(im)
+            if _within(ycc, lambda band: np.abs(band[..., 1:].astype(np.int16) - 128).max()):
+                return np.ascontiguousarray(ycc[..., 0])
+            return np.asarray(im.convert("RGB"))
+    except OSError:
+        return None
+
+
+def grey_of_rgb(rgb: np.ndarray) -> np.ndarray | None:
+    """The grey image an RGB array holds when its channels agree (within ``GREY_TOLERANCE``):
+    the channel itself when they are equal, else the ITU-R 601 luma Pillow's "L" uses; None for
+    a colour image."""
+    def spread(band: np.ndarray) -> int:
+        wide = band.astype(np.int16)
+        return int(max(np.abs(wide[..., 0] - wide[..., 1]).max(), np.abs(wide[..., 1] - wide[..., 2]).max()))
+
+    if not _within(rgb, spread):
+        return None
+    if all(np.array_equal(rgb[start:start + _BAND_ROWS, :, 0], rgb[start:start + _BAND_ROWS, :, c])
+           for start in range(0, rgb.shape[0], _BAND_ROWS) for c in (1, 2)):
+        return np.ascontiguousarray(rgb[..., 0])
+    wide = rgb.astype(np.uint32)
+    luma = (wide[..., 0] * 19595 + wide[..., 1] * 38470 + wide[..., 2] * 7471 + 32768) >> 16
+    return luma.astype(np.uint8)
+
+
+def _within(pixels: np.ndarray, spread) -> bool:
+    """``spread(part) <= GREY_TOLERANCE`` on a subsample first (colour is usually found there at
+    once), then on every row, band by band."""
+    if pixels.size == 0 or spread(pixels[::GREY_SUBSAMPLE, ::GREY_SUBSAMPLE]) > GREY_TOLERANCE:
+        return False
+    return all(spread(pixels[start:start + _BAND_ROWS]) <= GREY_TOLERANCE
+               for start in range(0, pixels.shape[0], _BAND_ROWS))
+
+
 def load_image(path: str, kind: RasterKind) -> LoadedImage:
-    """A PNG/JPEG as a one-frame image: grey stays grey (8 or 16 bit), anything else is RGB."""
+    """A PNG/JPEG as a one-frame image: grey stays grey (8 or 16 bit), and so does a grey film
+    stored as colour (R = G = B); anything else is RGB."""
     from cxrviewer.imaging.dicom import _ranges
     from cxrviewer.imaging.display import presets_for
 

@@ -21,6 +21,7 @@ from typing import Any
 
 from cxrviewer.datasets.case import Case, DatasetError, DatasetProblem
 from cxrviewer.library.errors import LibraryError
+from cxrviewer.library.locations import same_source, source_entry
 from cxrviewer.library.manifest import (LABEL_ROUTE, MANIFEST_NAME, Manifest, now_iso, read_manifest,
                                        write_manifest)
 from cxrviewer.library.prepare import PreparedImage, prepare_image, warm_up
@@ -82,6 +83,9 @@ def build_library(options: BuildOptions, progress: ProgressFn | None = None,
     report = progress or (lambda p: None)
     cancelled = should_cancel or (lambda: False)
     folder = Path(options.out)
+    # Films are stored by absolute path: a relative root means the same folder from any working
+    # folder the library is opened from later (see library.locations).
+    options = dataclasses.replace(options, root=Path(options.root).resolve())
     encoder = _load_encoder(options, report)
     manifest, resumed = _open_or_create(folder, options, encoder)
     store = Store(folder / STORE_NAME, create=True)
@@ -175,7 +179,7 @@ def _route_of(encoder: Any) -> tuple[str, int, dict[str, Any]]:
 def _open_or_create(folder: Path, options: BuildOptions, encoder: Any) -> tuple[Manifest, bool]:
     """The manifest to build under: an existing library of the same route is resumed or
     extended; anything else in the folder is refused, never overwritten."""
-    source = {"dataset": options.dataset, "root": str(Path(options.root).resolve())}
+    source = source_entry(options.dataset, Path(options.root), folder)
     route, dim, encoder_info = _route_of(encoder)
     if (folder / MANIFEST_NAME).exists():
         manifest = read_manifest(folder)
@@ -192,8 +196,9 @@ def _open_or_create(folder: Path, options: BuildOptions, encoder: Any) -> tuple[
                                f"those in {encoder_info['encoder']['path']}; its vectors and new ones "
                                f"would not compare. Build into another folder (this one is left as it is)")
         resumed = manifest.state == "building"
-        if source not in manifest.sources:
-            manifest = manifest.touched(sources=manifest.sources + (source,))
+        others = tuple(s for s in manifest.sources if not same_source(s, source))
+        if source not in manifest.sources:  # new, or its root relative to the library changed
+            manifest = manifest.touched(sources=others + (source,))
         manifest = manifest.touched(state="building")
         write_manifest(folder, manifest)
         return manifest, resumed
@@ -279,15 +284,20 @@ class ImagePool:
     start-up (imports) overlaps with reading the index files.
 
     Processes are spawned, not forked: the GUI runs builds from a thread, and forking a process
-    with running Qt threads can deadlock the child.
+    with running Qt threads can deadlock the child. They die with this process even when it is
+    killed outright (``cxrviewer.lifeline``), so the pool is created, used and closed by one
+    thread, as ``build_library`` does.
     """
 
     def __init__(self, workers: int | None) -> None:
+        from cxrviewer.lifeline import die_with_parent
+
         self.workers = workers if workers is not None else (os.cpu_count() or 1)
         self.pool: ProcessPoolExecutor | None = None
         if self.workers > 1:
             context = multiprocessing.get_context("spawn")
-            self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
+            self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context,
+                                            initializer=die_with_parent, initargs=(os.getpid(),))
             for _ in range(self.workers):
                 self.pool.submit(warm_up)
 

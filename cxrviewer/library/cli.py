@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 DATASET_CHOICES = ("chexpert", "mimic", "openi", "nih", "folder", "demo")
+PROBLEMS_LISTED = 1000  # problems read back for `library info --json` (the count is always whole)
+PROBLEMS_PRINTED = 20
 
 
 def register(subparsers: argparse._SubParsersAction, groups: Any) -> None:
@@ -149,9 +151,11 @@ def _info(args: argparse.Namespace) -> int:
     try:
         with Library.open(catalog.resolve(args.path)) as library:
             info = library.info()
-            problems = library.store.problems(limit=1000)
+            problems = library.store.problems(limit=PROBLEMS_LISTED)
+            problem_count = library.store.problem_count()
     except LibraryError as exc:
         raise _user_error(exc) from None
+    info["problem_count"] = problem_count  # the true number; "problems" lists the first ones
     info["problems"] = [{"path": p.path, "line": p.line, "reason": p.reason} for p in problems]
     if args.json:
         print(json.dumps(info, indent=2))
@@ -167,9 +171,11 @@ def _info(args: argparse.Namespace) -> int:
     print("  splits: " + ", ".join(f"{k} {v}" for k, v in sorted(info["splits"].items())))
     for label, statuses in sorted(info["findings"].items()):
         print(f"  {label:27s} " + ", ".join(f"{s} {n}" for s, n in sorted(statuses.items())))
-    if problems:
-        print(f"  {len(problems)} problems:")
-        for p in problems[:20]:
+    if problem_count:
+        shown = min(problem_count, PROBLEMS_PRINTED)
+        more = f" (the first {shown} below; --json lists up to {PROBLEMS_LISTED:,})" if problem_count > shown else ""
+        print(f"  {problem_count:,} problems{more}:")
+        for p in problems[:PROBLEMS_PRINTED]:
             print(f"    {p}")
     return 0
 

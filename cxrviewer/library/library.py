@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +16,10 @@ import numpy as np
 
 from cxrviewer.library import label_route as LR
 from cxrviewer.library.errors import LibraryError
+from cxrviewer.library.locations import ImageLocator
 from cxrviewer.library.manifest import LABEL_ROUTE, Manifest, read_manifest
 from cxrviewer.library.store import STORE_NAME, CaseRow, Store
 from cxrviewer.reports.labels import ALL_LABELS
-
 
 
 @dataclass(frozen=True)
@@ -136,6 +136,8 @@ class Library:
         self.folder = folder
         self.manifest = manifest
         self.store = store
+        self.image_path = ImageLocator(folder, manifest.sources)  # stored path -> where the film is now
+        store.image_path = self.image_path
         self._encoder_loader = encoder_loader
         self._route_refusal: str | None = None
         self._encoder: Any = None
@@ -449,6 +451,12 @@ class Library:
         if row is None:
             raise LibraryError(self.folder, f"no case {case_id!r} in this library")
         return self.store.cases([row])[0]
+
+    def case_for_image(self, path: str) -> CaseRow | None:
+        """The case of the film at ``path`` (a file opened from the dataset's folder rather than
+        from a search), or None when this library does not hold it. Its ``image`` is ``path``."""
+        rows = self.store.rows_of_images(self.image_path.stored_forms(path))
+        return replace(self.store.cases(rows[:1])[0], image=path) if rows else None
 
     def thumbnail(self, case_id: str) -> bytes | None:
         row = self.store.row_of(case_id)

@@ -41,7 +41,7 @@ class Manifest:
     route: str  # "labels" or the id of an embedding encoder
     dim: int
     preprocessing: dict[str, Any] = field(default_factory=dict)
-    sources: tuple[dict[str, str], ...] = ()  # [{"dataset": ..., "root": ...}]
+    sources: tuple[dict[str, str], ...] = ()  # [{"dataset", "root", "root_from_library"}] (library.locations)
     counts: dict[str, int] = field(default_factory=dict)
     state: str = "building"  # "building" until a build finishes, then "ready"
     synthetic: bool = False

@@ -9,7 +9,7 @@ small files.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,6 +52,7 @@ CREATE TABLE IF NOT EXISTS cases(
 );
 CREATE INDEX IF NOT EXISTS cases_pattern ON cases(pattern);
 CREATE INDEX IF NOT EXISTS cases_study ON cases(study_id);
+CREATE INDEX IF NOT EXISTS cases_image ON cases(image);
 CREATE TABLE IF NOT EXISTS findings(
     row INTEGER NOT NULL,
     label TEXT NOT NULL,
@@ -133,6 +134,8 @@ class Store:
 
     def __init__(self, path: Path, *, create: bool = False) -> None:
         self.path = path
+        # Stored image path -> where the film is now; the library sets it (library.locations).
+        self.image_path: Callable[[str], str] = str
         if not create and not path.is_file():
             raise LibraryError(path, "the library's metadata file is missing")
         try:
@@ -234,10 +237,21 @@ class Store:
         return out
 
     def problems(self, limit: int | None = None) -> list[DatasetProblem]:
-        sql = "SELECT path, line, reason FROM problems ORDER BY id"
-        rows = self.db.execute(sql + (f" LIMIT {int(limit)}" if limit else "")).fetchall()
-        skipped = self.db.execute("SELECT path, reason FROM skipped").fetchall()
-        return [DatasetProblem(p, r, line) for p, line, r in rows] + [DatasetProblem(p, r) for p, r in skipped]
+        """The dataset's problems, then the unusable images; at most ``limit`` in all (see
+        ``problem_count`` for how many there are)."""
+        cap = f" LIMIT {int(limit)}" if limit else ""
+        rows = self.db.execute("SELECT path, line, reason FROM problems ORDER BY id" + cap).fetchall()
+        found = [DatasetProblem(p, r, line) for p, line, r in rows]
+        if limit and len(found) >= limit:
+            return found
+        cap = f" LIMIT {int(limit) - len(found)}" if limit else ""
+        skipped = self.db.execute("SELECT path, reason FROM skipped ORDER BY case_id" + cap).fetchall()
+        return found + [DatasetProblem(p, r) for p, r in skipped]
+
+    def problem_count(self) -> int:
+        """Every problem recorded (dataset problems and unusable images), however many."""
+        one = lambda sql: int(self.db.execute(sql).fetchone()[0])  # noqa: E731
+        return one("SELECT COUNT(*) FROM problems") + one("SELECT COUNT(*) FROM skipped")
 
     def patterns(self) -> list[tuple[str, int]]:
         return self.db.execute("SELECT pattern, COUNT(*) FROM cases GROUP BY pattern").fetchall()
@@ -267,8 +281,18 @@ class Store:
                 if severity or laterality:
                     details.setdefault(r, {})[label] = FindingDetail(severity, laterality)
             for rec in self.db.execute(f"SELECT {_CASE_COLUMNS} FROM cases WHERE row IN ({marks})", chunk):
-                by_row[rec[0]] = _case_row(rec, findings.get(rec[0], {}), details.get(rec[0], {}))
+                by_row[rec[0]] = _case_row(rec, findings.get(rec[0], {}), details.get(rec[0], {}),
+                                           self.image_path)
         return [by_row[r] for r in rows if r in by_row]
+
+    def rows_of_images(self, images: Sequence[str]) -> list[int]:
+        """Rows whose stored image path is one of ``images`` (indexed in libraries built or
+        extended since the index was added; a scan of the table in older ones)."""
+        if not images:
+            return []
+        marks = ", ".join("?" * len(images))
+        return [r[0] for r in self.db.execute(
+            f"SELECT row FROM cases WHERE image IN ({marks}) ORDER BY frame, row", tuple(images))]
 
     def row_of(self, case_id: str) -> int | None:
         found = self.db.execute("SELECT row FROM cases WHERE case_id = ?", (case_id,)).fetchone()
@@ -313,15 +337,16 @@ class Store:
         return out
 
 
-def _case_row(rec: tuple, findings: dict[str, str], details: dict[str, FindingDetail]) -> CaseRow:
+def _case_row(rec: tuple, findings: dict[str, str], details: dict[str, FindingDetail],
+              image_path: Callable[[str], str] = str) -> CaseRow:
     (row, case_id, patient_id, study_id, image, frame, dataset, view, sex, age, split, source,
      indication, comparison, findings_text, impression, other, _pattern) = rec
     order = tuple(name for name, text in (("indication", indication), ("comparison", comparison),
                                           ("findings", findings_text), ("impression", impression),
                                           ("other", other)) if text)
     report = ReportSections(indication, comparison, findings_text, impression, other, order)
-    return CaseRow(row, case_id, patient_id, study_id, image, frame, dataset, view, sex, age, split,
-                   source, report, findings, details)
+    return CaseRow(row, case_id, patient_id, study_id, image_path(image), frame, dataset, view, sex, age,
+                   split, source, report, findings, details)
 
 
 def _chunks(items: list, size: int) -> Iterator[list]:

@@ -4,7 +4,7 @@ A ``SearchService`` lives on one executor thread: opening a library (building th
 use), searching it, and "similar films" from a film on disk all run there, so the encoder and
 the index are loaded once and never touched from two threads. Gallery thumbnails come from a
 ``GalleryThumbnails`` on another thread with its own SQLite connection, so scrolling a gallery
-never waits behind a query. Everything returned is plain frozen data.
+never waits behind a query; so does ``FilmCases``, the library case of a film opened from disk. Everything returned is plain frozen data.
 """
 
 from __future__ import annotations
@@ -350,6 +350,29 @@ class GalleryThumbnails:
         for store in self.stores.values():
             store.close()
         self.stores.clear()
+
+
+@dataclass
+class FilmCases:
+    """The library case of a film opened from a dataset's folder (its labels, its report), found
+    on the gallery's thread with its own connection: the answer never waits behind a query, a
+    model load or a build in the search worker."""
+
+    libraries: dict[str, Library] = field(default_factory=dict)
+
+    def find(self, context: JobContext, path: str, image_path: str) -> tuple[str, Any]:
+        """(image_path, the case of that film in the library at ``path``, or None)."""
+        from cxrviewer.library.library import Library
+
+        library = self.libraries.get(path)
+        if library is None:
+            library = self.libraries[path] = Library.open(path, check_index=False)
+        return image_path, library.case_for_image(image_path)
+
+    def close(self) -> None:
+        for library in self.libraries.values():
+            library.close()
+        self.libraries.clear()
 
 
 def _device_text(encoder: Any) -> str:

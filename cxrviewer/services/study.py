@@ -48,6 +48,7 @@ class StudyReport:
     source_kind: str
     sections: tuple[tuple[str, str], ...]
     findings: tuple[tuple[str, str], ...] = ()  # (label, status) the report states
+    findings_from: str = "report"  # "report": read from the text; "dataset": the dataset's table
 
 
 def scan_folder(context: JobContext, root: str, handover: int | None = None) -> int:
@@ -147,6 +148,20 @@ def load_report(context: JobContext, image_paths: list[str], report_paths: list[
     sections = split_sections(found.text)
     return StudyReport(found.text, str(found.source_path), found.source_kind, tuple(sections.as_pairs()),
                        stated_findings(sections.body or found.text))
+
+
+def library_report(case, library_name: str) -> StudyReport | None:
+    """What a library case tells about its film: its report (CheXpert Plus, MIMIC, Open-i, the
+    demo) and its findings, marked as the dataset's own labels when they come from the
+    dataset's table (CheXpert, NIH, MIMIC) rather than from the report. None when it has
+    neither. ``case`` is a library.store.CaseRow."""
+    pairs = tuple(case.report.as_pairs())
+    from_table = case.findings_source == "dataset" and bool(case.findings)
+    if not pairs and not from_table:
+        return None
+    text = "\n\n".join(f"{h.upper()}: {t}" for h, t in pairs)
+    return StudyReport(text, f"{library_name}: {case.case_id}", "library", pairs, tuple(case.findings.items()),
+                       "dataset" if from_table else "report")
 
 
 def stated_findings(text: str) -> tuple[tuple[str, str], ...]:

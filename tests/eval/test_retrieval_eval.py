@@ -66,3 +66,43 @@ def test_eval_retrieval_command_json(demo_library, capsys):
                 "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["text"]["synthetic"] is True
+
+
+def test_a_label_only_library_is_evaluated_on_text_and_says_why_not_on_images(demo_library, capsys):
+    """The default (both modes) on a findings-route library with no finding model: text search
+    is scored with the held-out impressions, and image search is explained, not an error."""
+    with Library.open(demo_library) as library:
+        assert library.routes() == ("labels",)
+        split = _split_with_queries(library)
+    assert run(["eval", "retrieval", "--library", str(demo_library), "--split", split]) == 0
+    out = capsys.readouterr().out
+    assert "text search, route labels" in out and "hit@1" in out and "query time" in out
+    assert "image search not evaluated" in out and "--label-model" in out
+
+    assert run(["eval", "retrieval", "--library", str(demo_library), "--split", split, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["text"]["n_queries"] > 0 and data["text"]["timing"]["n"] == data["text"]["n_queries"]
+    assert "finding model" in data["image"]["skipped"]
+
+
+def test_a_library_without_reports_says_so_instead_of_no_timings(tmp_path, capsys):
+    """NIH ChestX-ray14 has labels and no reports: text search has no queries to run."""
+    from cxrviewer.library.build import BuildOptions, build_library
+    from dataset_trees import nih_tree
+
+    root = nih_tree(tmp_path / "nih")
+    (root / "test_list.txt").write_text("00000003_000.png\n")  # the official test split
+    build_library(BuildOptions("nih", root, tmp_path / "lib", workers=1))
+    assert run(["eval", "retrieval", "--library", str(tmp_path / "lib"), "--mode", "text"]) == 1
+    err = capsys.readouterr().err
+    assert "no timings" not in err
+    assert "no test case has report text" in err and "labels only" in err
+    assert run(["eval", "retrieval", "--library", str(tmp_path / "lib")]) == 1  # neither mode possible
+    err = capsys.readouterr().err
+    assert "report text" in err and "finding model" in err
+    # With a finding model to read the films, the same library is scored on images.
+    assert run(["eval", "retrieval", "--library", str(tmp_path / "lib"), "--label-model", "demo-clip",
+                "--k", "1", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert "report text" in data["text"]["skipped"]
+    assert data["image"]["n_queries"] == 1 and data["image"]["label_model"] == "demo-clip"

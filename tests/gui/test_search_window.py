@@ -185,6 +185,33 @@ def test_building_a_library_shows_progress_and_keeps_the_window_responsive(qtbot
         assert library.count == 48
 
 
+def test_cancelling_a_build_says_the_build_was_cancelled_and_that_building_again_resumes(
+        qtbot, main_window, demo_dataset):
+    from cxrviewer.library import catalog
+    from cxrviewer.library.build import BuildOptions, build_library
+
+    window = main_window
+    window.search.build("demo", str(demo_dataset), "cancelled-build")
+    qtbot.waitUntil(lambda: window.search.progress.isVisible(), timeout=60000)  # the build has started
+    qtbot.mouseClick(window.search.cancel_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(window.is_idle, timeout=60000)
+    message = window.results.status.text()
+    assert "Opening the library" not in message
+    assert "cancelled-build" in message and "build" in message.lower() and "cancelled" in message
+    assert "again" in message and "resume" in message
+    assert window.search.library is None  # no library was open before, and none is now
+    result = build_library(BuildOptions("demo", demo_dataset, catalog.default_out("cancelled-build"), workers=1))
+    assert result.resumed and result.total == 48  # what the message promises
+
+
+def test_a_build_from_a_wrong_folder_says_the_build_failed(qtbot, main_window, tmp_path):
+    (tmp_path / "empty").mkdir()
+    main_window.search.build("nih", str(tmp_path / "empty"), "wrong-folder")
+    qtbot.waitUntil(main_window.is_idle, timeout=60000)
+    message = main_window.results.status.text()
+    assert message.startswith("Building wrong-folder failed") and "Data_Entry_2017" in message
+
+
 def test_missing_library_is_a_message_not_a_crash(qtbot, main_window, tmp_path):
     main_window.search.start(str(tmp_path / "nowhere"))
     qtbot.waitUntil(lambda: main_window.is_idle() and "could not be opened" in main_window.results.status.text(),

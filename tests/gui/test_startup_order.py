@@ -51,3 +51,57 @@ def test_the_entry_point_skips_multiprocessing_unless_frozen():
     code = "import sys, cxrviewer.app; print('multiprocessing' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert out.stdout.strip() == "False"
+
+
+def _film_open(qtbot, window, folder) -> None:
+    window.open_path(str(folder))
+    qtbot.waitUntil(lambda: window.viewer.image is not None and window.is_idle(), timeout=30000)
+
+
+def test_findings_are_asked_for_a_film_that_arrived_before_the_library(qtbot, main_window, teaching_study,
+                                                                         demo_library):
+    """A film from the command line (or a quick user) is shown before the case library and its
+    finding model are ready: the panel must not stay on its "open a film" note."""
+    window = main_window
+    _film_open(qtbot, window, teaching_study)
+    waiting = window.findings_panel.note.text()
+    assert window.search.library is None and window.explainer.last_labels == ()
+    window.search.start(str(demo_library))
+    qtbot.waitUntil(lambda: window.search.library is not None and window.is_idle(), timeout=60000)
+    assert window.explainer.last_labels, "the finding model was never asked about the film shown"
+    assert window.findings_panel.note.text() != waiting
+    assert window.current_path.startswith(str(teaching_study))  # and the film stayed
+
+
+def test_findings_are_asked_for_a_film_opened_after_the_library(qtbot, main_window, teaching_study, demo_library):
+    window = main_window
+    window.search.start(str(demo_library))
+    qtbot.waitUntil(lambda: window.search.library is not None and window.is_idle(), timeout=60000)
+    _film_open(qtbot, window, teaching_study)
+    assert window.explainer.last_labels
+    assert window.current_path.startswith(str(teaching_study))
+
+
+def test_the_first_start_example_never_replaces_a_film_the_user_opened(qtbot, main_window, teaching_study,
+                                                                        demo_library):
+    """On a first start the demo library runs an example search and shows its best match; a film
+    the user opens while that search runs must stay in the viewer."""
+    from cxrviewer.gui.search_controller import EXAMPLE_QUERY
+
+    window = main_window
+    search = window.search
+    opened_library = search.window.channel_handlers["library"]
+
+    def then_the_user_opens_a_film(event) -> None:  # right after the example query is submitted
+        opened_library(event)
+        if event.kind == "done":
+            assert search.pane.query.text() == EXAMPLE_QUERY
+            window.open_path(str(teaching_study))
+
+    window.channel_handlers["library"] = then_the_user_opens_a_film
+    search.start(str(demo_library))
+    qtbot.waitUntil(lambda: search.last_outcome is not None and window.viewer.image is not None
+                    and window.is_idle(), timeout=60000)
+    assert search.last_outcome.request.text == EXAMPLE_QUERY and search.last_outcome.hits  # the gallery shows it
+    assert window.current_path.startswith(str(teaching_study))
+    assert window.library_case is None

@@ -102,6 +102,29 @@ def test_invert_reverses_the_lookup_table(qtbot, open_study, teaching_study: Pat
     assert "inverted" in window.wl_label.text()
 
 
+def test_a_grey_film_stored_as_rgb_takes_presets_and_inverts(qtbot, open_study, tmp_path: Path) -> None:
+    """PadChest, COVID and TBX11K films are often RGB JPEGs with R = G = B: grey films all the same."""
+    from PIL import Image
+
+    from cxrviewer.imaging.synthetic import chest_phantom
+
+    grey = (chest_phantom(300, 260, bits=12, seed=3) // 16).astype(np.uint8)
+    folder = tmp_path / "export"
+    folder.mkdir()
+    Image.fromarray(np.repeat(grey[..., None], 3, axis=2), "RGB").save(folder / "film.jpg", quality=92)
+    window = open_study(folder)
+    viewer = window.viewer
+    shown = rendered_grey(viewer)
+    window.apply_preset(0)  # Lung
+    lung = rendered_grey(viewer)
+    assert np.abs(shown.astype(int) - lung).mean() > 5, "the preset changed nothing on screen"
+    window.invert_action.trigger()
+    qtbot.waitUntil(lambda: viewer.user_invert)
+    inverted = rendered_grey(viewer)
+    assert np.abs(lung.astype(int) + inverted.astype(int) - 255).max() <= 2
+    assert not viewer.image.is_color and "Lung" in window.wl_label.text()
+
+
 def test_length_measurement_in_mm_from_pixel_spacing(qtbot, open_study, teaching_study: Path) -> None:
     window = open_study(teaching_study)
     viewer = window.viewer
@@ -166,6 +189,29 @@ def test_pixel_readout_reports_stored_and_modality_values(qtbot, open_study, tea
     text = viewer.describe_pixel(row, col)
     expected = int(viewer.image.pixels[0, 20, 10])
     assert f"stored {expected}" in text
+
+
+def test_pixel_readout_stays_visible_beside_status_messages(qtbot, open_study, teaching_study: Path) -> None:
+    """Status messages (scan summary, hints, search timings) must not hide the readout."""
+    window = open_study(teaching_study)
+    viewer = window.viewer
+    window.set_tool("measure")  # shows a hint in the status bar, as scans and searches do
+    window.statusBar().showMessage("Scan finished: 2 images")
+    assert window.statusBar().currentMessage()
+    port = viewer.graphics.viewport()
+    for x in (100.5, 101.5):  # a move over the film, as the mouse passes
+        pos = view_to_widget(viewer, x, 120.5)
+        QApplication.sendEvent(port, QMouseEvent(QEvent.Type.MouseMove, pos, port.mapToGlobal(pos), Qt.MouseButton.NoButton,
+                                                 Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier))
+        QApplication.processEvents()
+    assert window.pixel_label.isVisible()
+    import re
+
+    shown = window.pixel_label.text()
+    col, row = (int(v) for v in re.match(r"x (\d+)  y (\d+)", shown).groups())
+    assert abs(col - 101) <= 1 and abs(row - 120) <= 1  # where the mouse is (to the widget's pixel)
+    assert f"stored {int(viewer.image.pixels[0, row, col])}" in shown
+    assert window.statusBar().currentMessage() == "Scan finished: 2 images"  # both are shown
 
 
 def test_shortcuts_are_listed_in_help(qtbot, main_window) -> None:
