@@ -100,9 +100,28 @@ def test_a_library_without_reports_says_so_instead_of_no_timings(tmp_path, capsy
     assert run(["eval", "retrieval", "--library", str(tmp_path / "lib")]) == 1  # neither mode possible
     err = capsys.readouterr().err
     assert "report text" in err and "finding model" in err
-    # With a finding model to read the films, the same library is scored on images.
+    # The demo model may not read real films, even to be scored on them...
     assert run(["eval", "retrieval", "--library", str(tmp_path / "lib"), "--label-model", "demo-clip",
+                "--k", "1", "--json"]) == 1
+    assert "only on synthetic demo films" in capsys.readouterr().err
+    # ...but with a finding model made for real films the same library is scored on images.
+    _register_real_film_model("chest-model")
+    assert run(["eval", "retrieval", "--library", str(tmp_path / "lib"), "--label-model", "chest-model",
                 "--k", "1", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert "report text" in data["text"]["skipped"]
-    assert data["image"]["n_queries"] == 1 and data["image"]["label_model"] == "demo-clip"
+    assert data["image"]["n_queries"] == 1 and data["image"]["label_model"] == "chest-model"
+
+
+def _register_real_film_model(name: str) -> None:
+    """The demo weights registered under a card for real chest films (as an import records one)."""
+    import shutil
+
+    from cxrviewer.models.card import CHEST_RADIOGRAPH, ModelCard, write_card
+    from cxrviewer.models.formats import spec_from_folder
+    from cxrviewer.models.registry import get_spec, models_dir, record_import
+
+    folder = models_dir() / name
+    shutil.copytree(get_spec("demo-clip").local_path(), folder)
+    write_card(folder / "card.json", ModelCard(CHEST_RADIOGRAPH, ("test",), True, "test", "MIT"))
+    record_import(spec_from_folder(folder, name=name))

@@ -68,7 +68,8 @@ def test_findings_are_asked_for_a_film_that_arrived_before_the_library(qtbot, ma
     assert window.search.library is None and window.explainer.last_labels == ()
     window.search.start(str(demo_library))
     qtbot.waitUntil(lambda: window.search.library is not None and window.is_idle(), timeout=60000)
-    assert window.explainer.last_labels, "the finding model was never asked about the film shown"
+    # The teaching study is a real film: the answer is the refusal (no model validated on real films)
+    assert window.findings_panel.refused, "the finding model was never asked about the film shown"
     assert window.findings_panel.note.text() != waiting
     assert window.current_path.startswith(str(teaching_study))  # and the film stayed
 
@@ -78,7 +79,7 @@ def test_findings_are_asked_for_a_film_opened_after_the_library(qtbot, main_wind
     window.search.start(str(demo_library))
     qtbot.waitUntil(lambda: window.search.library is not None and window.is_idle(), timeout=60000)
     _film_open(qtbot, window, teaching_study)
-    assert window.explainer.last_labels
+    assert window.findings_panel.refused and not window.explainer.last_labels  # a real film: no demo numbers
     assert window.current_path.startswith(str(teaching_study))
 
 
