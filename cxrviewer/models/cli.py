@@ -175,11 +175,18 @@ def run_verify(args: argparse.Namespace) -> int:
         encoder = load_encoder(spec, device="cpu")
         size = encoder.spec.input_size
         image = np.linspace(0, 1, size * size, dtype=np.float32).reshape(size, size)
-        vectors = [encoder.encode_images([image])]
-        if encoder.has_text:
-            vectors.append(encoder.encode_texts(["no acute cardiopulmonary process"]))
+        try:
+            vectors = [encoder.encode_images([image])]
+            if encoder.has_text:
+                vectors.append(encoder.encode_texts(["no acute cardiopulmonary process"]))
+        except ModelError:
+            raise
+        except Exception as exc:  # a library's error deep in the forward pass: say it, no traceback
+            raise UserError(f"model {spec.name!r} in {folder}: loads, but cannot encode a test image "
+                            f"({type(exc).__name__}: {exc})") from exc
     except ModelError as exc:
-        raise _user_error(exc) from exc
+        message = str(exc) if spec.name in str(exc) else f"model {spec.name!r}: {exc}"
+        raise UserError(message) from exc
     if not all(np.isfinite(v).all() and v.shape == (1, encoder.embed_dim) for v in vectors):
         raise UserError(f"model {spec.name!r} in {folder}: loads, but gives invalid embeddings (NaN or wrong size)")
     hashed = f"{len(spec.sha256)} weight file(s) match their SHA-256" if spec.sha256 else "no hashes recorded"

@@ -33,6 +33,7 @@ _SAFETENSORS_ITEMSIZE = {
     "BF16": 2, "I32": 4, "U32": 4, "F32": 4, "I64": 8, "U64": 8, "F64": 8,
 }
 _MAX_HEADER = 100 * 1024 * 1024
+_VISION_KEYS = ("image_size", "num_channels", "patch_size")
 
 
 def read_json(path: Path, folder: Path | None = None) -> dict[str, Any]:
@@ -115,9 +116,22 @@ def detect_format(folder: Path) -> str:
         return "clip"
     if model_type == "siglip":
         return "siglip"
+    if model_type and _is_text_only(config):
+        architectures = ", ".join(str(a) for a in config.get("architectures") or [])
+        raise ModelError(
+            f"model folder {folder} holds a text-only transformers model (model_type {model_type!r}"
+            f"{', ' + architectures if architectures else ''}): it has no image tower, so it cannot be "
+            f"imported as an encoder. Use it as the text tower of a model you train: "
+            f"`cxrviewer train contrastive --text-encoder {folder}`")
     if model_type:
         return "hf_image"
     raise ModelError(f"model folder {folder}: config.json names no model_type or cxrviewer format")
+
+
+def _is_text_only(config: dict[str, Any]) -> bool:
+    """A language model's config: a vocabulary and none of the keys every vision config has
+    (ViT / DINOv2 / Swin: image_size; ResNet / ConvNeXt: num_channels)."""
+    return "vocab_size" in config and not any(key in config for key in _VISION_KEYS)
 
 
 def _hf_weight_files(folder: Path, prefix: str = "") -> list[Path]:
