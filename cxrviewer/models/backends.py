@@ -163,10 +163,17 @@ class OpenClipEncoder(Encoder):
         return self.model.encode_text(self.tokenizer(texts).to(self.device))
 
 
+def _xrv(spec: EncoderSpec, folder: Path, device: torch.device) -> Encoder:
+    from cxrviewer.models.xrv import TorchXrayVisionEncoder
+
+    return TorchXrayVisionEncoder(spec, folder, device)
+
+
 BACKENDS: dict[str, Callable[[EncoderSpec, Path, torch.device], Encoder]] = {
     "clip": HFJointEncoder,
     "siglip": HFJointEncoder,
     "hf_image": HFImageEncoder,
     "cxrviewer": CxrviewerEncoder,
     "open_clip": OpenClipEncoder,
+    "torchxrayvision": _xrv,
 }

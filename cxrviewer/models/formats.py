@@ -26,6 +26,11 @@ from cxrviewer.models.registry import (
 )
 
 CXRVIEWER_FORMAT = "cxrviewer-encoder"
+XRV_FORMAT = "torchxrayvision"  # config.json "format" of a converted torchxrayvision classifier
+XRV_CONFIG_KEYS = ("weights", "architecture", "input_size", "embed_dim", "pathologies")
+# torchxrayvision's value range, [-1024, 1024] = (2 u - 1) * 1024 for u in [0, 1], written as the
+# mean / std of a film scaled to [0, 1] (what the saliency baseline of a black film needs)
+XRV_MEAN, XRV_STD = (0.5,), (1 / 2048,)
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth")
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.json", "vocab.txt", "spiece.model")
 _SAFETENSORS_ITEMSIZE = {
@@ -111,6 +116,8 @@ def detect_format(folder: Path) -> str:
     config = read_json(folder / "config.json", folder)
     if config.get("format") == CXRVIEWER_FORMAT:
         return "cxrviewer"
+    if config.get("format") == XRV_FORMAT:
+        return "torchxrayvision"
     model_type = str(config.get("model_type", ""))
     if model_type == "clip":
         return "clip"
@@ -153,6 +160,8 @@ def weight_files(folder: Path, fmt: str) -> list[Path]:
         text = _hf_weight_files(folder, "text") if (folder / "text").is_dir() else []
         labels = [folder / "labels.safetensors"] if (folder / "labels.safetensors").is_file() else []
         return [folder / "image.safetensors", folder / "heads.safetensors", *labels, *text]
+    if fmt == "torchxrayvision":
+        return [folder / "model.safetensors"]
     if fmt == "open_clip":
         for name in ("open_clip_model.safetensors", "open_clip_pytorch_model.bin"):
             if (folder / name).is_file():
@@ -173,6 +182,13 @@ def check_folder(folder: Path, fmt: str | None = None) -> str:
                 raise ModelError(f"model folder {folder}: config.json lacks {key!r}")
         if (folder / "text").exists():
             read_json(folder / "text" / "config.json", folder)
+    elif fmt == "torchxrayvision":
+        config = read_json(folder / "config.json", folder)
+        if config.get("version") != 1:
+            raise ModelError(f"model folder {folder}: config.json has unsupported version {config.get('version')!r}")
+        missing = [key for key in XRV_CONFIG_KEYS if key not in config]
+        if missing:
+            raise ModelError(f"model folder {folder}: config.json lacks {', '.join(map(repr, missing))}")
     elif fmt == "open_clip":
         read_json(folder / "open_clip_config.json", folder)
     else:
@@ -253,13 +269,18 @@ def spec_from_folder(folder: Path, name: str | None = None, licence: str | None 
     fmt = fmt or detect_format(folder)
     name = name or re.sub(r"[^A-Za-z0-9_.-]+", "-", folder.name).strip("-").lower() or "model"
     licence = licence or find_licence(folder)
-    kind, arch = "joint", fmt
+    kind, arch, description = "joint", fmt, ""
     if fmt == "cxrviewer":
         cfg = read_json(folder / "config.json", folder)
         image = cfg["image"]
         size, mean, std = int(image["input_size"]), tuple(image["mean"]), tuple(image["std"])
         dim, arch = int(cfg["embed_dim"]), f"timm {image['timm_name']} + text"
         kind = "joint" if (folder / "text").is_dir() else "image"
+    elif fmt == "torchxrayvision":
+        cfg = read_json(folder / "config.json", folder)
+        kind, size, mean, std = "image", int(cfg["input_size"]), XRV_MEAN, XRV_STD
+        dim, arch = int(cfg["embed_dim"]), f"torchxrayvision {cfg['architecture']} ({cfg['weights']})"
+        description = str(cfg.get("description", ""))
     elif fmt == "open_clip":
         cfg = read_json(folder / "open_clip_config.json", folder)
         model_cfg, pre = cfg.get("model_cfg", {}), cfg.get("preprocess_cfg", {})
@@ -287,5 +308,5 @@ def spec_from_folder(folder: Path, name: str | None = None, licence: str | None 
     return EncoderSpec(
         name=name, kind=kind, format=fmt, architecture=arch, input_size=size, mean=tuple(float(m) for m in mean),
         std=tuple(float(s) for s in std), embed_dim=dim, licence=licence, folder=str(folder.resolve()),
-        source="path",
+        description=description, source="path",
     )

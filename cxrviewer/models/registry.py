@@ -23,7 +23,7 @@ from cxrviewer.models.card import CHEST_RADIOGRAPH, SYNTHETIC_DEMO, ModelCard, c
 from cxrviewer.models.errors import ModelError
 
 KINDS = ("joint", "image", "text")
-FORMATS = ("clip", "siglip", "open_clip", "hf_image", "cxrviewer")
+FORMATS = ("clip", "siglip", "open_clip", "hf_image", "cxrviewer", "torchxrayvision")
 
 OPENAI_CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 OPENAI_CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
