@@ -28,12 +28,12 @@ def register(subparsers: argparse._SubParsersAction, groups: Any) -> None:
     p.add_argument("--json", action="store_true", help="print the list as JSON")
     p.set_defaults(func=run_list)
 
-    p = models.add_parser("import", help="make a model selectable: a model folder (CLIP, SigLIP, open_clip, "
-                          "transformers image model, cxrviewer format) or torchxrayvision weights (a file or "
-                          "its cache folder)")
+    p = models.add_parser("import", help="make a model selectable: a model folder (CLIP, SigLIP, open_clip "
+                          "such as BiomedCLIP, transformers image model, cxrviewer format), torchxrayvision "
+                          "weights (a file or its cache folder) or an OpenAI-layout CLIP checkpoint (CheXzero)")
     p.add_argument("path", metavar="PATH", help="the model folder or weight file")
     p.add_argument("--name", help="name to select it by (default: the folder name; xrv-WEIGHTS for "
-                   "torchxrayvision)")
+                   "torchxrayvision, chexzero for a CheXzero checkpoint)")
     p.add_argument("--licence", "--license", dest="licence",
                    help="licence text to record (default: from the folder's config, README or LICENSE)")
     p.add_argument("--copy", action="store_true", help="copy the folder into the models folder "
@@ -41,7 +41,11 @@ def register(subparsers: argparse._SubParsersAction, groups: Any) -> None:
                    "always written into the models folder)")
     p.add_argument("--replace", action="store_true", help="replace an imported model with the same name")
     p.add_argument("--trust", action="store_true", help="read a weight file that is a Python pickle "
-                   "(torchxrayvision) once, to convert it to safetensors; only for files whose origin you trust")
+                   "(torchxrayvision, CheXzero, open_clip .bin) once, to convert it to safetensors; only "
+                   "for files whose origin you trust")
+    p.add_argument("--text-tower", type=Path, default=None, metavar="FOLDER",
+                   help="open_clip models whose text tower is a Hugging Face model named by a hub id "
+                   "(BiomedCLIP): a local folder with that model's config.json and tokenizer files")
     p.add_argument("--json", action="store_true", help="print what was imported as JSON")
     p.set_defaults(func=run_import)
 
@@ -114,7 +118,8 @@ def run_import(args: argparse.Namespace) -> int:
     from cxrviewer.models.importers import ImportRequest, import_model
 
     request = ImportRequest(Path(args.path).expanduser(), name=args.name, licence=args.licence, copy=args.copy,
-                            replace=args.replace, trust=args.trust)
+                            replace=args.replace, trust=args.trust,
+                            text_tower=args.text_tower.expanduser() if args.text_tower else None)
     try:
         done = import_model(request)
     except ModelError as exc:
@@ -229,8 +234,18 @@ def run_download(args: argparse.Namespace) -> int:
             f"on another computer and run `cxrviewer models import FOLDER --copy`"
         ) from exc
     try:
+        if spec.format == "open_clip":
+            from cxrviewer.models.clip_import import complete_download
+
+            for step in complete_download(target):
+                print(f"  {step}")
         check_folder(target, spec.format)
     except ModelError as exc:
         raise _user_error(exc) from exc
+    except KeyboardInterrupt:
+        raise
+    except Exception as exc:  # the text tower's download: network, offline mode, disk
+        raise UserError(f"downloaded {spec.hub_id}, but could not complete it ({type(exc).__name__}: "
+                        f"{str(exc).splitlines()[0] if str(exc) else ''}); run the download again") from exc
     print(f"{spec.name}: downloaded and checked")
     return 0

@@ -4,6 +4,9 @@
   format, open_clip with safetensors weights): checked, hashed and recorded in place, or copied.
 - torchxrayvision weight files (one file under the name torchxrayvision gives it, or its cache
   folder): converted to a ``torchxrayvision`` folder (:mod:`cxrviewer.models.xrv_import`).
+- A single OpenAI-layout CLIP state dict (CheXzero's checkpoints), or an open_clip folder whose
+  weights are a pickle or whose text tower is named by a hub id (BiomedCLIP): converted to a
+  self-contained open_clip folder (:mod:`cxrviewer.models.clip_import`).
 
 Conversions read pickles, so they need ``trust`` (``--trust``); their output always goes into the
 models folder, written in a staging folder and renamed, so no half-written model is ever listed.
@@ -35,6 +38,7 @@ class ImportRequest:
     copy: bool = False
     replace: bool = False
     trust: bool = False
+    text_tower: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -112,7 +116,15 @@ def import_model(request: ImportRequest) -> list[Imported]:
         if found:
             return _import_xrv(request, found)
         if source.is_file():
-            raise ModelError(f"{source} is not a model folder or a torchxrayvision weight file")
+            from cxrviewer.models import clip_import
+
+            return [clip_import.import_openai_clip(request, source)]
+    if (source / "open_clip_config.json").is_file():
+        from cxrviewer.models import clip_import
+
+        converted = clip_import.import_open_clip_folder(request, source)
+        if converted is not None:
+            return [converted]
     return [_import_folder(request, source)]
 
 

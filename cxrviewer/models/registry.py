@@ -128,7 +128,8 @@ BUILTIN: dict[str, EncoderSpec] = {
             input_size=224, mean=OPENAI_CLIP_MEAN, std=OPENAI_CLIP_STD, embed_dim=512,
             licence="MIT (research use intended by the model card)",
             hub_id="microsoft/BiomedCLIP-PubMedBERT_256-vit_base_patch16_224",
-            description="BiomedCLIP: PMC-15M figure-caption pairs; needs the open_clip_torch extra",
+            description="BiomedCLIP: PMC-15M figure-caption pairs (its PubMedBERT text tower's config and "
+                        "tokenizer are downloaded with it)",
         ),
         EncoderSpec(
             name="rad-dino", kind="image", format="hf_image", architecture="DINOv2 ViT-B/14",
