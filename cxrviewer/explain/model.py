@@ -40,6 +40,9 @@ class Explainable:
         Normalised pixels -> (n, labels) logits, with gradients, for :class:`LabelTarget`.
     label_names : tuple of str
         Names of the label outputs (may be empty: labels are then given by index).
+    prepare_input : callable or None
+        An encoder's own ``prepare_images`` (films -> input tensor), used instead of the generic
+        scaling with input_size / mean / std, so a map explains exactly the input the model reads.
     """
 
     name: str
@@ -52,6 +55,7 @@ class Explainable:
     text_embedding: Callable[[str], np.ndarray] | None = None
     label_logits: Callable[[Any], Any] | None = None
     label_names: tuple[str, ...] = ()
+    prepare_input: Callable[[list[np.ndarray]], Any] | None = None  # the encoder's own prepare_images
 
     @property
     def device(self) -> Any:
@@ -71,6 +75,8 @@ class Explainable:
 
         if isinstance(pixels, torch.Tensor):
             batch = pixels if pixels.ndim == 4 else pixels[None]
+        elif self.prepare_input is not None:  # the film as the encoder itself feeds it to its model
+            batch = self.prepare_input([np.asarray(pixels)])
         else:
             batch = prepare_batch([np.asarray(pixels)], self.input_size, self.mean, self.std, self.in_chans)
         return batch.float().to(self.device)
@@ -182,4 +188,4 @@ def explainable(model: Any, *, name: str | None = None, input_size: int | None =
     logits, names = _label_head(model)
     return Explainable(name or spec.name, _tower(model), model._image_features, int(spec.input_size),
                        tuple(spec.mean), tuple(spec.std), int(getattr(model, "in_chans", 3)), text, logits,
-                       names or tuple(label_names))
+                       names or tuple(label_names), getattr(model, "prepare_images", None))

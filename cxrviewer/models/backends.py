@@ -140,27 +140,16 @@ class CxrviewerEncoder(Encoder):
         return [(self, "text_model"), (self, "text_proj")] if self.text_model is not None else []
 
 
-class OpenClipEncoder(Encoder):
-    """open_clip folders (BiomedCLIP); needs the optional open_clip_torch package."""
+def _open_clip(spec: EncoderSpec, folder: Path, device: torch.device) -> Encoder:
+    from cxrviewer.models.openclip import OpenClipEncoder
 
-    def __init__(self, spec: EncoderSpec, folder: Path, device: torch.device) -> None:
-        super().__init__(spec, device)
-        try:
-            import open_clip
-        except ImportError:
-            raise ModelError(f"model {spec.name!r} needs the open_clip package: "
-                             "pip install open_clip_torch") from None
-        name = f"local-dir:{folder}"
-        self.model, _ = open_clip.create_model_from_pretrained(name, device=device)
-        self.model.eval()
-        self.tokenizer = open_clip.get_tokenizer(name)
-        self.logit_scale = float(self.model.logit_scale.exp().item())
+    return OpenClipEncoder(spec, folder, device)
 
-    def _image_features(self, pixels: torch.Tensor) -> torch.Tensor:
-        return self.model.encode_image(pixels)
 
-    def _text_features(self, texts: list[str]) -> torch.Tensor:
-        return self.model.encode_text(self.tokenizer(texts).to(self.device))
+def _xrv(spec: EncoderSpec, folder: Path, device: torch.device) -> Encoder:
+    from cxrviewer.models.xrv import TorchXrayVisionEncoder
+
+    return TorchXrayVisionEncoder(spec, folder, device)
 
 
 BACKENDS: dict[str, Callable[[EncoderSpec, Path, torch.device], Encoder]] = {
@@ -168,5 +157,6 @@ BACKENDS: dict[str, Callable[[EncoderSpec, Path, torch.device], Encoder]] = {
     "siglip": HFJointEncoder,
     "hf_image": HFImageEncoder,
     "cxrviewer": CxrviewerEncoder,
-    "open_clip": OpenClipEncoder,
+    "open_clip": _open_clip,
+    "torchxrayvision": _xrv,
 }

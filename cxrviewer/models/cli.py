@@ -7,17 +7,13 @@ Imported when the command line starts, so torch is imported only inside ``verify
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from cxrviewer.models.errors import ModelError
-from cxrviewer.models.formats import check_folder, hash_weights, sha256_file, spec_from_folder
-from cxrviewer.models.registry import EncoderSpec, all_specs, get_spec, models_dir, record_import, weights_present
+from cxrviewer.models.formats import check_folder, sha256_file
+from cxrviewer.models.registry import EncoderSpec, all_specs, get_spec, model_card, models_dir, weights_present
 
 # Files a checkpoint repository may hold that the app never reads (other frameworks, training
 # lists, alternative heads), skipped by ``download`` to save hundreds of MB.
@@ -32,19 +28,31 @@ def register(subparsers: argparse._SubParsersAction, groups: Any) -> None:
     p.add_argument("--json", action="store_true", help="print the list as JSON")
     p.set_defaults(func=run_list)
 
-    p = models.add_parser("import", help="make a model folder selectable (CLIP, SigLIP, open_clip, "
-                          "transformers image model, or cxrviewer format)")
-    p.add_argument("path", metavar="PATH", help="the model folder")
-    p.add_argument("--name", help="name to select it by (default: the folder name)")
+    p = models.add_parser("import", help="make a model selectable: a model folder (CLIP, SigLIP, open_clip "
+                          "such as BiomedCLIP, transformers image model, cxrviewer format), torchxrayvision "
+                          "weights (a file or its cache folder) or an OpenAI-layout CLIP checkpoint (CheXzero)")
+    p.add_argument("path", metavar="PATH", help="the model folder or weight file")
+    p.add_argument("--name", help="name to select it by (default: the folder name; xrv-WEIGHTS for "
+                   "torchxrayvision, chexzero for a CheXzero checkpoint)")
     p.add_argument("--licence", "--license", dest="licence",
                    help="licence text to record (default: from the folder's config, README or LICENSE)")
     p.add_argument("--copy", action="store_true", help="copy the folder into the models folder "
-                   "(default: record its path, so moving it breaks the model)")
+                   "(default: record its path, so moving it breaks the model; converted models are "
+                   "always written into the models folder)")
     p.add_argument("--replace", action="store_true", help="replace an imported model with the same name")
+    p.add_argument("--trust", action="store_true", help="read a weight file that is a Python pickle "
+                   "(torchxrayvision, CheXzero, open_clip .bin) once, to convert it to safetensors; only "
+                   "for files whose origin you trust")
+    p.add_argument("--text-tower", type=Path, default=None, metavar="FOLDER",
+                   help="open_clip models whose text tower is a Hugging Face model named by a hub id "
+                   "(BiomedCLIP): a local folder with that model's config.json and tokenizer files")
+    p.add_argument("--json", action="store_true", help="print what was imported as JSON")
     p.set_defaults(func=run_import)
 
     p = models.add_parser("verify", help="re-hash a model's weights and test-load it")
     p.add_argument("name", metavar="NAME")
+    p.add_argument("--json", action="store_true", help="print the result as JSON (also on failure, "
+                   "with the exit status 1)")
     p.set_defaults(func=run_verify)
 
     p = models.add_parser("download", help="download a built-in model from the Hugging Face hub "
@@ -73,15 +81,22 @@ def _get(name: str) -> EncoderSpec:
         raise _user_error(exc) from exc
 
 
+def model_row(spec: EncoderSpec) -> dict[str, Any]:
+    """One plain dict per model, as ``list --json`` prints it: the spec (licence included), where
+    its files are, whether they are there, and its card (None, with ``card_error``, when the
+    card file is damaged)."""
+    row = spec.to_dict()
+    row["path"] = str(spec.local_path())
+    row["present"] = weights_present(spec)
+    try:
+        row["card"] = model_card(spec).to_dict()
+    except ModelError as exc:
+        row["card"], row["card_error"] = None, str(exc)
+    return row
+
+
 def model_rows() -> list[dict[str, Any]]:
-    """One plain dict per model, as ``list --json`` prints it."""
-    rows = []
-    for spec in _specs().values():
-        row = spec.to_dict()
-        row["path"] = str(spec.local_path())
-        row["present"] = weights_present(spec)
-        rows.append(row)
-    return rows
+    return [model_row(spec) for spec in _specs().values()]
 
 
 def run_list(args: argparse.Namespace) -> int:
@@ -99,47 +114,27 @@ def run_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _copy_into_models_dir(source: Path, name: str) -> Path:
-    """Copy to a temp folder beside the target, then rename: no half-copied model is ever listed."""
-    target = models_dir() / name
-    if target.exists():
-        from cxrviewer.cli import UserError
-
-        raise UserError(f"{target} already exists; pick another --name or remove it")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".tmp", dir=target.parent))
-    try:
-        shutil.copytree(source, staging, dirs_exist_ok=True)
-        os.replace(staging, target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return target
-
-
 def run_import(args: argparse.Namespace) -> int:
-    from cxrviewer.cli import UserError
+    from cxrviewer.models.importers import ImportRequest, import_model
 
-    source = Path(args.path).expanduser()
-    if not source.is_dir():
-        raise UserError(f"no such model folder: {args.path}")
-    source = source.resolve()
+    request = ImportRequest(Path(args.path).expanduser(), name=args.name, licence=args.licence, copy=args.copy,
+                            replace=args.replace, trust=args.trust,
+                            text_tower=args.text_tower.expanduser() if args.text_tower else None)
     try:
-        fmt = check_folder(source)
-        spec = spec_from_folder(source, name=args.name, licence=args.licence, fmt=fmt)
-        existing = _specs()
-        if spec.name in existing and (existing[spec.name].source != "imported" or not args.replace):
-            raise UserError(f"a model named {spec.name!r} already exists; pick another with --name"
-                            + ("" if existing[spec.name].source != "imported" else " or use --replace"))
-        folder = _copy_into_models_dir(source, spec.name) if args.copy else source
-        spec = dataclasses.replace(spec, folder=spec.name if args.copy else str(source),
-                                   sha256=tuple(sorted(hash_weights(folder, fmt).items())))
-        record_import(spec, replace=args.replace)
+        done = import_model(request)
     except ModelError as exc:
         raise _user_error(exc) from exc
-    where = f"copied to {folder}" if args.copy else f"recorded at {folder}"
-    print(f"imported {spec.name!r}: {spec.format}, {spec.kind}, d={spec.embed_dim}, {spec.input_size} px, "
-          f"licence: {spec.licence}; {where}")
+    if args.json:
+        rows = [{**model_row(item.spec), "action": item.action, "from": str(item.source), "note": item.note}
+                for item in done]
+        print(json.dumps({"imported": rows}, indent=2))
+        return 0
+    for item in done:
+        spec = item.spec
+        where = {"recorded": f"recorded at {item.folder}", "copied": f"copied to {item.folder}",
+                 "converted": f"converted from {item.source.name} into {item.folder}"}[item.action]
+        print(f"imported {spec.name!r}: {spec.format}, {spec.kind}, d={spec.embed_dim}, {spec.input_size} px, "
+              f"licence: {spec.licence}; {where}" + (f" ({item.note})" if item.note else ""))
     return 0
 
 
@@ -155,12 +150,34 @@ def _check_hashes(spec: EncoderSpec, folder: Path) -> list[str]:
 
 
 def run_verify(args: argparse.Namespace) -> int:
-    """Exit 0 when the model hashes (if recorded) match and it loads and encodes; 1 otherwise."""
+    """Exit 0 when the model hashes (if recorded) match and it loads and encodes; 1 otherwise.
+    With --json the result is printed as JSON either way (the message also goes to stderr)."""
+    from cxrviewer.cli import UserError
+
+    spec = _get(args.name)
+    try:
+        result = _verify(spec)
+    except UserError as exc:
+        if args.json:
+            print(json.dumps({"name": spec.name, "ok": False, "path": str(spec.local_path()), "problem": str(exc)},
+                             indent=2))
+        raise
+    if args.json:
+        print(json.dumps({"name": spec.name, "ok": True, "path": str(spec.local_path()), **result}, indent=2))
+        return 0
+    hashed = (f"{result['hashes_checked']} weight file(s) match their SHA-256" if result["hashes_checked"]
+              else "no hashes recorded")
+    print(f"{spec.name}: OK ({hashed}; loads and encodes; d={result['embed_dim']}"
+          f"{', with text' if result['has_text'] else ', image only'}"
+          f"{', ' + str(len(result['labels'])) + ' findings' if result['labels'] else ''})")
+    return 0
+
+
+def _verify(spec: EncoderSpec) -> dict[str, Any]:
     import numpy as np
 
     from cxrviewer.cli import UserError
 
-    spec = _get(args.name)
     folder = spec.local_path()
     try:
         if not folder.is_dir():
@@ -175,17 +192,25 @@ def run_verify(args: argparse.Namespace) -> int:
         encoder = load_encoder(spec, device="cpu")
         size = encoder.spec.input_size
         image = np.linspace(0, 1, size * size, dtype=np.float32).reshape(size, size)
-        vectors = [encoder.encode_images([image])]
-        if encoder.has_text:
-            vectors.append(encoder.encode_texts(["no acute cardiopulmonary process"]))
+        try:
+            vectors = [encoder.encode_images([image])]
+            if encoder.has_text:
+                vectors.append(encoder.encode_texts(["no acute cardiopulmonary process"]))
+            labels = tuple(getattr(encoder, "label_names", ()) or ())
+            scores = [encoder.predict_labels([image])] if labels else []
+        except ModelError:
+            raise
+        except Exception as exc:  # a library's error deep in the forward pass: say it, no traceback
+            raise UserError(f"model {spec.name!r} in {folder}: loads, but cannot encode a test image "
+                            f"({type(exc).__name__}: {exc})") from exc
     except ModelError as exc:
-        raise _user_error(exc) from exc
-    if not all(np.isfinite(v).all() and v.shape == (1, encoder.embed_dim) for v in vectors):
+        message = str(exc) if spec.name in str(exc) else f"model {spec.name!r}: {exc}"
+        raise UserError(message) from exc
+    if not all(np.isfinite(v).all() and v.shape == (1, encoder.embed_dim) for v in vectors) or \
+            not all(np.isfinite(v).all() and v.shape == (1, len(labels)) for v in scores):
         raise UserError(f"model {spec.name!r} in {folder}: loads, but gives invalid embeddings (NaN or wrong size)")
-    hashed = f"{len(spec.sha256)} weight file(s) match their SHA-256" if spec.sha256 else "no hashes recorded"
-    print(f"{spec.name}: OK ({hashed}; loads and encodes; d={encoder.embed_dim}"
-          f"{', with text' if encoder.has_text else ', image only'})")
-    return 0
+    return {"hashes_checked": len(spec.sha256), "embed_dim": int(encoder.embed_dim), "has_text": encoder.has_text,
+            "labels": list(labels), "format": spec.format}
 
 
 def run_download(args: argparse.Namespace) -> int:
@@ -209,8 +234,18 @@ def run_download(args: argparse.Namespace) -> int:
             f"on another computer and run `cxrviewer models import FOLDER --copy`"
         ) from exc
     try:
+        if spec.format == "open_clip":
+            from cxrviewer.models.clip_import import complete_download
+
+            for step in complete_download(target):
+                print(f"  {step}")
         check_folder(target, spec.format)
     except ModelError as exc:
         raise _user_error(exc) from exc
+    except KeyboardInterrupt:
+        raise
+    except Exception as exc:  # the text tower's download: network, offline mode, disk
+        raise UserError(f"downloaded {spec.hub_id}, but could not complete it ({type(exc).__name__}: "
+                        f"{str(exc).splitlines()[0] if str(exc) else ''}); run the download again") from exc
     print(f"{spec.name}: downloaded and checked")
     return 0

@@ -105,6 +105,17 @@ class Encoder:
         """(owner, attribute) of each module only the text path runs, for int8 on the CPU."""
         return []
 
+    def prepare_images(self, images: Sequence[np.ndarray]) -> Any:
+        """Films -> the model's input, a float32 CPU tensor (n, in_chans, size, size).
+
+        The one place pixels become input: :meth:`encode_images`, :meth:`predict_labels` and
+        the saliency methods (:mod:`cxrviewer.explain`) all call it, so a format whose models were
+        trained on their own value range and geometry (torchxrayvision) overrides it here. The
+        default scales each film to [0, 1] from its own range, squashes it to the square input
+        and normalises with the spec's mean/std (:func:`~cxrviewer.models.preprocess.prepare_batch`).
+        """
+        return prepare_batch(list(images), self.spec.input_size, self.spec.mean, self.spec.std, self.in_chans)
+
     # --- public API -----------------------------------------------------------------------
     @property
     def has_text(self) -> bool:
@@ -130,8 +141,7 @@ class Encoder:
         items = as_image_list(images)
         chunks = []
         for start in range(0, len(items), max(1, batch_size)):
-            batch = prepare_batch(items[start:start + batch_size], self.spec.input_size, self.spec.mean,
-                                  self.spec.std, self.in_chans)
+            batch = self.prepare_images(items[start:start + batch_size])
             with self._running():
                 features = self._image_features(batch.to(self.device))
             chunks.append(features.float().cpu().numpy())
@@ -153,8 +163,7 @@ class Encoder:
         items = as_image_list(images)
         chunks = [np.zeros((0, len(self.label_names)), np.float32)]
         for start in range(0, len(items), max(1, batch_size)):
-            batch = prepare_batch(items[start:start + batch_size], self.spec.input_size, self.spec.mean,
-                                  self.spec.std, self.in_chans)
+            batch = self.prepare_images(items[start:start + batch_size])
             with self._running():
                 scores = self._label_head(self._image_features(batch.to(self.device)).float())
             chunks.append((scores if logits else torch.sigmoid(scores)).float().cpu().numpy())

@@ -26,13 +26,27 @@ from cxrviewer.models.registry import (
 )
 
 CXRVIEWER_FORMAT = "cxrviewer-encoder"
+XRV_FORMAT = "torchxrayvision"  # config.json "format" of a converted torchxrayvision classifier
+XRV_CONFIG_KEYS = ("weights", "architecture", "input_size", "embed_dim", "pathologies")
+# torchxrayvision's value range, [-1024, 1024] = (2 u - 1) * 1024 for u in [0, 1], written as the
+# mean / std of a film scaled to [0, 1] (what the saliency baseline of a black film needs)
+XRV_MEAN, XRV_STD = (0.5,), (1 / 2048,)
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth")
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.json", "vocab.txt", "spiece.model")
+# An open_clip folder whose text tower is a transformers model (BiomedCLIP's PubMedBERT) keeps that
+# model's config and tokenizer in text/, so no hub id is looked up at run time.
+TEXT_DIR = "text"
+TEXT_TOWER_FILES = ("config.json", *TOKENIZER_FILES, "special_tokens_map.json", "merges.txt", "added_tokens.json",
+                    "sentencepiece.bpe.model")
+OPEN_CLIP_WEIGHTS = "open_clip_model.safetensors"
+OPEN_CLIP_PICKLES = ("open_clip_pytorch_model.bin", "open_clip_pytorch_model.pth", "open_clip_model.bin",
+                     "pytorch_model.bin")
 _SAFETENSORS_ITEMSIZE = {
     "BOOL": 1, "U8": 1, "I8": 1, "F8_E4M3": 1, "F8_E5M2": 1, "I16": 2, "U16": 2, "F16": 2,
     "BF16": 2, "I32": 4, "U32": 4, "F32": 4, "I64": 8, "U64": 8, "F64": 8,
 }
 _MAX_HEADER = 100 * 1024 * 1024
+_VISION_KEYS = ("image_size", "num_channels", "patch_size")
 
 
 def read_json(path: Path, folder: Path | None = None) -> dict[str, Any]:
@@ -110,14 +124,29 @@ def detect_format(folder: Path) -> str:
     config = read_json(folder / "config.json", folder)
     if config.get("format") == CXRVIEWER_FORMAT:
         return "cxrviewer"
+    if config.get("format") == XRV_FORMAT:
+        return "torchxrayvision"
     model_type = str(config.get("model_type", ""))
     if model_type == "clip":
         return "clip"
     if model_type == "siglip":
         return "siglip"
+    if model_type and _is_text_only(config):
+        architectures = ", ".join(str(a) for a in config.get("architectures") or [])
+        raise ModelError(
+            f"model folder {folder} holds a text-only transformers model (model_type {model_type!r}"
+            f"{', ' + architectures if architectures else ''}): it has no image tower, so it cannot be "
+            f"imported as an encoder. Use it as the text tower of a model you train: "
+            f"`cxrviewer train contrastive --text-encoder {folder}`")
     if model_type:
         return "hf_image"
     raise ModelError(f"model folder {folder}: config.json names no model_type or cxrviewer format")
+
+
+def _is_text_only(config: dict[str, Any]) -> bool:
+    """A language model's config: a vocabulary and none of the keys every vision config has
+    (ViT / DINOv2 / Swin: image_size; ResNet / ConvNeXt: num_channels)."""
+    return "vocab_size" in config and not any(key in config for key in _VISION_KEYS)
 
 
 def _hf_weight_files(folder: Path, prefix: str = "") -> list[Path]:
@@ -139,12 +168,43 @@ def weight_files(folder: Path, fmt: str) -> list[Path]:
         text = _hf_weight_files(folder, "text") if (folder / "text").is_dir() else []
         labels = [folder / "labels.safetensors"] if (folder / "labels.safetensors").is_file() else []
         return [folder / "image.safetensors", folder / "heads.safetensors", *labels, *text]
+    if fmt == "torchxrayvision":
+        return [folder / "model.safetensors"]
     if fmt == "open_clip":
-        for name in ("open_clip_model.safetensors", "open_clip_pytorch_model.bin"):
-            if (folder / name).is_file():
-                return [folder / name]
-        raise ModelError(f"model folder {folder}: missing open_clip_model.safetensors (no weights found)")
+        if (folder / OPEN_CLIP_WEIGHTS).is_file():
+            return [folder / OPEN_CLIP_WEIGHTS]
+        pickled = [name for name in OPEN_CLIP_PICKLES if (folder / name).is_file()]
+        if pickled:
+            raise ModelError(f"model folder {folder} holds its weights only as a Python pickle ({pickled[0]}), "
+                             "which cxrviewer never unpickles when it loads a model: import the folder with "
+                             f"`cxrviewer models import {folder} --trust` to convert it to {OPEN_CLIP_WEIGHTS}")
+        raise ModelError(f"model folder {folder}: missing {OPEN_CLIP_WEIGHTS} (no weights found)")
     return _hf_weight_files(folder)
+
+
+def text_hub_id(open_clip_config: dict[str, Any]) -> str:
+    """The hub id an open_clip config names for its transformers text tower ("" if none)."""
+    text_cfg = (open_clip_config.get("model_cfg") or {}).get("text_cfg") or {}
+    return str(text_cfg.get("hf_model_name") or text_cfg.get("hf_tokenizer_name") or "")
+
+
+def text_tower_problem(folder: Path) -> str:
+    """What a local text tower folder lacks ("" when it has a config and a tokenizer)."""
+    if not folder.is_dir():
+        return f"{folder} does not exist"
+    missing = [n for n in ("config.json",) if not (folder / n).is_file()]
+    if not any((folder / n).is_file() for n in TOKENIZER_FILES):
+        missing.append("tokenizer files (vocab.txt or tokenizer.json, with tokenizer_config.json)")
+    return f"{folder} has no {' and no '.join(missing)}" if missing else ""
+
+
+def missing_text_tower(folder: Path, hub_id: str, problem: str) -> str:
+    return (f"model folder {folder}: its text tower is the Hugging Face model {hub_id!r} (text_cfg.hf_model_name "
+            f"in open_clip_config.json), and cxrviewer never looks a hub id up when it loads a model; {problem}. "
+            f"Get that model's config.json and tokenizer files (vocab.txt, tokenizer_config.json; no weights are "
+            f"needed) on a computer with internet, e.g. `huggingface-cli download {hub_id} config.json vocab.txt "
+            f"tokenizer_config.json --local-dir FOLDER`, and import with `cxrviewer models import {folder} "
+            "--text-tower FOLDER`, which copies them into the model's text/ folder")
 
 
 def check_folder(folder: Path, fmt: str | None = None) -> str:
@@ -159,8 +219,18 @@ def check_folder(folder: Path, fmt: str | None = None) -> str:
                 raise ModelError(f"model folder {folder}: config.json lacks {key!r}")
         if (folder / "text").exists():
             read_json(folder / "text" / "config.json", folder)
+    elif fmt == "torchxrayvision":
+        config = read_json(folder / "config.json", folder)
+        if config.get("version") != 1:
+            raise ModelError(f"model folder {folder}: config.json has unsupported version {config.get('version')!r}")
+        missing = [key for key in XRV_CONFIG_KEYS if key not in config]
+        if missing:
+            raise ModelError(f"model folder {folder}: config.json lacks {', '.join(map(repr, missing))}")
     elif fmt == "open_clip":
-        read_json(folder / "open_clip_config.json", folder)
+        hub_id = text_hub_id(read_json(folder / "open_clip_config.json", folder))
+        problem = text_tower_problem(folder / TEXT_DIR) if hub_id else ""
+        if problem:
+            raise ModelError(missing_text_tower(folder, hub_id, problem))
     else:
         read_json(folder / "config.json", folder)
     tokenizer_dir = {"clip": folder, "siglip": folder, "cxrviewer": folder / "text"}.get(fmt)
@@ -239,13 +309,18 @@ def spec_from_folder(folder: Path, name: str | None = None, licence: str | None 
     fmt = fmt or detect_format(folder)
     name = name or re.sub(r"[^A-Za-z0-9_.-]+", "-", folder.name).strip("-").lower() or "model"
     licence = licence or find_licence(folder)
-    kind, arch = "joint", fmt
+    kind, arch, description = "joint", fmt, ""
     if fmt == "cxrviewer":
         cfg = read_json(folder / "config.json", folder)
         image = cfg["image"]
         size, mean, std = int(image["input_size"]), tuple(image["mean"]), tuple(image["std"])
         dim, arch = int(cfg["embed_dim"]), f"timm {image['timm_name']} + text"
         kind = "joint" if (folder / "text").is_dir() else "image"
+    elif fmt == "torchxrayvision":
+        cfg = read_json(folder / "config.json", folder)
+        kind, size, mean, std = "image", int(cfg["input_size"]), XRV_MEAN, XRV_STD
+        dim, arch = int(cfg["embed_dim"]), f"torchxrayvision {cfg['architecture']} ({cfg['weights']})"
+        description = str(cfg.get("description", ""))
     elif fmt == "open_clip":
         cfg = read_json(folder / "open_clip_config.json", folder)
         model_cfg, pre = cfg.get("model_cfg", {}), cfg.get("preprocess_cfg", {})
@@ -273,5 +348,5 @@ def spec_from_folder(folder: Path, name: str | None = None, licence: str | None 
     return EncoderSpec(
         name=name, kind=kind, format=fmt, architecture=arch, input_size=size, mean=tuple(float(m) for m in mean),
         std=tuple(float(s) for s in std), embed_dim=dim, licence=licence, folder=str(folder.resolve()),
-        source="path",
+        description=description, source="path",
     )

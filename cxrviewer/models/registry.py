@@ -23,7 +23,7 @@ from cxrviewer.models.card import CARD_FILE, CHEST_RADIOGRAPH, SYNTHETIC_DEMO, M
 from cxrviewer.models.errors import ModelError
 
 KINDS = ("joint", "image", "text")
-FORMATS = ("clip", "siglip", "open_clip", "hf_image", "cxrviewer")
+FORMATS = ("clip", "siglip", "open_clip", "hf_image", "cxrviewer", "torchxrayvision")
 
 OPENAI_CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 OPENAI_CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
@@ -128,7 +128,8 @@ BUILTIN: dict[str, EncoderSpec] = {
             input_size=224, mean=OPENAI_CLIP_MEAN, std=OPENAI_CLIP_STD, embed_dim=512,
             licence="MIT (research use intended by the model card)",
             hub_id="microsoft/BiomedCLIP-PubMedBERT_256-vit_base_patch16_224",
-            description="BiomedCLIP: PMC-15M figure-caption pairs; needs the open_clip_torch extra",
+            description="BiomedCLIP: PMC-15M figure-caption pairs (its PubMedBERT text tower's config and "
+                        "tokenizer are downloaded with it)",
         ),
         EncoderSpec(
             name="rad-dino", kind="image", format="hf_image", architecture="DINOv2 ViT-B/14",

@@ -33,6 +33,10 @@ Mass                        Mass                        Mass
 Infiltration                Infiltration                Infiltration
 ==========================  ==========================  ==================================
 
+torchxrayvision's models name their outputs as ChestX-ray14 does (``Effusion``,
+``Pleural_Thickening``) plus Lung Lesion, Fracture, Lung Opacity and Enlarged Cardiomediastinum
+as CheXpert does (``TORCHXRAYVISION_TO_OURS``).
+
 Roll-ups: a nodule or mass is also a CheXpert Lung Lesion, pleural thickening is also Pleural
 Other, and an infiltrate is also a Lung Opacity; the labeler emits both labels for one mention.
 COPD and hyperinflated lungs only suggest Emphysema: uncertain, certainty "possible"
@@ -152,6 +156,16 @@ OPENI_NORMAL = "normal"
 # hernia), so that column measures the gold's coding more than the labeler. Scored by default.
 OPENI_UNSCORED: dict[str, str] = {
     "Hernia": "never coded in the Open-i gold (hiatal hernias are indexed as 'Hernia, Hiatal')",
+}
+
+# torchxrayvision's pathology names (its models' ``targets``: ChestX-ray14's spelling plus four
+# CheXpert findings) -> ours. Its "" outputs (a finding a weight was not trained on) map to nothing.
+TORCHXRAYVISION_TO_OURS: dict[str, str] = {
+    **{name: ours for name, ours in CXR14_TO_OURS.items() if ours != NO_FINDING},
+    "Lung Lesion": LUNG_LESION,
+    "Fracture": FRACTURE,
+    "Lung Opacity": LUNG_OPACITY,
+    "Enlarged Cardiomediastinum": ENLARGED_CARDIOMEDIASTINUM,
 }
 
 # CheXpert's numeric coding of a status (blank / None when not mentioned).

@@ -26,3 +26,33 @@ def model_copy(tiny_models: dict[str, Path], tmp_path: Path) -> Callable[[str], 
         return Path(shutil.copytree(tiny_models[fmt], tmp_path / f"copy-{fmt}"))
 
     return copy
+
+
+@pytest.fixture(scope="session")
+def xrv_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A torchxrayvision cache folder (models_data/) with two DenseNet-121 weight files under
+    their published names: "all" in torch's legacy format, "nih" in its zip format."""
+    from replicas import write_xrv_densenet
+
+    folder = tmp_path_factory.mktemp("xrv") / "models_data"
+    write_xrv_densenet(folder, "densenet121-res224-all", seed=0, legacy=True)
+    write_xrv_densenet(folder, "densenet121-res224-nih", seed=1, legacy=False)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def biomedclip_replica(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """(BiomedCLIP's published folder, a folder with its text tower's config and tokenizer)."""
+    from replicas import write_biomedclip, write_text_tower
+
+    root = tmp_path_factory.mktemp("biomedclip")
+    text = write_text_tower(root / "BiomedNLP-BiomedBERT-base-uncased-abstract")
+    return write_biomedclip(root / "BiomedCLIP-PubMedBERT_256-vit_base_patch16_224", text), text
+
+
+@pytest.fixture(scope="session")
+def chexzero_replica(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """CheXzero's checkpoint file (an OpenAI-layout CLIP ViT-B/32 state dict, narrow)."""
+    from replicas import write_chexzero
+
+    return write_chexzero(tmp_path_factory.mktemp("chexzero"))

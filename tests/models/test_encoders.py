@@ -140,23 +140,3 @@ def test_save_replaces_an_existing_folder_whole(tmp_path: Path) -> None:
     assert enc.spec.kind == "image" and not enc.has_text
     assert not np.allclose(enc.encode_images(IMAGES[:1]), first)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["enc"]  # no staging or backup folder left
-
-
-def test_open_clip_folder_without_the_package_says_what_to_install(tmp_path: Path) -> None:
-    import importlib.util
-    import json
-
-    import torch
-    from safetensors.torch import save_file
-
-    if importlib.util.find_spec("open_clip") is not None:
-        pytest.skip("open_clip is installed here")
-    folder = tmp_path / "biomedclip-like"
-    folder.mkdir()
-    (folder / "open_clip_config.json").write_text(json.dumps({
-        "model_cfg": {"embed_dim": 8, "vision_cfg": {"image_size": 32}},
-        "preprocess_cfg": {"mean": [0.5] * 3, "std": [0.5] * 3},
-    }))
-    save_file({"w": torch.zeros(2, 2)}, str(folder / "open_clip_model.safetensors"))
-    with pytest.raises(ModelError, match="pip install open_clip_torch"):
-        load_encoder(folder, device="cpu")

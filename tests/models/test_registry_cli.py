@@ -127,3 +127,36 @@ def test_verify_and_download_messages(tiny_models: dict[str, Path], monkeypatch:
     assert _list(capsys)["rad-dino"]["present"] is True
     assert run(["models", "verify", "rad-dino"]) == 0
     assert "no hashes recorded" in capsys.readouterr().out
+
+
+def test_json_of_list_import_and_verify(tiny_models: dict[str, Path], model_copy,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    rows = _list(capsys)
+    for row in rows.values():  # every model carries its card and licence
+        assert row["licence"] and row["card"]["domain"] in ("chest-radiograph", "synthetic-demo")
+    assert rows["demo-clip"]["card"]["domain"] == "synthetic-demo"
+    assert rows["rad-dino"]["card"]["training_data"][:2] == ["MIMIC-CXR", "CheXpert"]
+    capsys.readouterr()
+    assert run(["models", "import", str(tiny_models["clip"]), "--name", "tiny", "--json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)["imported"]
+    assert (row["name"], row["action"], row["format"], row["source"]) == ("tiny", "recorded", "clip", "imported")
+    assert row["card"]["validation"] is None and row["from"] == str(tiny_models["clip"].resolve())
+    assert run(["models", "verify", "tiny", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["ok"] is True and result["has_text"] is True and result["hashes_checked"] == 1
+    broken = model_copy("hf_image")
+    assert run(["models", "import", str(broken), "--name", "broken"]) == 0
+    (broken / "model.safetensors").write_bytes(b"\x00" * 8)
+    capsys.readouterr()
+    assert run(["models", "verify", "broken", "--json"]) == 1
+    captured = capsys.readouterr()
+    result = json.loads(captured.out)
+    assert result["ok"] is False and "model.safetensors" in result["problem"] and "Traceback" not in captured.err
+
+
+def test_a_damaged_card_is_reported_in_the_list(model_copy, capsys: pytest.CaptureFixture[str]) -> None:
+    source = model_copy("hf_image")
+    assert run(["models", "import", str(source), "--name", "carded", "--copy"]) == 0
+    (models_dir() / "carded" / "card.json").write_text("{oops")
+    row = _list(capsys)["carded"]
+    assert row["card"] is None and "card.json" in row["card_error"]
