@@ -263,7 +263,7 @@ def step_api_saliency(ctx: Context) -> str:
 
     library = ctx.need("api_library")
     encoder = library.encoder
-    pixels = prepare.model_input(prepare.load(str(ctx.need("dicom"))), encoder.spec.input_size)
+    pixels = prepare.film_input(prepare.load(str(ctx.need("dicom"))), encoder.spec)
     saliency = explain(encoder, pixels, TextTarget(QUERY))
     values = np.asarray(saliency.values)
     if values.ndim != 2 or not np.isfinite(values).all() or values.min() < 0 or values.max() > 1:

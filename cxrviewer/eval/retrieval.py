@@ -17,7 +17,7 @@ from cxrviewer.eval.metrics import DEFAULT_KS, QueryRun, retrieval_report
 from cxrviewer.eval.relevance import judge_collection, set_counts
 from cxrviewer.library.errors import LibraryError
 from cxrviewer.library.library import Filters, Library, SearchRequest
-from cxrviewer.library.prepare import load, model_input
+from cxrviewer.library.prepare import film_input, load
 from cxrviewer.library.store import findings_of_pattern
 
 MODES = ("text", "image")
@@ -104,7 +104,7 @@ def evaluate(library: Library, *, mode: str = "text", split: str = "test", route
         if mode == "text":
             request = SearchRequest(text=query.text, k=k_max, filters=filters, route=route)
         elif reader is not None:
-            pixels = model_input(load(query.image), int(reader.spec.input_size), query.frame)
+            pixels = film_input(load(query.image), reader.spec, query.frame)
             request = SearchRequest(image=pixels, k=k_max, filters=filters, route=route, label_model=label_model,
                                     image_synthetic=library.manifest.synthetic)
         else:

@@ -28,11 +28,12 @@ def _dilate(mask: np.ndarray, radius: int) -> np.ndarray:
     return out
 
 
-def pointing_hit(saliency: SaliencyMap | np.ndarray, mask: np.ndarray, tolerance: int = 0) -> bool:
+def pointing_hit(saliency: SaliencyMap | np.ndarray, mask: np.ndarray, tolerance: int = 0,
+                 fit: str = "squash") -> bool:
     """Whether the map's maximum (on the mask's grid) lies on the mask; ties take the first.
-    A map with no positive value never hits."""
+    A map with no positive value never hits. ``fit``: how the film became the model input."""
     mask = np.asarray(mask, dtype=bool)
-    values = to_film_grid(saliency, *mask.shape)
+    values = to_film_grid(saliency, *mask.shape, fit=fit)
     if not np.any(values > 0):
         return False
     peak = np.unravel_index(int(np.argmax(values)), values.shape)

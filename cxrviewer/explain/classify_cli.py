@@ -51,7 +51,7 @@ def _choice(model: str, domain: str) -> Any:
 def run_classify(args: argparse.Namespace) -> int:
     from cxrviewer.cli import UserError
     from cxrviewer.imaging.records import ImageReadError
-    from cxrviewer.library.prepare import load, model_input
+    from cxrviewer.library.prepare import film_input, load
     from cxrviewer.models import ModelError
     from cxrviewer.models.card import DOMAINS
     from cxrviewer.models.classify import ACTIONS, film_domain, reading
@@ -80,7 +80,7 @@ def run_classify(args: argparse.Namespace) -> int:
 
     try:
         encoder = load_encoder(choice.spec, device=args.device)
-        pixels = model_input(image, int(encoder.spec.input_size), args.frame)
+        pixels = film_input(image, encoder.spec, args.frame)
         probabilities = encoder.predict_labels([pixels])[0]
     except ModelError as exc:
         raise UserError(str(exc)) from None

@@ -97,6 +97,7 @@ def evaluate_pointing(library: Any, model: Any, method: str = "auto", tolerance:
     from cxrviewer.explain.model import explainable
     from cxrviewer.library.prepare import load, model_input
 
+    fit = getattr(getattr(model, "spec", None), "film_fit", "squash")
     wrapped = explainable(model)
     rows = library.store.filtered_rows("1", [])
     cases = [c for c in library.store.cases(rows) if (Path(c.image).parent / "masks.npz").is_file()]
@@ -106,7 +107,7 @@ def evaluate_pointing(library: Any, model: Any, method: str = "auto", tolerance:
     for done, case in enumerate(cases, 1):
         with np.load(Path(case.image).parent / "masks.npz") as archive:
             masks = {k: archive[k].astype(bool) for k in archive.files}
-        pixels = model_input(load(case.image), wrapped.input_size, case.frame)
+        pixels = model_input(load(case.image), wrapped.input_size, case.frame, fit)
         for kind, mask in sorted(masks.items()):
             if not mask.any():
                 continue
@@ -115,7 +116,7 @@ def evaluate_pointing(library: Any, model: Any, method: str = "auto", tolerance:
             resolved, n_maps = saliency.method, n_maps + 1
             score = scores.setdefault(kind, FindingScore(type(target).__name__.replace("Target", "").lower()))
             score.n += 1
-            score.hits += pointing_hit(saliency, mask, tolerance)
+            score.hits += pointing_hit(saliency, mask, tolerance, fit)
             score.centre_hits += pointing_hit(_centre_map(mask.shape), mask, tolerance)
             score.mask_fraction.append(float(mask.mean()))
         if progress is not None:

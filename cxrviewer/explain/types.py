@@ -114,17 +114,18 @@ def normalise(values: np.ndarray) -> np.ndarray:
     return values / top if top > 0 else np.zeros_like(values)
 
 
-def to_film_grid(saliency: SaliencyMap | np.ndarray, rows: int, cols: int) -> np.ndarray:
-    """The map resized to the film's pixel grid (rows, cols), float32 in [0, 1].
+def to_film_grid(saliency: SaliencyMap | np.ndarray, rows: int, cols: int, fit: str = "squash") -> np.ndarray:
+    """The map laid on the film's pixel grid (rows, cols), float32 in [0, 1].
 
-    ``model_input`` squashes the whole film to a square without cropping, so stretching the map
-    back to (rows, cols) puts every value over the film pixels it was computed from.
+    ``fit`` is how the film became the model's input (:mod:`cxrviewer.models.film_fit`): for the
+    default squash, stretching the map back to (rows, cols) puts every value over the film pixels
+    it was computed from; torchxrayvision's central square covers only part of the film (0 over
+    the rest), and a padded input covers more than the film.
     """
-    from PIL import Image
+    from cxrviewer.models.film_fit import map_on_film
 
     values = saliency.values if isinstance(saliency, SaliencyMap) else np.asarray(saliency)
     values = np.ascontiguousarray(values, dtype=np.float32)
-    if values.shape == (rows, cols):
+    if fit == "squash" and values.shape == (rows, cols):
         return values.copy()
-    resized = Image.fromarray(values).resize((int(cols), int(rows)), Image.Resampling.BILINEAR)
-    return np.clip(np.asarray(resized, dtype=np.float32), 0.0, 1.0)
+    return map_on_film(values, fit, int(rows), int(cols))

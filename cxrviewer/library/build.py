@@ -173,7 +173,7 @@ def _route_of(encoder: Any) -> tuple[str, int, dict[str, Any]]:
         "encoder": {"name": spec.name, "path": str(spec.local_path()), "format": spec.format,
                     "input_size": spec.input_size, "mean": list(spec.mean), "std": list(spec.std),
                     "fingerprint": fingerprint},
-        "model_input": "default window, uint8, resized to a square without cropping"}
+        "model_input": f"default window, uint8, fitted to the square input: {spec.film_fit}"}
 
 
 def _open_or_create(folder: Path, options: BuildOptions, encoder: Any) -> tuple[Manifest, bool]:
@@ -225,7 +225,8 @@ def _store_images(store: Store, pool: ImagePool, encoder: Any, todo: list[Case],
     batch: list[PreparedCase] = []
     batch_skipped: list[tuple[str, str, str]] = []
     model_size = int(encoder.spec.input_size) if encoder is not None else 0
-    jobs = [(c.image, c.frame, options.thumb_size, model_size, c.report.body) for c in todo]
+    fit = encoder.spec.film_fit if encoder is not None else "squash"
+    jobs = [(c.image, c.frame, options.thumb_size, model_size, c.report.body, fit) for c in todo]
     first = None
     for n, (case, prepared) in enumerate(zip(todo, pool.map(jobs)), start=1):
         first = first if first is not None else time.perf_counter()

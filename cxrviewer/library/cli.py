@@ -271,7 +271,7 @@ def _film_pixels(library: Any, path: Path, route: str) -> tuple[Any, bool]:
     """The encoder's input for a film file, made as the library's own films were, and whether
     the film is a synthetic demo film (which models may read it depends on that)."""
     from cxrviewer.imaging.records import ImageReadError
-    from cxrviewer.library.prepare import load, model_input
+    from cxrviewer.library.prepare import film_input, load
 
     if route == "labels":
         raise _user_error(ValueError("--image needs an embedding route: pass --route "
@@ -280,4 +280,4 @@ def _film_pixels(library: Any, path: Path, route: str) -> tuple[Any, bool]:
         image = load(str(path))
     except ImageReadError as exc:
         raise _user_error(exc) from None
-    return model_input(image, int(library.encoder.spec.input_size)), image.header.synthetic_demo
+    return film_input(image, library.encoder.spec), image.header.synthetic_demo

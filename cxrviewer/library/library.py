@@ -268,11 +268,9 @@ class Library:
     def _predicted_query(self, request: SearchRequest) -> LR.LabelQuery:
         """The findings a label model reads from the film: probable ones (p >= 0.5) as present,
         possible ones (p >= 0.25) as uncertain; nothing is asserted absent."""
-        from cxrviewer.library.prepare import square
-
         model = self.label_model(request.label_model)
         self._check_reads(model, request.image_synthetic)
-        pixels = square(np.asarray(request.image), int(model.spec.input_size))
+        pixels = _as_input(request.image, model.spec)
         probabilities = model.predict_labels([pixels])[0]
         statuses = {label: ("positive" if p >= 0.5 else "uncertain")
                     for label, p in zip(model.label_names, probabilities) if p >= 0.25}
@@ -381,15 +379,13 @@ class Library:
     def query_vector(self, request: SearchRequest) -> np.ndarray:
         """The unit query vector of a request: text, a case's stored embedding, pixels, or a
         weighted sum of pixels and text."""
-        from cxrviewer.library.prepare import square
-
         parts: list[tuple[float, np.ndarray]] = []
         if request.case_id:
             row = self._row(request.case_id)
             parts.append((1.0, np.frombuffer(self.store.embedding(row), np.float32)))
         elif request.image is not None:
             self._check_reads(self.encoder, request.image_synthetic)
-            pixels = square(np.asarray(request.image), int(self.encoder.spec.input_size))
+            pixels = _as_input(request.image, self.encoder.spec)
             weight = request.image_weight if request.text.strip() else 1.0
             parts.append((weight, self.encoder.encode_images([pixels])[0]))
         if request.text.strip() and not request.case_id:
@@ -473,3 +469,15 @@ class Library:
             "index": None if m.index is None else {"file": m.index.file, "kind": m.index.kind,
                                                    "count": m.index.count},
         }
+
+
+def _as_input(image: Any, spec: Any) -> np.ndarray:
+    """A query film given as pixels, as the model's input: a film already fitted to the model
+    (``prepare.film_input``) passes unchanged; other 2-D pixels are squashed (as before fits)."""
+    from cxrviewer.library.prepare import square
+
+    pixels = np.asarray(image)
+    size = int(spec.input_size)
+    if pixels.shape[-2:] == (size, size) or spec.film_fit != "squash":
+        return pixels
+    return square(pixels, size)

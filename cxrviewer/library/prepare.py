@@ -45,16 +45,23 @@ def windowed(image: Any, size: int, frame: int = 0) -> np.ndarray:
 
 def square(pixels: np.ndarray, size: int) -> np.ndarray:
     """Resized to ``size`` x ``size`` without cropping (the encoders were trained on whole films)."""
-    from PIL import Image
+    from cxrviewer.models.film_fit import squash
 
-    if pixels.shape[0] == size and pixels.shape[1] == size:
-        return pixels
-    return np.asarray(Image.fromarray(pixels).resize((size, size), Image.Resampling.BILINEAR,
-                                                     reducing_gap=None))
+    return squash(pixels, size)
 
 
-def model_input(image: Any, size: int, frame: int = 0) -> np.ndarray:
-    return square(windowed(image, max(size, 64), frame), size)
+def model_input(image: Any, size: int, frame: int = 0, fit: str = "squash") -> np.ndarray:
+    """A decoded film as a model's input (see :mod:`cxrviewer.models.film_fit`): windowed as
+    displayed by default, then fitted to the square the way the model was trained."""
+    from cxrviewer.models.film_fit import fit_film, needs_full_resolution
+
+    start = max(image.rows, image.columns) if needs_full_resolution(fit) else max(size, 64)
+    return fit_film(windowed(image, start, frame), size, fit)
+
+
+def film_input(image: Any, spec: Any, frame: int = 0) -> np.ndarray:
+    """:func:`model_input` for the model an EncoderSpec describes."""
+    return model_input(image, int(spec.input_size), frame, spec.film_fit)
 
 
 def decode_and_shrink(path: str, frame: int = 0, size: int = 256) -> np.ndarray:
@@ -73,10 +80,10 @@ def report_details(text: str) -> tuple[tuple[str, str | None, str | None], ...]:
                  if f.severity or f.laterality)
 
 
-def prepare_image(job: tuple[str, int, int, int, str]) -> PreparedImage:
-    """``job`` is (path, frame, thumbnail size, model input size or 0, report text). Never
-    raises: a bad file becomes an error text."""
-    path, frame, thumb_size, model_size, report = job
+def prepare_image(job: tuple[str, int, int, int, str, str]) -> PreparedImage:
+    """``job`` is (path, frame, thumbnail size, model input size or 0, report text, film fit).
+    Never raises: a bad file becomes an error text."""
+    path, frame, thumb_size, model_size, report, fit = job
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # odd header values: the build lists real problems
@@ -88,7 +95,12 @@ def prepare_image(job: tuple[str, int, int, int, str]) -> PreparedImage:
         picture.thumbnail((thumb_size, thumb_size), Image.Resampling.BILINEAR, reducing_gap=None)
         buffer = io.BytesIO()
         picture.save(buffer, format="JPEG", quality=THUMB_QUALITY)
-        encoder_input = square(preview, model_size) if model_size else None
+        encoder_input = None
+        if model_size:
+            from cxrviewer.models.film_fit import fit_film, needs_full_resolution
+
+            film = windowed(image, max(image.rows, image.columns), frame) if needs_full_resolution(fit) else preview
+            encoder_input = fit_film(film, model_size, fit)
         return PreparedImage(buffer.getvalue(), (picture.width, picture.height), "", encoder_input,
                              report_details(report))
     except BaseException as exc:  # noqa: BLE001 - pixel decoders raise Rust panics (BaseException)

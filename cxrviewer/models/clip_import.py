@@ -21,6 +21,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from cxrviewer.fileio import atomic_write_text
 from cxrviewer.models.card import CARD_FILE, CHEST_RADIOGRAPH, ModelCard, unknown_public_card, write_card
 from cxrviewer.models.errors import ModelError
 from cxrviewer.models.formats import (
@@ -38,7 +39,7 @@ from cxrviewer.models.formats import (
 )
 from cxrviewer.models.importers import Imported, ImportRequest, check_name, finish_import, write_into_models_dir
 from cxrviewer.models.pickles import PICKLE_SUFFIXES, inspect_pickle, refusal, trusted_load
-from cxrviewer.models.registry import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD, models_dir
+from cxrviewer.models.registry import FILM_INPUT_FILE, OPENAI_CLIP_MEAN, OPENAI_CLIP_STD, models_dir
 
 OPENAI_KEYS = ("visual.conv1.weight", "visual.proj", "token_embedding.weight", "text_projection", "ln_final.weight")
 # CheXzero's published checkpoints: best_<batch>_<lr>_<run>_<step>_<AUROC>.pt
@@ -157,6 +158,8 @@ def import_openai_clip(request: ImportRequest, path: Path) -> Imported:
         _check_loads(out, path)
         card = dataclasses.replace(CHEXZERO_CARD, licence=licence) if chexzero else unknown_public_card(licence)
         write_card(out / CARD_FILE, card)
+        if chexzero:  # its films were padded to a square, not squashed (CheXzero's data_process.preprocess)
+            atomic_write_text(out / FILM_INPUT_FILE, json.dumps({"fit": "pad"}) + "\n")
         notes.append(how)
 
     folder = write_into_models_dir(name, fill, request.replace)

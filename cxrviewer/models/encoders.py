@@ -231,7 +231,7 @@ def _folder_spec(spec: EncoderSpec, folder: Path) -> EncoderSpec:
     check_folder(folder, spec.format)
     declared = spec_from_folder(folder, name=spec.name, licence=spec.licence, fmt=spec.format)
     return dataclasses.replace(spec, kind=declared.kind, input_size=declared.input_size, mean=declared.mean,
-                               std=declared.std, embed_dim=declared.embed_dim)
+                               std=declared.std, embed_dim=declared.embed_dim, film_fit=declared.film_fit)
 
 
 def load_encoder(spec_or_path: EncoderSpec | str | os.PathLike[str], device: str | None = None,

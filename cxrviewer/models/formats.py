@@ -18,6 +18,8 @@ from typing import Any
 
 from cxrviewer.models.errors import ModelError
 from cxrviewer.models.registry import (
+    FILM_FITS,
+    FILM_INPUT_FILE,
     OPENAI_CLIP_MEAN,
     OPENAI_CLIP_STD,
     SIGLIP_MEAN,
@@ -348,5 +350,19 @@ def spec_from_folder(folder: Path, name: str | None = None, licence: str | None 
     return EncoderSpec(
         name=name, kind=kind, format=fmt, architecture=arch, input_size=size, mean=tuple(float(m) for m in mean),
         std=tuple(float(s) for s in std), embed_dim=dim, licence=licence, folder=str(folder.resolve()),
-        description=description, source="path",
+        description=description, source="path", film_fit=film_fit_of(folder, fmt),
     )
+
+
+def film_fit_of(folder: Path, fmt: str) -> str:
+    """How the folder's model takes a film: torchxrayvision's own crop, a fit the folder names in
+    film_input.json (CheXzero: pad), else the whole film squashed to the square."""
+    if fmt == XRV_FORMAT:
+        return "torchxrayvision"
+    path = folder / FILM_INPUT_FILE
+    if path.is_file():
+        fit = read_json(path, folder).get("fit")
+        if fit not in FILM_FITS:
+            raise ModelError(f"model folder {folder}: {FILM_INPUT_FILE} names an unknown fit {fit!r}")
+        return str(fit)
+    return "squash"

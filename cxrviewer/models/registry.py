@@ -31,6 +31,8 @@ SIGLIP_MEAN = (0.5, 0.5, 0.5)
 SIGLIP_STD = (0.5, 0.5, 0.5)
 
 IMPORTED_FILE = "imported.json"
+FILM_FITS = ("squash", "pad", "torchxrayvision")  # = models.film_fit.FITS (kept here: no numpy)
+FILM_INPUT_FILE = "film_input.json"  # {"fit": ...} in a model folder whose model was trained on another fit
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth")
 FINGERPRINT_SAMPLES = 16
 FINGERPRINT_BLOCK = 64 * 1024
@@ -60,12 +62,15 @@ class EncoderSpec:
     description: str = ""
     source: str = "builtin"  # "builtin" | "imported" | "path"
     sha256: tuple[tuple[str, str], ...] = ()  # (relative file, hex digest) recorded at import
+    film_fit: str = "squash"  # how a film becomes the square input (models.film_fit.FITS)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"encoder {self.name!r}: kind must be one of {KINDS}, not {self.kind!r}")
         if self.format not in FORMATS:
             raise ValueError(f"encoder {self.name!r}: format must be one of {FORMATS}, not {self.format!r}")
+        if self.film_fit not in FILM_FITS:
+            raise ValueError(f"encoder {self.name!r}: film_fit must be one of {FILM_FITS}, not {self.film_fit!r}")
 
     @property
     def has_text(self) -> bool:

@@ -27,56 +27,26 @@ import torch.nn.functional as F
 from cxrviewer.models.encoders import Encoder
 from cxrviewer.models.errors import ModelError
 from cxrviewer.models.formats import read_json
-from cxrviewer.models.preprocess import to_unit_range
+from cxrviewer.models.film_fit import XRV_MAX, center_crop, xrv_resize, xrv_scaled
 from cxrviewer.models.registry import EncoderSpec
 
 XRV_FORMAT = "torchxrayvision"
 ARCHITECTURES = {"densenet121": 1024, "resnet50": 2048}  # -> width of the pooled features
-XRV_MAX = 1024.0  # torchxrayvision's value range is [-1024, 1024]
 
 
 # --- input --------------------------------------------------------------------------------------
-def xrv_scaled(image: np.ndarray) -> np.ndarray:
-    """(1, H, W) float32 in torchxrayvision's range, as ``xrv.utils.normalize(img, 255)`` then
-    ``img.mean(2)[None]`` for colour (its README's recipe). uint8 is the windowed film (the app's
-    input); other dtypes are scaled from their own range first, as every encoder does."""
-    image = np.asarray(image)
-    if image.dtype == np.uint8:
-        scaled = (2 * (image.astype(np.float32) / 255) - 1.0) * XRV_MAX  # normalize(img, 255), same order
-    else:
-        scaled = ((2 * to_unit_range(image) - 1.0) * XRV_MAX).astype(np.float32)
-    if scaled.ndim == 3:
-        scaled = scaled[..., :3].mean(2)
-    if scaled.ndim != 2:
-        raise ValueError(f"expected a 2-D image (or H x W x C), got shape {image.shape}")
-    return scaled[None, ...]
-
-
-def center_crop(image: np.ndarray) -> np.ndarray:
-    """torchxrayvision's ``XRayCenterCrop``: the central square of a (1, H, W) image."""
-    _, rows, cols = image.shape
-    side = min(rows, cols)
-    top, left = rows // 2 - side // 2, cols // 2 - side // 2
-    return image[:, top:top + side, left:left + side]
-
-
-def resize(image: np.ndarray, size: int) -> np.ndarray:
-    """torchxrayvision's ``XRayResizer(size)`` (its default scikit-image engine, the same call)."""
-    import warnings
-
-    import skimage.transform
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return skimage.transform.resize(image, (1, size, size), mode="constant",
-                                        preserve_range=True).astype(np.float32)
-
-
+# torchxrayvision's own preprocessing lives in models.film_fit (numpy only: build workers run it)
 def xrv_input(images: Sequence[np.ndarray], size: int) -> torch.Tensor:
-    """Films -> (n, 1, size, size) float32, each exactly as torchxrayvision prepares an image."""
+    """Films -> (n, 1, size, size) float32, each exactly as torchxrayvision prepares an image. An
+    input already fitted (float32 (1, size, size), from models.film_fit in a build worker or a
+    query) passes through unchanged."""
     out = torch.empty((len(images), 1, size, size), dtype=torch.float32)
     for i, image in enumerate(images):
-        out[i] = torch.from_numpy(resize(center_crop(xrv_scaled(image)), size))
+        image = np.asarray(image)
+        if image.dtype == np.float32 and image.shape == (1, size, size):
+            out[i] = torch.from_numpy(image)
+        else:
+            out[i] = torch.from_numpy(xrv_resize(center_crop(xrv_scaled(image)), size))
     return out
 
 

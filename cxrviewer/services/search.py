@@ -63,8 +63,9 @@ class GalleryThumb:
 
 @dataclass(frozen=True)
 class SaliencyResult:
-    """A map at the model input's resolution; the viewer stretches it over the film, which is
-    exactly how the film was squeezed into the model input (no crop)."""
+    """A map the viewer stretches over the whole film: the model input's map itself when the
+    film was squashed into the input, else the map laid on a film-shaped grid (a model that saw
+    only the film's central square has 0 over the rest; see models.film_fit)."""
 
     image_path: str
     frame: int
@@ -191,10 +192,10 @@ class SearchService:
                                                "model in the route list")
             request = dataclasses.replace(request, text=report_text)
             return self.search(context, path, request, label=f"films like {Path(image_path).name} (by its report)")
-        from cxrviewer.library.prepare import load, model_input
+        from cxrviewer.library.prepare import film_input, load
 
         image = load(image_path)
-        pixels = model_input(image, int(library.encoder.spec.input_size))
+        pixels = film_input(image, library.encoder.spec)
         context.check()
         request = dataclasses.replace(request, image=pixels, text="", image_synthetic=image.header.synthetic_demo)
         return self.search(context, path, request, label=f"films like {Path(image_path).name}")
@@ -246,7 +247,7 @@ class SearchService:
 
         from cxrviewer.explain import (Cancelled as ExplainCancelled, EmbeddingTarget, LabelTarget,
                                        SaliencyCache, TextTarget, explain)
-        from cxrviewer.library.prepare import load, model_input
+        from cxrviewer.library.prepare import film_input, load
 
         image = load(image_path)
         encoder = self.explaining_encoder(path, image.header.synthetic_demo, need_text=target_kind == "text")
@@ -260,8 +261,7 @@ class SearchService:
                 vector = np.frombuffer(blob, np.float32)
             else:  # a label-route library (or another model): embed the case's film on the fly
                 case = library.case(target_value)
-                vector = encoder.encode_images([model_input(load(case.image), int(encoder.spec.input_size),
-                                                            case.frame)])[0]
+                vector = encoder.encode_images([film_input(load(case.image), encoder.spec, case.frame)])[0]
             target = EmbeddingTarget(vector, target_value)
         else:
             target = LabelTarget(target_value)
@@ -270,7 +270,7 @@ class SearchService:
         key = SaliencyCache.key((image_path, frame), target, encoder.spec.name, method)
 
         def compute():
-            pixels = model_input(image, int(encoder.spec.input_size), frame)
+            pixels = film_input(image, encoder.spec, frame)
             context.check()
             return explain(encoder, pixels, target, method, should_cancel=context.should_cancel)
 
@@ -278,13 +278,20 @@ class SearchService:
             found = self.saliency_cache.get_or_compute(key, compute)
         except ExplainCancelled:
             raise Cancelled() from None
-        return SaliencyResult(image_path, frame, found.values, found.method, found.target, encoder.spec.name,
+        values = found.values
+        if encoder.spec.film_fit != "squash":
+            from cxrviewer.explain import to_film_grid
+
+            scale = min(1.0, 4 * max(values.shape) / max(image.rows, image.columns))
+            values = to_film_grid(values, max(1, round(image.rows * scale)), max(1, round(image.columns * scale)),
+                                  encoder.spec.film_fit)
+        return SaliencyResult(image_path, frame, values, found.method, found.target, encoder.spec.name,
                               found.seconds, float(found.score), encoder.spec.licence)
 
     def finding_scores(self, context: JobContext, path: str, image_path: str, frame: int = 0) -> FindingScores:
         """The finding probabilities of the model that may read this film (its card), with each
         finding's validation figure; or, when none may, the reason in plain words."""
-        from cxrviewer.library.prepare import load, model_input
+        from cxrviewer.library.prepare import film_input, load
         from cxrviewer.models import ModelError
         from cxrviewer.models.classify import choose_finding_model, film_domain, reading
 
@@ -304,7 +311,7 @@ class SearchService:
         if not labels:
             return FindingScores(image_path, refused=f"model {choice.spec.name} has no finding head")
         context.check()
-        probabilities = encoder.predict_labels([model_input(image, int(encoder.spec.input_size), frame)])[0]
+        probabilities = encoder.predict_labels([film_input(image, encoder.spec, frame)])[0]
         read = reading(choice.card, choice.spec.name, choice.spec.licence, labels, probabilities)
         return FindingScores(image_path, labels, read.probabilities, choice.spec.name, read)
 

@@ -35,18 +35,18 @@ def _build_and_open(name: str, films: Path, tmp_path: Path, capsys: pytest.Captu
 
 def _image_search_finds_each_film(library, films: Path) -> None:
     from cxrviewer.library.library import SearchRequest
-    from cxrviewer.library.prepare import load, model_input
+    from cxrviewer.library.prepare import film_input, load
 
     for film in sorted(films.rglob("pa.dcm"))[:3]:
-        pixels = model_input(load(str(film)), int(library.encoder.spec.input_size))
+        pixels = film_input(load(str(film)), library.encoder.spec)
         result = library.search(SearchRequest(image=pixels, k=3, route=library.manifest.route))
         assert Path(result.hits[0].case.image) == film and result.hits[0].score == pytest.approx(1.0, abs=1e-3)
 
 
 def _film(library, films: Path) -> np.ndarray:
-    from cxrviewer.library.prepare import load, model_input
+    from cxrviewer.library.prepare import film_input, load
 
-    return model_input(load(str(sorted(films.rglob("pa.dcm"))[0])), int(library.encoder.spec.input_size))
+    return film_input(load(str(sorted(films.rglob("pa.dcm"))[0])), library.encoder.spec)
 
 
 def test_torchxrayvision_end_to_end(xrv_cache: Path, films: Path, tmp_path: Path,
@@ -75,6 +75,23 @@ def test_torchxrayvision_end_to_end(xrv_cache: Path, films: Path, tmp_path: Path
     assert "Cardiomegaly" in encoder.label_names and by_findings.query_findings
     assert label_map.method == "layercam" and label_map.values.shape == (224, 224) and label_map.values.max() == 1
     assert similar_map.score == pytest.approx(1.0, abs=1e-4)
+    # In the window the map lies over the film's central square, the only part the model saw
+    from cxrviewer.services.search import SearchService
+
+    class Context:
+        def check(self) -> None: ...
+        def should_cancel(self) -> bool: return False
+
+    service = SearchService()
+    try:
+        shown = service.saliency(Context(), str(tmp_path / "library"), str(sorted(films.rglob("pa.dcm"))[0]), 0,
+                                 "label", "Cardiomegaly").values
+    finally:
+        service.close()
+    rows, cols = shown.shape
+    assert rows / cols == pytest.approx(288 / 240, rel=0.02)  # the film's shape, not the input's square
+    band = int(rows * 20 / 288)  # the crop drops 24 of 288 rows at the top and at the bottom
+    assert shown[:band].max() == 0 and shown[-band:].max() == 0 and shown.max() > 0.5
 
 
 @pytest.mark.parametrize("fmt", ["biomedclip", "chexzero"])

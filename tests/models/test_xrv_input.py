@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cxrviewer.library.prepare import load, model_input, windowed
+from cxrviewer.library.prepare import film_input, load, model_input, windowed
 
 pytestmark = pytest.mark.needs_shared
 
@@ -50,9 +50,24 @@ def test_xrv_input_equals_torchxrayvisions_recipe(dicom_dir: Path, tmp_path: Pat
         assert ours.shape == expected.shape == (1, size, size)
         assert float(np.abs(ours - expected).max()) <= 1e-4, name
         assert -1024 <= ours.min() and ours.max() <= 1024 and ours.max() - ours.min() > 1000  # its range
-    # what the library stores and searches with: the same film squashed to the model's square
-    square = model_input(load(str(dicom_dir / "chest" / "RG1_J2KI.dcm")), size)
-    assert float(np.abs(xrv_input([square], size)[0].numpy() - xrv_recipe(square, size)).max()) <= 1e-4
+    # what the library builds, searches and explains with: the film fitted the torchxrayvision way
+    # (from full resolution, its central square), exactly the recipe's tensor - not a squashed film
+    spec = _spec(size)
+    for name in ("RG1_J2KI.dcm", "nih_dx_mono2.dcm"):
+        fitted = film_input(load(str(dicom_dir / "chest" / name)), spec)
+        assert fitted.dtype == np.float32 and fitted.shape == (1, size, size)
+        assert float(np.abs(fitted - xrv_recipe(films[name], size)).max()) <= 1e-4, name
+        assert float(np.abs(xrv_input([fitted], size)[0].numpy() - fitted).max()) == 0.0  # passes unchanged
+    squashed = model_input(load(str(dicom_dir / "chest" / "RG1_J2KI.dcm")), size)
+    assert float(np.abs(xrv_input([squashed], size)[0].numpy() - xrv_recipe(films["RG1_J2KI.dcm"], size)).max()) > 1
+
+
+def _spec(size: int):
+    from cxrviewer.models.registry import EncoderSpec
+
+    return EncoderSpec(name="x", kind="image", format="torchxrayvision", architecture="densenet121",
+                       input_size=size, mean=(0.5,), std=(1.0,), embed_dim=1024, licence="-",
+                       film_fit="torchxrayvision")
 
 
 def test_colour_films_are_averaged_as_its_readme_does() -> None:
