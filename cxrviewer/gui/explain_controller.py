@@ -23,6 +23,7 @@ class ExplainController(QObject):
         self.last_labels: tuple[str, ...] = ()
         self._requested_key: tuple | None = None
         self._panel_connected = False
+        self.models_shown: dict[str, str] = {}  # model -> "licence ...; what it was validated on" (About)
         self.model_label = None  # QLabel in the status bar, made with the first finding scores
         window.channel_handlers.update({"saliency": self._on_saliency, "scores": self._on_scores})
 
@@ -105,6 +106,7 @@ class ExplainController(QObject):
         caption = (f"{result.method} on {result.model}: {result.target} (score {result.score:.3f}, "
                    f"{result.seconds * 1000:.0f} ms)" + (f" · licence: {result.licence}" if result.licence else ""))
         viewer.saliency.set_map(result.values, self._requested_key, caption)
+        self.models_shown.setdefault(result.model, f"licence: {result.licence or 'unknown'}")
 
     def _on_scores(self, event: JobEvent) -> None:
         if event.kind == "error":
@@ -142,5 +144,6 @@ class ExplainController(QObject):
             self.model_label.setText("Findings: no validated model")
             self.model_label.setToolTip(scores.refused)
             return
+        self.models_shown[reading.model] = f"licence: {reading.licence}; {reading.validation}"
         self.model_label.setText(f"Findings: {reading.model}")
         self.model_label.setToolTip(f"{reading.model}: {reading.validation}. Licence: {reading.licence}")

@@ -33,6 +33,20 @@ from cxrviewer.services import JobEvent
 APP_TITLE = "cxrviewer"
 
 
+def about_text(window) -> str:
+    """Version, purpose, and the models whose output this window has shown, with their licences."""
+    models = dict(window.explainer.models_shown) if window._explainer is not None else {}
+    outcome = getattr(window._search, "last_outcome", None) if window._search is not None else None
+    if outcome is not None and outcome.licence:
+        models.setdefault(outcome.model, f"licence: {outcome.licence}")
+    lines = [f"cxrviewer {__version__}", "Offline chest X-ray viewer and case search for teaching.",
+             "Not for diagnostic use."]
+    if models:
+        lines += ["", "Models whose output this window shows:"]
+        lines += [f"• {name}: {text}" for name, text in sorted(models.items())]
+    return "\n".join(lines)
+
+
 def _jobs():
     """The study jobs module, imported on first use: showing the window does not need it."""
     from cxrviewer.services import study
@@ -740,7 +754,7 @@ class MainWindow(QMainWindow):
     def show_about(self) -> None:
         from PySide6.QtWidgets import QMessageBox
 
-        QMessageBox.about(self, "About cxrviewer", f"cxrviewer {__version__}\nOffline chest X-ray viewer and case search for teaching.\nNot for diagnostic use.")
+        QMessageBox.about(self, "About cxrviewer", about_text(self))
 
     # -- drag and drop ----------------------------------------------------------------------------------
 

@@ -44,7 +44,9 @@ def test_a_demo_film_shows_validation_auroc_and_greys_weak_findings(qtbot, windo
     assert "AUROC below 0.7" in panel.footer.text() and "validated here on 600 synthetic films" in panel.footer.text()
     assert window.explainer.model_label.text() == "Findings: demo-clip"
     assert "synthetic" in window.explainer.model_label.toolTip()
-    window.grab().save("/tmp/demo_findings.png")
+    from cxrviewer.gui.main_window import about_text
+
+    assert "• demo-clip: licence: CC0-1.0" in about_text(window)  # About names the model and its licence
 
 
 def test_the_import_button_asks_before_unpickling(qtbot, window_on_demo_library, tmp_path, monkeypatch):
