@@ -1,6 +1,10 @@
 """``python -m cxrviewer.bench library``: index search, library build and thumbnail speed.
 
-Goals (issue 4), all measured in one run:
+Goals (issues 4 and 20), all measured in one run:
+- the findings route at ``--n`` cases: <= 30 ms per query at 224k and <= 100 ms at 1M, against
+  the case-by-case reference (``_findings_route``);
+- with ``--real-size``, a build of 2,500 x 3,000 px films at >= 0.8 of the reduced-decode bound
+  (``_real_size``);
 - FAISS search at 224k x 512: <= 1 ms per query at recall@10 >= 0.99 against exact search, and
   >= 50x faster than a cosine scan as pandas / scikit-learn code does it (normalise, dot, sort);
 - building: the whole pipeline (read, decode, resize, thumbnail, write) reaches >= 0.8 of the
@@ -181,10 +185,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", type=int, default=512)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--skip-index", action="store_true")
+    parser.add_argument("--skip-findings", action="store_true", help="skip the findings route at --n cases")
     parser.add_argument("--skip-build", action="store_true")
+    parser.add_argument("--real-size", action="store_true",
+                        help="also build from 2,500 x 3,000 px JPEG, 16-bit PNG and DICOM films "
+                             "against the full- and reduced-decode bounds")
+    parser.add_argument("--real-films", type=int, default=100, help="films per format for --real-size")
     args = parser.parse_args(argv)
     if not args.skip_index:
         bench_index(args.n, args.dim, args.queries, tuple(int(e) for e in args.ef.split(",")))
+    if not args.skip_findings:
+        from cxrviewer.bench._findings_route import bench_findings_route
+
+        bench_findings_route(args.n)
     if not args.skip_build:
         bench_build(args.root, args.cases, args.size, args.workers)
+    if args.real_size:
+        from cxrviewer.bench._real_size import bench_real_size
+
+        bench_real_size(args.real_films, args.workers)
     return 0

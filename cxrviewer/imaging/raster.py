@@ -48,15 +48,18 @@ GREY_SUBSAMPLE = 16  # every 16th row and column rules colour in at once; grey i
 _BAND_ROWS = 256  # the full check goes by bands of rows, to keep its temporaries small
 
 
-def _decode(path: str, kind: RasterKind) -> np.ndarray:
+def _decode(path: str, kind: RasterKind, reduce_to: int = 0) -> np.ndarray:
     from PIL import Image, UnidentifiedImageError
 
+    draft = (reduce_to, reduce_to) if reduce_to > 0 else None
     try:
         with Image.open(path) as im:
             if kind == "jpeg" and im.mode == "RGB":
-                grey_or_rgb = _jpeg_colour(path)
+                grey_or_rgb = _jpeg_colour(path, draft)
                 if grey_or_rgb is not None:
                     return grey_or_rgb
+            if kind == "jpeg" and draft is not None and im.mode == "L":
+                im.draft("L", draft)  # decoded at 1/2, 1/4 or 1/8 in the DCT domain, never below draft
             im.load()
             mode = im.mode
             if mode in ("I;16", "I;16B", "I;16L"):
@@ -78,7 +81,7 @@ def _decode(path: str, kind: RasterKind) -> np.ndarray:
     return np.ascontiguousarray(arr)
 
 
-def _jpeg_colour(path: str) -> np.ndarray | None:
+def _jpeg_colour(path: str, draft: tuple[int, int] | None = None) -> np.ndarray | None:
     """A colour JPEG decoded to YCbCr (libjpeg skips its RGB conversion): its luminance when the
     chroma is neutral, i.e. a grey film saved as colour, else RGB. None when this JPEG cannot be
     decoded that way (e.g. one stored in RGB, not YCbCr); the caller then decodes it as usual."""
@@ -86,7 +89,7 @@ def _jpeg_colour(path: str) -> np.ndarray | None:
 
     try:
         with Image.open(path) as im:
-            im.draft("YCbCr", None)
+            im.draft("YCbCr", draft)
             if im.mode != "YCbCr":
                 return None
             im.load()
@@ -125,14 +128,20 @@ def _within(pixels: np.ndarray, spread) -> bool:
                for start in range(0, pixels.shape[0], _BAND_ROWS))
 
 
-def load_image(path: str, kind: RasterKind) -> LoadedImage:
+def load_image(path: str, kind: RasterKind, reduce_to: int = 0) -> LoadedImage:
     """A PNG/JPEG as a one-frame image: grey stays grey (8 or 16 bit), and so does a grey film
-    stored as colour (R = G = B); anything else is RGB."""
+    stored as colour (R = G = B); anything else is RGB.
+
+    ``reduce_to`` > 0 asks only for what a ``reduce_to`` px target needs: a JPEG is then decoded
+    at 1/2, 1/4 or 1/8 scale in the DCT domain (Pillow's draft mode), never below ``reduce_to`` on
+    its shorter side; a 2,500 x 3,000 film for a 256 px thumbnail decodes at 1/8, several times
+    faster. The header keeps the film's true size; the pixels are the reduced ones.
+    """
     from cxrviewer.imaging.dicom import _ranges
     from cxrviewer.imaging.display import presets_for
 
     header = read_header(path, kind)
-    arr = _decode(path, kind)
+    arr = _decode(path, kind, reduce_to)
     is_color = arr.ndim == 3
     pixels = arr[np.newaxis]
     bits = 16 if pixels.dtype == np.uint16 else 8

@@ -104,15 +104,21 @@ def query_from_findings(findings: dict[str, str], details: dict[str, FindingDeta
     return LabelQuery(dict(findings), dict(details or {}), text)
 
 
-def pattern_scores(query: LabelQuery, patterns: list[str]) -> np.ndarray:
-    """The score of each finding pattern (see ``store.pattern_of``) for ``query``, in [-inf, 1]."""
+def pattern_codes(patterns: list[str]) -> np.ndarray:
+    """(n patterns, n labels) int8 status codes of finding patterns (see ``store.pattern_of``)."""
+    return np.array([[_CODE_INDEX[ch] for ch in p] for p in patterns], np.int8).reshape(
+        len(patterns), len(ALL_LABELS))
+
+
+def pattern_scores(query: LabelQuery, patterns: list[str], codes: np.ndarray | None = None) -> np.ndarray:
+    """The score of each finding pattern (see ``store.pattern_of``) for ``query``, in [-inf, 1];
+    ``codes`` are the patterns' :func:`pattern_codes` when the caller keeps them."""
     table = np.zeros((len(ALL_LABELS), 4), np.float64)
     for i, label in enumerate(ALL_LABELS):
         q = query.statuses.get(label, "")
         for j, c in enumerate(CASE_STATUSES):
             table[i, j] = 0.0 if (q == "" and label in _NO_EXTRA_COST) else WEIGHTS[q][c]
-    codes = np.array([[_CODE_INDEX[ch] for ch in p] for p in patterns], np.int8).reshape(
-        len(patterns), len(ALL_LABELS))
+    codes = pattern_codes(patterns) if codes is None else codes
     raw = table[np.arange(len(ALL_LABELS)), codes].sum(axis=1)
     best = query.best_score
     return raw / best if best > 0 else raw

@@ -140,6 +140,7 @@ class Library:
         store.image_path = self.image_path
         self._encoder_loader = encoder_loader
         self._route_refusal: str | None = None
+        self._label_index: Any = None
         self._encoder: Any = None
         self._index: Any = None
         self._label_models: dict[str, Any] = {}
@@ -283,38 +284,23 @@ class Library:
         return LR.query_from_findings(case.findings, case.details, case.impression), case.study_id
 
     def _label_hits(self, query: LR.LabelQuery, filters: Filters, k: int) -> tuple[list[Hit], int]:
-        """Score finding patterns, gather their cases best first until k are certain (details
-        can move a case by at most ``max_detail_swing`` either way), then rank the cases."""
+        """Rank by findings (see :mod:`.label_route`) over the library's arrays
+        (:class:`.label_index.LabelIndex`, built on the first query of this open library)."""
         where, params = filters.sql()
-        scores = np.round(LR.pattern_scores(query, self._patterns), 9)
-        swing = 2 * query.max_detail_swing
-        groups: list[tuple[float, list[int]]] = []
-        found = 0
-        enough_at: float | None = None
-        for value in np.unique(scores)[::-1]:
-            if enough_at is not None and value < enough_at - swing - 1e-9:
-                break
-            patterns = [self._patterns[i] for i in np.flatnonzero(scores == value)]
-            rows = self.store.rows_with_patterns(patterns, where, params)
-            if rows:
-                groups.append((float(value), rows))
-                found += len(rows)
-            if found >= k and enough_at is None:
-                enough_at = float(value)
-        ranked: list[tuple[float, float, float, str, int]] = []
-        query_words = LR.words(query.text)
-        labels = list(query.details)
-        for value, rows in groups:
-            texts = self.store.tie_break_texts(rows)
-            details = self.store.details_for(rows, labels)
-            for r in rows:
-                detail = LR.detail_agreement(query, details.get(r, {}))
-                ranked.append((round(value + detail, 9), detail, LR.text_overlap(query_words, texts[r][1]),
-                               texts[r][0], r))
-        ranked.sort(key=lambda t: (-t[0], -t[2], t[3]))
-        top = ranked[:k]
-        cases = self.store.cases([t[4] for t in top])
-        return [Hit(n, t[0], case, t[1], t[2]) for n, (t, case) in enumerate(zip(top, cases), 1)], found
+        allowed = np.asarray(self.store.filtered_rows(where, params), np.int64) if where else None
+        ranked = self.label_index().rank(query, k, allowed)
+        cases = self.store.cases([int(r) for r in ranked.rows])
+        return [Hit(n, round(int(t) / 1e9, 9), case, float(d), float(o))
+                for n, (t, d, o, case) in enumerate(zip(ranked.totals, ranked.details, ranked.overlaps, cases), 1)
+                ], ranked.candidates
+
+    def label_index(self) -> Any:
+        """The findings route's arrays over this library (loaded once; see label_index)."""
+        if self._label_index is None:
+            from cxrviewer.library.label_index import LabelIndex
+
+            self._label_index = LabelIndex(self.store)
+        return self._label_index
 
     # -- embedding route -------------------------------------------------------------------
 

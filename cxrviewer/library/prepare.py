@@ -29,7 +29,16 @@ class PreparedImage:
     details: tuple[tuple[str, str | None, str | None], ...] = ()  # (label, severity, laterality)
 
 
-def load(path: str) -> Any:
+def load(path: str, reduce_to: int = 0) -> Any:
+    """A film decoded for display; with ``reduce_to`` > 0, only as finely as a ``reduce_to`` px
+    target needs where the format can decode at a lower resolution (JPEG: DCT scaling)."""
+    if reduce_to > 0:
+        from cxrviewer.imaging import sniffing
+
+        if sniffing.sniff(path) == "jpeg":
+            from cxrviewer.imaging import raster
+
+            return raster.load_image(path, "jpeg", reduce_to)
     from cxrviewer.imaging.dicom import load_image
 
     return load_image(path)
@@ -64,9 +73,10 @@ def film_input(image: Any, spec: Any, frame: int = 0) -> np.ndarray:
     return model_input(image, int(spec.input_size), frame, spec.film_fit)
 
 
-def decode_and_shrink(path: str, frame: int = 0, size: int = 256) -> np.ndarray:
-    """Decode + window + resize: the part of a build that the rest must keep up with."""
-    return windowed(load(path), size, frame)
+def decode_and_shrink(path: str, frame: int = 0, size: int = 256, reduced: bool = True) -> np.ndarray:
+    """Decode + window + resize: the part of a build that the rest must keep up with (decoding
+    only what ``size`` needs unless ``reduced`` is False: the full-decode bound)."""
+    return windowed(load(path, size if reduced else 0), size, frame)
 
 
 def report_details(text: str) -> tuple[tuple[str, str | None, str | None], ...]:
@@ -87,8 +97,11 @@ def prepare_image(job: tuple[str, int, int, int, str, str]) -> PreparedImage:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # odd header values: the build lists real problems
-            image = load(path)
-            preview = windowed(image, max(thumb_size, model_size), frame)
+            from cxrviewer.models.film_fit import needs_full_resolution
+
+            target = max(thumb_size, model_size)
+            image = load(path, 0 if model_size and needs_full_resolution(fit) else target)
+            preview = windowed(image, target, frame)
         from PIL import Image
 
         picture = Image.fromarray(preview)
@@ -97,7 +110,7 @@ def prepare_image(job: tuple[str, int, int, int, str, str]) -> PreparedImage:
         picture.save(buffer, format="JPEG", quality=THUMB_QUALITY)
         encoder_input = None
         if model_size:
-            from cxrviewer.models.film_fit import fit_film, needs_full_resolution
+            from cxrviewer.models.film_fit import fit_film
 
             film = windowed(image, max(image.rows, image.columns), frame) if needs_full_resolution(fit) else preview
             encoder_input = fit_film(film, model_size, fit)
