@@ -1,10 +1,31 @@
-"""Writes that never leave a half-written file behind (temp file + ``os.replace``)."""
+"""Writes that never leave a half-written file behind (temp file + ``os.replace``).
+
+The temp file is made private by ``mkstemp`` (0600); before it takes the final name it gets the
+permissions any new file of this process gets (0666 less the umask), so a library built by one
+account on a shared workstation can be read by the others, as its SQLite file can.
+"""
 
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from pathlib import Path
+
+
+def current_umask() -> int:
+    """The process's umask, read without changing it where the system allows (Linux)."""
+    if sys.platform.startswith("linux"):
+        try:
+            with open("/proc/self/status", encoding="ascii", errors="replace") as handle:
+                for line in handle:
+                    if line.startswith("Umask:"):
+                        return int(line.split()[1], 8)
+        except (OSError, ValueError, IndexError):
+            pass
+    mask = os.umask(0o077)  # elsewhere: read by setting it (briefly stricter, never looser)
+    os.umask(mask)
+    return mask
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
@@ -21,6 +42,7 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(tmp_name, 0o666 & ~current_umask())
         os.replace(tmp_name, target)
     except BaseException:
         try:

@@ -265,6 +265,40 @@ class DirCache:
         return name in self.listing(folder)
 
 
+def inside(folder: str | Path, relative: str) -> str:
+    """``relative`` (a path from a dataset's table) joined to ``folder``, the dataset's.
+
+    A table is data, and a path in it must not lead a reader outside the dataset: absolute
+    paths and ``..`` parts are refused. The check is on the text, not on resolved links, so a
+    dataset whose folders are symbolic links to another disk still reads.
+
+    Raises
+    ------
+    RowError
+        When the path is absolute or has a ``..`` part.
+    """
+    text = relative.strip().replace("\\", "/")
+    parts = [p for p in text.split("/") if p not in ("", ".")]
+    if (not parts or text.startswith("/") or re.match(r"^[A-Za-z]:", text) or ".." in parts
+            or "\0" in text):
+        raise RowError(f"path {relative!r} leads outside the dataset folder")
+    return os.path.join(folder, *parts)
+
+
+def plain_name(cell: str, column: str) -> str:
+    """A cell that names one file or folder (no separators, not ``.`` or ``..``).
+
+    Raises
+    ------
+    RowError
+        Otherwise: joined to a folder it could lead outside the dataset.
+    """
+    name = cell.strip()
+    if name in ("", ".", "..") or "/" in name or "\\" in name or "\0" in name:
+        raise RowError(f"{column} {cell!r} is not a plain file name (it would lead outside the dataset folder)")
+    return name
+
+
 def missing_image(problems: ProblemLog, path: str | Path) -> None:
     problems(DatasetProblem(str(path), "image file not found"))
 

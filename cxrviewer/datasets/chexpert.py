@@ -115,9 +115,12 @@ def inner_path(cell: str) -> str:
     Raises
     ------
     RowError
-        When the path is not ``[folder/]split/patient/study/image``.
+        When the path is not ``[folder/]split/patient/study/image``, or has a ``..`` part
+        (``.../train/../../outside.jpg`` would read a file outside the dataset).
     """
     parts = [p for p in cell.strip().replace("\\", "/").split("/") if p]
+    if any(p in (".", "..") for p in parts):
+        raise T.RowError(f"Path {cell!r} leads outside the dataset folder")
     if parts and parts[0] not in SPLIT_DIRS:
         parts = parts[1:]
     if len(parts) != 4 or parts[0] not in SPLIT_DIRS:

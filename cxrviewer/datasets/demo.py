@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cxrviewer.datasets import _tables as T
 from cxrviewer.datasets import phantom as P
 from cxrviewer.datasets.case import Case, DatasetProblem, ProblemLog, split_for_patient
 from cxrviewer.fileio import atomic_write_text
@@ -524,7 +525,7 @@ class DemoAdapter:
     def _case(root: Path, index: Path, line_no: int, line: str, problems: ProblemLog) -> Case | None:
         try:
             r = json.loads(line)
-            image = root / r["image"]
+            image = Path(T.inside(root, str(r["image"])))  # a record must not lead outside the dataset
             sections = r.get("report_sections", {})
             case = Case(
                 case_id=str(r["case_id"]), patient_id=str(r["patient_id"]),

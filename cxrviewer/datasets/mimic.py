@@ -83,6 +83,11 @@ def _cases(layout: Layout, table: T.Table, problems: ProblemLog) -> Iterator[Cas
         if not (subject.isdigit() and study.isdigit() and dicom):
             T.bad_row(problems, table.path, line, "subject_id and study_id must be numbers, dicom_id non-empty")
             continue
+        try:
+            dicom = T.plain_name(dicom, "dicom_id")
+        except T.RowError as exc:
+            T.bad_row(problems, table.path, line, str(exc))
+            continue
         image = os.path.join(layout.folder, "files", f"p{subject[:2]}", f"p{subject}", f"s{study}", f"{dicom}.jpg")
         if not files.exists(image):
             T.missing_image(problems, image)

@@ -34,5 +34,6 @@ class ExecutorBridge(QObject):
     def submit(self, fn, *args, channel: str = "default", **kwargs):
         return self.executor.submit(fn, *args, channel=channel, **kwargs)
 
-    def shutdown(self) -> None:
-        self.executor.shutdown(wait=True)
+    def shutdown(self, last=None) -> None:
+        """End the worker; ``last`` runs on it after its last job (see ``Executor.shutdown``)."""
+        self.executor.shutdown(wait=True, last=last)

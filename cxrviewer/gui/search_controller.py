@@ -379,7 +379,8 @@ class SearchController(QObject):
         self.pane._pause.stop()
         for bridge in (self.searcher, self.gallery):
             bridge.executor.cancel_all()
-        self.searcher.executor.submit(lambda context: self.service.close(), channel="close")
-        self.gallery.executor.submit(lambda context: (self.thumbs.close(), self.film_cases.close()), channel="close")
-        for bridge in (self.searcher, self.gallery):
-            bridge.shutdown()
+        # The connections are closed on the threads that use them, after their last job. (A
+        # "close" job submitted here was cancelled by the shutdown that followed it whenever the
+        # worker had not started it yet, which left the database's -wal and -shm behind.)
+        self.searcher.shutdown(last=self.service.close)
+        self.gallery.shutdown(last=lambda: (self.thumbs.close(), self.film_cases.close()))

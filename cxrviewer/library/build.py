@@ -15,19 +15,22 @@ import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from cxrviewer.datasets.case import Case, DatasetError, DatasetProblem
-from cxrviewer.library.errors import LibraryError
+from cxrviewer.library.errors import LibraryDamaged, LibraryError, repair_advice
 from cxrviewer.library.locations import same_source, source_entry
 from cxrviewer.library.manifest import (LABEL_ROUTE, MANIFEST_NAME, Manifest, now_iso, read_manifest,
                                        write_manifest)
 from cxrviewer.library.prepare import PreparedImage, prepare_image, warm_up
+from cxrviewer.library.sqlite_access import STORE_SIDE_FILES
 from cxrviewer.library.store import STORE_NAME, FindingDetail, PreparedCase, Store
 
 LABEL_DIM = 0  # the label route has no vectors: it scores finding patterns (label_route.py)
+SET_ASIDE_PREFIX = "damaged-"  # a repair keeps damaged files in <library>/damaged-<time>/ (repair.py)
 
 
 class BuildCancelled(Exception):
@@ -78,7 +81,13 @@ CancelFn = Callable[[], bool]
 
 def build_library(options: BuildOptions, progress: ProgressFn | None = None,
                   should_cancel: CancelFn | None = None) -> BuildResult:
-    """Build (or resume, or extend) the library at ``options.out`` from a dataset."""
+    """Build (or resume, or extend) the library at ``options.out`` from a dataset.
+
+    A new library whose build fails before it stored a case is removed again (a folder with a
+    manifest would look like a library); one that stored cases is kept for the next run to
+    resume. An existing library is checked first: a damaged index or database is reported with
+    the way to repair it rather than built upon.
+    """
     started = time.perf_counter()
     report = progress or (lambda p: None)
     cancelled = should_cancel or (lambda: False)
@@ -87,7 +96,22 @@ def build_library(options: BuildOptions, progress: ProgressFn | None = None,
     # folder the library is opened from later (see library.locations).
     options = dataclasses.replace(options, root=Path(options.root).resolve())
     encoder = _load_encoder(options, report)
-    manifest, resumed = _open_or_create(folder, options, encoder)
+    new_library = not (folder / MANIFEST_NAME).exists()
+    new_folder = not folder.exists()
+    try:
+        return _build(folder, options, encoder, report, cancelled, started)
+    except OSError as exc:
+        _remove_if_empty(folder, new_library, new_folder)
+        raise LibraryError(exc.filename or folder, f"cannot build the library here "
+                                                   f"({exc.strerror or exc})") from None
+    except BaseException:
+        _remove_if_empty(folder, new_library, new_folder)
+        raise
+
+
+def _build(folder: Path, options: BuildOptions, encoder: Any, report: ProgressFn, cancelled: CancelFn,
+           started: float) -> BuildResult:
+    manifest, resumed = _open_or_create(folder, options, encoder, report)
     store = Store(folder / STORE_NAME, create=True)
     pool = ImagePool(options.workers)
     try:
@@ -101,7 +125,7 @@ def build_library(options: BuildOptions, progress: ProgressFn | None = None,
         report(BuildProgress("finishing", len(todo), len(todo), "writing the index"))
         counts = store.counts()
         if encoder is not None and (added or manifest.index is None):
-            manifest = _write_index(folder, store, manifest, options.index_kind)
+            manifest = write_index(folder, store, manifest, options.index_kind)
         manifest = manifest.touched(state="ready", counts=counts)
         write_manifest(folder, manifest)
         return BuildResult(folder, added, skipped, counts["cases"], resumed,
@@ -109,6 +133,58 @@ def build_library(options: BuildOptions, progress: ProgressFn | None = None,
     finally:
         pool.close()
         store.close()
+
+
+def _check_existing(folder: Path, manifest: Manifest, report: ProgressFn) -> None:
+    """Refuse to build on a damaged library, before anything in it is changed: the build would
+    add nothing, say "ready" and leave the damage in place. The message names the damaged file
+    and the repair (``library repair``)."""
+    from cxrviewer.library.index import read_checked
+
+    report(BuildProgress("reading", 0, 0, f"checking {folder}"))
+    if (folder / STORE_NAME).exists():
+        store = Store(folder / STORE_NAME)
+        try:
+            problem = store.check(thorough=False)
+        finally:
+            store.close()
+        if problem:
+            raise LibraryDamaged(store.path, f"the library's metadata file is damaged ({problem}); "
+                                             f"{repair_advice(folder)}")
+    if manifest.index is not None:
+        read_checked(folder, manifest.index)
+
+
+def _remove_if_empty(folder: Path, new_library: bool, new_folder: bool) -> None:
+    """Take back what a failed build of a new library made, unless it stored cases (then a
+    rerun resumes it). Only the library's own files are removed, never the folder's others."""
+    if not new_library or not (folder / MANIFEST_NAME).exists():
+        return
+    if _stored_cases(folder / STORE_NAME):
+        return
+    names = [MANIFEST_NAME, STORE_NAME, *(STORE_NAME + s for s in (*STORE_SIDE_FILES, "-journal"))]
+    for path in [*(folder / n for n in names), *folder.glob("index-*.faiss"), *folder.glob(".*.tmp")]:
+        try:
+            path.unlink()
+        except OSError:
+            pass
+    if new_folder:
+        try:
+            folder.rmdir()  # only when empty
+        except OSError:
+            pass
+
+
+def _stored_cases(path: Path) -> int:
+    import sqlite3
+
+    if not path.is_file():
+        return 0
+    try:
+        with closing(sqlite3.connect(path)) as db:
+            return int(db.execute("SELECT COUNT(*) FROM cases").fetchone()[0])
+    except sqlite3.Error:
+        return 0
 
 
 def read_dataset(dataset: str, root: Path, limit: int | None = None
@@ -176,9 +252,10 @@ def _route_of(encoder: Any) -> tuple[str, int, dict[str, Any]]:
         "model_input": f"default window, uint8, fitted to the square input: {spec.film_fit}"}
 
 
-def _open_or_create(folder: Path, options: BuildOptions, encoder: Any) -> tuple[Manifest, bool]:
-    """The manifest to build under: an existing library of the same route is resumed or
-    extended; anything else in the folder is refused, never overwritten."""
+def _open_or_create(folder: Path, options: BuildOptions, encoder: Any,
+                    report: ProgressFn) -> tuple[Manifest, bool]:
+    """The manifest to build under: an existing library of the same route, and undamaged, is
+    resumed or extended; anything else in the folder is refused, never overwritten."""
     source = source_entry(options.dataset, Path(options.root), folder)
     route, dim, encoder_info = _route_of(encoder)
     if (folder / MANIFEST_NAME).exists():
@@ -195,6 +272,7 @@ def _open_or_create(folder: Path, options: BuildOptions, encoder: Any) -> tuple[
                                f"this library was built with other weights for encoder {route!r} than "
                                f"those in {encoder_info['encoder']['path']}; its vectors and new ones "
                                f"would not compare. Build into another folder (this one is left as it is)")
+        _check_existing(folder, manifest, report)
         resumed = manifest.state == "building"
         others = tuple(s for s in manifest.sources if not same_source(s, source))
         if source not in manifest.sources:  # new, or its root relative to the library changed
@@ -202,7 +280,7 @@ def _open_or_create(folder: Path, options: BuildOptions, encoder: Any) -> tuple[
         manifest = manifest.touched(state="building")
         write_manifest(folder, manifest)
         return manifest, resumed
-    if folder.exists() and any(folder.iterdir()):
+    if folder.exists() and any(not p.name.startswith(SET_ASIDE_PREFIX) for p in folder.iterdir()):
         raise LibraryError(folder, "the folder is not empty and is not a cxrviewer library; "
                                    "choose an empty or new folder")
     folder.mkdir(parents=True, exist_ok=True)
@@ -264,7 +342,7 @@ def _with_embeddings(encoder: Any, batch: list[PreparedCase]) -> list[PreparedCa
                                 model_input=None) for item, v in zip(batch, vectors)]
 
 
-def _write_index(folder: Path, store: Store, manifest: Manifest, kind: str) -> Manifest:
+def write_index(folder: Path, store: Store, manifest: Manifest, kind: str) -> Manifest:
     """Index every stored embedding under a new versioned file, then point the manifest at it."""
     import numpy as np
 
@@ -273,11 +351,22 @@ def _write_index(folder: Path, store: Store, manifest: Manifest, kind: str) -> M
     rows, blobs = zip(*store.embeddings()) if store.count() else ((), ())
     vectors = np.frombuffer(b"".join(blobs), np.float32).reshape(len(rows), manifest.dim)
     index = build_index(vectors, np.asarray(rows, np.int64), kind)
-    generation = (int(manifest.index.file.split("-")[1].split(".")[0]) + 1) if manifest.index else 1
-    info = save_index(folder, index, generation)
+    info = save_index(folder, index, _next_generation(folder, manifest))
     write_manifest(folder, manifest.touched(index=info))
     remove_stale(folder, info.file)
     return manifest.touched(index=info)
+
+
+def _next_generation(folder: Path, manifest: Manifest) -> int:
+    """A generation above the manifest's and any index file in the folder or set aside by a
+    repair: a new index never takes the name of one a reader may still know."""
+    names = [path.name for pattern in ("index-*.faiss", f"{SET_ASIDE_PREFIX}*/index-*.faiss")
+             for path in folder.glob(pattern)]
+    if manifest.index is not None:
+        names.append(manifest.index.file)
+    numbers = [int(n[len("index-"):-len(".faiss")]) for n in names
+               if n.startswith("index-") and n.endswith(".faiss") and n[len("index-"):-len(".faiss")].isdigit()]
+    return max(numbers, default=0) + 1
 
 
 class ImagePool:

@@ -1,4 +1,4 @@
-"""Commands: ``cxrviewer library build|info|list`` and ``cxrviewer search``."""
+"""Commands: ``cxrviewer library build|repair|info|list`` and ``cxrviewer search``."""
 
 from __future__ import annotations
 
@@ -34,7 +34,26 @@ def register(subparsers: argparse._SubParsersAction, groups: Any) -> None:
     b.add_argument("--device", default=None, help="cpu, cuda, cuda:1 or mps (default: best available)")
     b.add_argument("--batch-size", type=int, default=64, help="cases per committed transaction")
     b.add_argument("--cases", type=int, default=None, help="demo only: number of synthetic cases")
+    b.add_argument("--repair", action="store_true",
+                   help="first check the library's files and rebuild the damaged ones (as `library repair`)")
+    b.add_argument("--json", action="store_true", help="print the result as JSON (progress stays on stderr)")
     b.set_defaults(func=_build)
+
+    r = lib.add_parser("repair", help="check every file of a library and rebuild the damaged ones",
+                       description="Check manifest.json, library.sqlite (every page) and the index file. "
+                                   "Damaged files are moved to <library>/damaged-<time>/, never deleted, "
+                                   "and rebuilt: the index from the stored vectors, library.sqlite from "
+                                   "the dataset the manifest names. An unfinished build is resumed.")
+    r.add_argument("path", metavar="NAME_OR_PATH")
+    r.add_argument("--dataset", choices=DATASET_CHOICES, default="",
+                   help="a dataset to rebuild from (needed when the manifest itself is damaged)")
+    r.add_argument("--root", type=Path, default=None, help="where that dataset is now")
+    r.add_argument("--encoder", default="", metavar="MODEL",
+                   help="with a damaged manifest: the model the library was built with")
+    r.add_argument("--workers", type=int, default=None, help="decoding processes (default: CPU count)")
+    r.add_argument("--device", default=None, help="cpu, cuda, cuda:1 or mps (default: best available)")
+    r.add_argument("--json", action="store_true")
+    r.set_defaults(func=_repair)
 
     i = lib.add_parser("info", help="describe a library")
     i.add_argument("path", metavar="NAME_OR_PATH")
@@ -128,11 +147,22 @@ def _build(args: argparse.Namespace) -> int:
                                workers=args.workers, limit=args.limit, batch_size=args.batch_size,
                                encoder=encoder, index_kind=args.index_kind, device=args.device,
                                synthetic=args.dataset == "demo")
+        repaired = None
+        if args.repair and Path(folder).is_dir() and any(Path(folder).iterdir()):
+            from cxrviewer.library.repair import repair_library
+
+            repaired = repair_library(Path(folder), args.dataset, Path(root), encoder, args.workers, args.device,
+                                      progress=lambda p: bar(p.stage, p.done, p.total))
         result = build_library(options, progress=lambda p: bar(p.stage, p.done, p.total))
     except (LibraryError, BuildCancelled) as exc:
         raise _user_error(exc) from None
     finally:
         bar.close()
+    if args.json:
+        print(json.dumps({**_build_json(result), "repair": repaired.to_json() if repaired else None}, indent=2))
+        return 0
+    if repaired is not None:
+        _print_repair(repaired)
     verb = "resumed" if result.resumed else "built"
     print(f"{verb} {result.folder}: {result.total} cases ({result.added} added, "
           f"{result.skipped} images unusable) in {result.seconds:.1f} s")
@@ -141,6 +171,47 @@ def _build(args: argparse.Namespace) -> int:
     if len(result.problems) > 20:
         print(f"  ... and {len(result.problems) - 20} more (see `cxrviewer library info`)")
     return 0
+
+
+def _build_json(result: Any) -> dict[str, Any]:
+    return {"library": str(result.folder), "resumed": result.resumed, "total": result.total,
+            "added": result.added, "skipped": result.skipped, "seconds": round(result.seconds, 3),
+            "problem_count": len(result.problems),
+            "problems": [{"path": p.path, "line": p.line, "reason": p.reason}
+                         for p in result.problems[:PROBLEMS_LISTED]]}
+
+
+def _repair(args: argparse.Namespace) -> int:
+    from cxrviewer.library import catalog
+    from cxrviewer.library.build import BuildCancelled
+    from cxrviewer.library.errors import LibraryError
+    from cxrviewer.library.repair import repair_library
+
+    if bool(args.dataset) != (args.root is not None) and not (args.dataset == "demo" and args.root is None):
+        raise _user_error(ValueError("--dataset and --root go together"))
+    root = args.root if args.root is not None or args.dataset != "demo" else catalog.demo_data_dir()
+    bar = _Bar()
+    try:
+        result = repair_library(catalog.resolve(args.path), args.dataset, root, args.encoder, args.workers,
+                                args.device, progress=lambda p: bar(p.stage, p.done, p.total))
+    except (LibraryError, BuildCancelled) as exc:
+        raise _user_error(exc) from None
+    finally:
+        bar.close()
+    if args.json:
+        print(json.dumps(result.to_json(), indent=2))
+    else:
+        _print_repair(result)
+    return 0
+
+
+def _print_repair(result: Any) -> None:
+    for check in result.checks:
+        print(f"checked {check.path}: {'sound' if check.sound else check.problem}")
+    if not result.repaired:
+        print(f"{result.folder}: every file is sound; nothing to repair")
+    for action in result.actions:
+        print(action)
 
 
 def _info(args: argparse.Namespace) -> int:
@@ -220,6 +291,8 @@ def _search(args: argparse.Namespace) -> int:
 
     if not args.text and not args.case and args.image is None:
         raise _user_error(ValueError("give a TEXT to search for, --case CASE_ID or --image FILE"))
+    if args.k < 1:
+        raise _user_error(ValueError(f"--k is the number of hits to return: at least 1, not {args.k}"))
     age_min, age_max = _parse_age(args.age)
     try:
         filters = Filters(tuple(args.view), args.sex, age_min, age_max, tuple(args.split),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 
 
 class LibraryError(Exception):
@@ -15,3 +16,12 @@ class LibraryError(Exception):
 
     def __reduce__(self):
         return (type(self), (self.path, self.reason))
+
+
+class LibraryDamaged(LibraryError):
+    """A library file's contents are damaged (not merely missing or busy): a repair rebuilds it."""
+
+
+def repair_advice(folder: str | os.PathLike[str]) -> str:
+    """The command that checks a library's files and rebuilds the damaged ones."""
+    return f"repair the library with `cxrviewer library repair {shlex.quote(os.fspath(folder))}`"

@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 
 from cxrviewer.fileio import atomic_write_bytes
-from cxrviewer.library.errors import LibraryError
-from cxrviewer.library.manifest import IndexInfo
+from cxrviewer.library.errors import LibraryDamaged, LibraryError, repair_advice
+from cxrviewer.library.manifest import MANIFEST_NAME, IndexInfo, is_plain_file_name
 
 EXACT_LIMIT = 50_000
 HNSW_M = 32
@@ -140,28 +140,43 @@ def save_index(folder: Path, index: VectorIndex, generation: int,
 def load_index(folder: Path, info: IndexInfo) -> VectorIndex:
     """Open and verify the index the manifest names."""
     faiss = _faiss()
+    data = read_checked(folder, info)
     path = folder / info.file
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise LibraryError(path, "the index file the manifest names is missing") from None
-    except OSError as exc:
-        raise LibraryError(path, f"the index file cannot be read ({exc.strerror})") from None
-    if hashlib.sha256(data).hexdigest() != info.sha256:
-        raise LibraryError(path, "the index file is damaged (its SHA-256 does not match the "
-                                 "manifest); rebuild the library with `cxrviewer library build`")
     try:
         index = faiss.deserialize_index(np.frombuffer(data, np.uint8))
     except RuntimeError as exc:
-        raise LibraryError(path, f"the index file cannot be loaded ({str(exc).splitlines()[0]})") from None
+        raise LibraryDamaged(path, f"the index file cannot be loaded ({str(exc).splitlines()[0]}); "
+                                   f"{repair_advice(folder)}") from None
     if index.ntotal != info.count:
-        raise LibraryError(path, f"the index holds {index.ntotal} vectors, the manifest says {info.count}")
+        raise LibraryDamaged(path, f"the index holds {index.ntotal} vectors, the manifest says {info.count}; "
+                                   f"{repair_advice(folder)}")
     inner = faiss.downcast_index(index.index) if hasattr(index, "index") else index
     if info.kind == "hnsw":
         inner.hnsw.efSearch = info.params.get("ef_search", HNSW_EF_SEARCH)
     elif info.kind == "ivf":
         inner.nprobe = info.params.get("nprobe", 8)
     return VectorIndex(index, info.kind)
+
+
+def read_checked(folder: Path, info: IndexInfo) -> bytes:
+    """The bytes of the index file the manifest names, after checking its name stays in the
+    library folder and its SHA-256 is the manifest's."""
+    if not is_plain_file_name(info.file):
+        raise LibraryDamaged(folder / MANIFEST_NAME, f"the manifest names the index file {info.file!r}, "
+                                                     f"which is not a file in the library folder; "
+                                                     f"{repair_advice(folder)}")
+    path = folder / info.file
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise LibraryDamaged(path, f"the index file the manifest names is missing; "
+                                   f"{repair_advice(folder)}") from None
+    except OSError as exc:
+        raise LibraryError(path, f"the index file cannot be read ({exc.strerror})") from None
+    if hashlib.sha256(data).hexdigest() != info.sha256:
+        raise LibraryDamaged(path, f"the index file is damaged (its SHA-256 does not match the "
+                                   f"manifest); {repair_advice(folder)}")
+    return data
 
 
 def remove_stale(folder: Path, keep: str) -> None:

@@ -6,6 +6,7 @@ frozen data, so the result can cross threads as it is.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -161,7 +162,12 @@ class Library:
                                        "`cxrviewer library build` again to resume it")
         if manifest.route != LABEL_ROUTE and manifest.index is None:
             raise LibraryError(folder / "manifest.json", "the manifest names no index file")
-        library = cls(folder, manifest, Store(folder / STORE_NAME), encoder_loader)
+        store = Store(folder / STORE_NAME)
+        try:
+            library = cls(folder, manifest, store, encoder_loader)
+        except BaseException:
+            store.close()
+            raise
         if check_index and manifest.index is not None:
             try:
                 library.index
@@ -219,7 +225,7 @@ class Library:
         try:
             return resolve_spec(self.manifest.route)
         except ModelError:
-            if path and Path(path).is_dir():
+            if path and os.path.isdir(path):
                 return resolve_spec(Path(path))
             raise
 
@@ -227,6 +233,8 @@ class Library:
 
     def search(self, request: SearchRequest) -> SearchResult:
         started = time.perf_counter()
+        if request.k < 1:  # the routes would each read it their own way: -5 as "all but five"
+            raise LibraryError(self.folder, f"the number of hits must be at least 1, not {request.k}")
         if request.route not in self.routes():
             if request.route == self.manifest.route and self.route_refusal():
                 raise LibraryError(self.folder, f"the model route is switched off in this library: "
@@ -346,7 +354,7 @@ class Library:
         try:
             return load_encoder(name)
         except ModelError as first:
-            if path and Path(path).is_dir():
+            if path and os.path.isdir(path):
                 try:
                     return load_encoder(Path(path))
                 except ModelError as exc:

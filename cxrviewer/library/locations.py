@@ -41,6 +41,22 @@ def same_source(a: Mapping[str, str], b: Mapping[str, str]) -> bool:
     return (a.get("dataset"), a.get("root")) == (b.get("dataset"), b.get("root"))
 
 
+def _is_dir(path: str | Path) -> bool:
+    """``Path.is_dir`` raises where this account may not look (a dataset folder of another
+    user); such a folder is just not there for it."""
+    return os.path.isdir(path)
+
+
+def current_root(folder: Path, source: Mapping[str, str]) -> Path | None:
+    """Where a source's dataset folder is now (the same rule as for its films), or None."""
+    root = source.get("root", "")
+    if root and _is_dir(root):
+        return Path(root)
+    relative = source.get("root_from_library", "")
+    moved = (Path(folder) / relative).resolve() if relative else None
+    return moved if moved is not None and _is_dir(moved) else None
+
+
 class ImageLocator:
     """Maps a stored image path to where the film is now (see the module's docstring).
 
@@ -56,9 +72,9 @@ class ImageLocator:
             if not root:
                 continue
             relative = source.get("root_from_library", "")
-            if not Path(root).is_dir() and relative:
+            if not _is_dir(root) and relative:
                 moved = (Path(folder) / relative).resolve()
-                if moved.is_dir():
+                if _is_dir(moved):
                     self._moves.append((os.path.join(root, ""), os.path.join(str(moved), "")))
             parents = [Path(root), *list(Path(root).parents)[:LEGACY_PARENTS]]
             self._legacy_bases += [str(p) for p in parents if str(p) not in self._legacy_bases]

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from cxrviewer.fileio import atomic_write_text
-from cxrviewer.library.errors import LibraryError
+from cxrviewer.library.errors import LibraryDamaged, LibraryError, repair_advice
 
 FORMAT = "cxrviewer-library"
 LABEL_ROUTE = "labels"  # the route every library has: findings compared, no model
@@ -73,8 +73,10 @@ def read_manifest(folder: Path) -> Manifest:
         raise LibraryError(path, "not a cxrviewer library (manifest.json is missing)")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise LibraryError(path, f"manifest cannot be read ({exc})") from None
+    except OSError as exc:
+        raise LibraryError(path, f"manifest cannot be read ({exc.strerror or exc})") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise LibraryDamaged(path, f"the manifest is damaged ({exc}); {repair_advice(folder)}") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise LibraryError(path, "not a cxrviewer library manifest")
     version = data.get("format_version")
@@ -85,9 +87,23 @@ def read_manifest(folder: Path) -> Manifest:
     try:
         index = data.pop("index", None)
         data["sources"] = tuple(data.get("sources", ()))
-        return Manifest(**data, index=IndexInfo(**index) if index else None)
+        manifest = Manifest(**data, index=IndexInfo(**index) if index else None)
     except TypeError as exc:
-        raise LibraryError(path, f"manifest has unexpected fields ({exc})") from None
+        raise LibraryDamaged(path, f"manifest has unexpected fields ({exc}); {repair_advice(folder)}") from None
+    if not all(isinstance(s, dict) and all(isinstance(v, str) for v in s.values()) for s in manifest.sources):
+        raise LibraryDamaged(path, f"the manifest's sources are not dataset records; {repair_advice(folder)}")
+    if manifest.index is not None and not is_plain_file_name(manifest.index.file):
+        raise LibraryDamaged(path, f"the manifest names the index file {manifest.index.file!r}, which is "
+                                   f"not a file in the library folder (it must be a plain file name); "
+                                   f"{repair_advice(folder)}")
+    return manifest
+
+
+def is_plain_file_name(name: object) -> bool:
+    """A name of a file directly in the library folder: no folder part, no ``..``, not absolute
+    (a manifest is data from disk; it must not lead a reader outside the library)."""
+    return (isinstance(name, str) and name not in ("", ".", "..") and "/" not in name
+            and "\\" not in name and ":" not in name and "\0" not in name)
 
 
 def write_manifest(folder: Path, manifest: Manifest) -> None:

@@ -4,6 +4,9 @@ SQLite gives filters as SQL and commits that survive a crash (WAL with ``synchro
 durable across power loss too). The ``row`` of a case is its id in the FAISS index, so the two
 never need a mapping table. Thumbnails are JPEG blobs here rather than hundreds of thousands of
 small files.
+
+Where this account cannot write the library it is opened read-only, and every SQLite error
+becomes a ``LibraryError`` naming the file (``library.sqlite_access``).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Any
 
 from cxrviewer.datasets.case import Case, DatasetProblem
 from cxrviewer.library.errors import LibraryError
+from cxrviewer.library.sqlite_access import connect_read_only, database_error, errors_name_the_file, writable
 from cxrviewer.reports.labels import ALL_LABELS
 from cxrviewer.reports.sections import ReportSections
 
@@ -129,33 +133,67 @@ _CASE_COLUMNS = ("row, case_id, patient_id, study_id, image, frame, dataset, vie
                  "findings_source, indication, comparison, findings_text, impression, other, pattern")
 
 
+@errors_name_the_file
 class Store:
-    """One SQLite connection to a library's metadata. Not shared across threads."""
+    """One SQLite connection to a library's metadata. Not shared across threads.
+
+    ``read_only`` is true where this account cannot write the library (see
+    ``library.sqlite_access``); a build (``create=True``) always opens it for writing.
+    """
 
     def __init__(self, path: Path, *, create: bool = False) -> None:
-        self.path = path
+        self.path = path = Path(path)
         # Stored image path -> where the film is now; the library sets it (library.locations).
         self.image_path: Callable[[str], str] = str
         if not create and not path.is_file():
             raise LibraryError(path, "the library's metadata file is missing")
+        self.read_only = not create and not writable(path)
         try:
-            self.db = sqlite3.connect(path, check_same_thread=False)
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=FULL")
+            self.db = self._connect(create)
             if create:
                 self.db.executescript(_SCHEMA)
                 self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
                                 (str(SCHEMA_VERSION),))
                 self.db.commit()
             version = self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-        except sqlite3.DatabaseError as exc:
-            raise LibraryError(path, f"metadata database cannot be read ({exc})") from None
-        if version is None or int(version[0]) != SCHEMA_VERSION:
+        except sqlite3.Error as exc:
+            self.close()
+            raise database_error(path, exc) from None
+        if version is None or str(version[0]) != str(SCHEMA_VERSION):
+            self.close()
             raise LibraryError(path, f"metadata schema version {version and version[0]} is not "
                                      f"{SCHEMA_VERSION}")
 
+    def _connect(self, create: bool) -> sqlite3.Connection:
+        if not self.read_only:
+            db = sqlite3.connect(self.path, check_same_thread=False)
+            try:
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA synchronous=FULL")
+                return db
+            except sqlite3.OperationalError as exc:
+                db.close()
+                if create or "readonly" not in str(exc):
+                    raise
+                self.read_only = True  # permissions said yes, the file system says no
+        return connect_read_only(self.path)
+
     def close(self) -> None:
-        self.db.close()
+        """Close the connection; the last one to close in a writable folder folds the ``-wal``
+        into the database and removes the ``-wal`` and ``-shm`` files."""
+        db = getattr(self, "db", None)
+        if db is not None:
+            db.close()
+
+    def check(self, thorough: bool = True) -> str:
+        """What SQLite finds wrong in the file ("" when nothing): ``integrity_check`` reads
+        every page, ``quick_check`` skips the cross-checks of indexes against tables."""
+        pragma = "integrity_check" if thorough else "quick_check"
+        try:
+            found = [str(r[0]) for r in self.db.execute(f"PRAGMA {pragma}(20)")]
+        except sqlite3.DatabaseError as exc:
+            return str(exc)
+        return "" if found == ["ok"] else "; ".join(found[:5])
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -214,6 +252,9 @@ class Store:
 
     def count(self) -> int:
         return int(self.db.execute("SELECT COUNT(*) FROM cases").fetchone()[0])
+
+    def embedding_count(self) -> int:
+        return int(self.db.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0])
 
     def counts(self) -> dict[str, int]:
         one = lambda sql: int(self.db.execute(sql).fetchone()[0])  # noqa: E731

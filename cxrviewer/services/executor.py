@@ -120,6 +120,8 @@ class Executor:
         self._lock = threading.Condition()
         self._closed = False
         self._thread: threading.Thread | None = None
+        self._last: list[Callable[[], Any]] = []  # run by the thread as it ends (see shutdown)
+        self._finished = False  # the thread has left its loop
 
     def submit(self, fn: Callable[..., Any], *args: Any, channel: str = "default", supersede: bool = True, **kwargs: Any) -> Job:
         """Queue ``fn(context, *args, **kwargs)``; with ``supersede`` older jobs of the channel stop."""
@@ -163,8 +165,14 @@ class Executor:
         with self._lock:
             return self._lock.wait_for(lambda: not self._queue and self._running is None, timeout)
 
-    def shutdown(self, wait: bool = True, timeout: float | None = 10.0) -> None:
-        """Cancel what is queued, ask the running job to stop, and end the thread."""
+    def shutdown(self, wait: bool = True, timeout: float | None = 10.0,
+                 last: Callable[[], Any] | None = None) -> None:
+        """Cancel what is queued, ask the running job to stop, and end the thread.
+
+        ``last`` runs on the worker thread once the running job has ended (here, at once, when
+        no thread is left): the place to close what the jobs opened, such as SQLite connections.
+        A job queued for that would be cancelled with the rest.
+        """
         with self._lock:
             self._closed = True
             for job in list(self._queue):
@@ -172,8 +180,13 @@ class Executor:
             self._queue.clear()
             if self._running is not None:
                 self._running.cancel_requested = True
-            self._lock.notify_all()
             thread = self._thread
+            run_here = thread is None or self._finished
+            if last is not None and not run_here:
+                self._last.append(last)
+            self._lock.notify_all()
+        if last is not None and run_here:
+            self._run_last(last)
         if wait and thread is not None:
             thread.join(timeout)
 
@@ -204,8 +217,10 @@ class Executor:
         while True:
             with self._lock:
                 self._lock.wait_for(lambda: self._queue or self._closed)
-                if not self._queue:
-                    return  # closed and drained
+                if not self._queue:  # closed and drained
+                    self._finished = True
+                    last, self._last = self._last, []
+                    break
                 job = self._queue.popleft()
                 self._running = job
             try:
@@ -214,6 +229,14 @@ class Executor:
                 with self._lock:
                     self._running = None
                     self._lock.notify_all()
+        for step in last:
+            self._run_last(step)
+
+    def _run_last(self, step: Callable[[], Any]) -> None:
+        try:
+            step()
+        except Exception:  # closing what is left must not stop the rest of the shutdown
+            log.exception("closing step of %s failed", self.name)
 
     def _run(self, job: Job) -> None:
         if not job.future.set_running_or_notify_cancel():

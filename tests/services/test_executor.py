@@ -94,3 +94,29 @@ def test_shutdown_cancels_pending_and_rejects_new_work() -> None:
     assert pending.future.cancelled()
     with pytest.raises(RuntimeError):
         executor.submit(lambda ctx: None)
+
+
+def test_shutdown_runs_the_closing_step_on_the_worker_after_the_running_job() -> None:
+    """The window closed its libraries with a "close" job submitted just before the shutdown,
+    which cancelled it whenever the worker was still busy: SQLite's -wal and -shm stayed."""
+    started, release = threading.Event(), threading.Event()
+    order: list[tuple[str, str]] = []
+    executor = Executor("closing")
+
+    def busy(ctx):
+        started.set()
+        release.wait(5)
+        order.append(("job", threading.current_thread().name))
+
+    executor.submit(busy)
+    assert started.wait(5)
+    threading.Timer(0.2, release.set).start()
+    executor.shutdown(last=lambda: order.append(("last", threading.current_thread().name)))
+    assert order == [("job", "closing"), ("last", "closing")]
+    assert not executor.thread.is_alive()
+
+
+def test_shutdown_of_an_executor_that_never_ran_closes_at_once() -> None:
+    closed: list[str] = []
+    Executor("idle").shutdown(last=lambda: closed.append(threading.current_thread().name))
+    assert closed == [threading.current_thread().name]
