@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from cxrviewer import __version__, settings as settings_store
+from cxrviewer.gui import synthesis_dialog
 from cxrviewer.gui.bridge import ExecutorBridge
 from cxrviewer.gui.report_pane import ReportPane
 from cxrviewer.gui.study_browser import SeriesStrip, StudyBrowser, _image_label
@@ -358,6 +359,7 @@ class MainWindow(QMainWindow):
         self._action(search, "Show saliency &overlay", "S", lambda: self.viewer.saliency.bar.show_box.toggle())
         self.auto_explain_action = self._action(search, "Explain films &automatically", None,
                                                 lambda on: setattr(self.explainer, "auto", on), checkable=True)
+        self._action(search, "S&ynthesize example films…", None, lambda: synthesis_dialog.open_for(self))
 
         help_menu = bar.addMenu("&Help")
         self._action(help_menu, "&Keyboard shortcuts", "F1", self.show_shortcuts)

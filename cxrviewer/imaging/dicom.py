@@ -24,6 +24,7 @@ from pydicom.uid import UID
 
 from cxrviewer.imaging import sniffing
 from cxrviewer.imaging.anonymise import is_identifying
+from cxrviewer.imaging.generated import is_generated_dataset
 from cxrviewer.imaging.loaded import LoadedImage
 from cxrviewer.imaging.measure import spacing_of
 from cxrviewer.imaging.records import ImageHeader, ImageReadError, TagNode, VoiPreset, Window
@@ -233,6 +234,7 @@ def _header(path: str, ds: Dataset, notes: list[str]) -> ImageHeader:
         file_size=_file_size(path),
         is_report=is_report_sop(sop_class, modality),
         synthetic_demo=is_demo_mark(_text(ds, "ImageComments"), _text(ds, "InstitutionName")),
+        generated=is_generated_dataset(ds),
         warnings=tuple(warn),
     )
 

@@ -1,0 +1,191 @@
+"""The two generator / discriminator designs, at 128 x 128 px, one grey channel in [-1, 1].
+
+``reference``: the conditional GAN of the CheXpert text-image study this app draws on. The
+generator is a fully connected layer to a 16 x 16 map and three deconvolution blocks to
+128 px, conditioned by concatenating the condition vector to the noise; the discriminator is a
+CNN whose features are concatenated with the condition before its fully connected layers,
+trained with binary cross-entropy.
+
+``projection`` (ours): the same input, with what makes conditional GANs train stably and follow
+their condition. Generator: a fully connected 4 x 4 start and five x2 sub-pixel stages to 128 px whose batch
+norms take their gain and bias from the condition embedding and a slice of the noise
+(conditional BN, hierarchical z as in BigGAN), on top of a learned base film (the training films'
+mean, so the first steps already draw a chest and the network learns what varies).
+Discriminator: spectral normalisation on every layer, a projection term (the inner product of
+the condition's embedding with the image features; Miyato & Koyama 2018) and an auxiliary
+finding head (AC-GAN; Odena et al. 2017) trained on the real films' findings. Its features are
+the last 4 x 4 map flattened, not pooled: a pooled map cannot tell a left effusion from a right
+one, and then neither can the generator learn it. Hinge loss and an
+exponential moving average of the generator's weights belong to the training
+(:mod:`cxrviewer.synthesis.train`).
+
+Widths are set for a CPU: the costs that count there are the tensors at 64 and 128 px, so the
+stages compute on the smaller grid (PixelShuffle) and the 128 px output is one channel.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+from torch.nn.utils import spectral_norm
+
+ARCHS = ("projection", "reference")
+SIZE = 128
+
+
+class ConditionalBatchNorm(nn.Module):
+    """BatchNorm without its own affine parameters; gain and bias come from the condition."""
+
+    def __init__(self, channels: int, embed: int) -> None:
+        super().__init__()
+        self.bn = nn.BatchNorm2d(channels, affine=False)
+        self.gain = nn.Linear(embed, channels)
+        self.bias = nn.Linear(embed, channels)
+        for layer, start in ((self.gain, 1.0), (self.bias, 0.0)):
+            nn.init.zeros_(layer.weight)
+            nn.init.constant_(layer.bias, start)
+
+    def forward(self, x: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
+        return self.bn(x) * self.gain(e)[:, :, None, None] + self.bias(e)[:, :, None, None]
+
+
+def _icnr(conv: nn.Conv2d, scale: int = 2) -> None:
+    """Initialise a sub-pixel convolution so that its first output is a nearest-neighbour
+    upsampling (ICNR; Aitken et al. 2017): no checkerboard at the start."""
+    out = conv.out_channels // (scale * scale)
+    base = torch.empty(out, conv.in_channels, *conv.kernel_size)
+    nn.init.kaiming_normal_(base)
+    with torch.no_grad():
+        conv.weight.copy_(base.repeat_interleave(scale * scale, dim=0))
+
+
+class UpStage(nn.Module):
+    """x2 by a sub-pixel convolution (a convolution at the low resolution to 4x the channels, then
+    PixelShuffle): the arithmetic of "upsample, then convolve" with the work done on the small grid."""
+
+    def __init__(self, cin: int, cout: int) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(cin, cout * 4, 3, padding=1)
+        _icnr(self.conv)
+        self.shuffle = nn.PixelShuffle(2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.shuffle(self.conv(x))
+
+
+class ProjectionGenerator(nn.Module):
+    """(z, condition) -> (n, 1, 128, 128) in [-1, 1]."""
+
+    def __init__(self, cond_dim: int, z_dim: int = 96, width: int = 16, embed: int = 128) -> None:
+        super().__init__()
+        self.z_dim, self.cond_dim = z_dim, cond_dim
+        chans = [width * 16, width * 8, width * 4, width * 2, width]  # 4, 8, 16, 32, 64 px
+        self.stages = len(chans) - 1
+        self.chunk = z_dim // (self.stages + 1)
+        self.embed = nn.Sequential(nn.Linear(cond_dim, embed), nn.ReLU(), nn.Linear(embed, embed))
+        self.fc = nn.Linear(self.chunk + embed, chans[0] * 16)
+        self.ups = nn.ModuleList(UpStage(a, b) for a, b in zip(chans, chans[1:]))
+        self.norms = nn.ModuleList(ConditionalBatchNorm(b, embed + self.chunk) for b in chans[1:])
+        self.out = UpStage(chans[-1], 1)  # 64 -> 128 px, one grey channel
+        self.base = nn.Parameter(torch.zeros(1, 1, SIZE, SIZE))  # set to atanh(mean film) before training
+        self.start = chans[0]
+
+    def forward(self, z: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        e = self.embed(c)
+        zs = torch.split(z[:, :self.chunk * (self.stages + 1)], self.chunk, dim=1)
+        h = self.fc(torch.cat([zs[0], e], 1)).view(-1, self.start, 4, 4)
+        for up, norm, zc in zip(self.ups, self.norms, zs[1:]):
+            h = F.relu(norm(up(h), torch.cat([e, zc], 1)))
+        return torch.tanh(self.base + self.out(h))
+
+    def set_base(self, mean_film: torch.Tensor) -> None:
+        """Start from the mean training film (values in [-1, 1])."""
+        with torch.no_grad():
+            self.base.copy_(torch.atanh(mean_film.clamp(-0.98, 0.98)).view_as(self.base))
+
+
+class ProjectionDiscriminator(nn.Module):
+    """Image -> (realness, finding logits); realness = psi(phi(x)) + <embed(c), phi(x)>."""
+
+    def __init__(self, cond_dim: int, n_aux: int, width: int = 16) -> None:
+        super().__init__()
+        chans = [1, width, width * 2, width * 4, width * 8, width * 16]  # 128 -> 64, 32, 16, 8, 4 px
+        layers: list[nn.Module] = []
+        for a, b in zip(chans, chans[1:]):
+            layers += [spectral_norm(nn.Conv2d(a, b, 4, 2, 1)), nn.LeakyReLU(0.2)]
+        layers += [spectral_norm(nn.Conv2d(chans[-1], chans[-1], 3, padding=1)), nn.LeakyReLU(0.2)]
+        self.conv = nn.Sequential(*layers)
+        feat = chans[-1] * 16  # the 4 x 4 map flattened: where a finding lies (its side) stays known
+        self.psi = spectral_norm(nn.Linear(feat, 1))
+        self.project = spectral_norm(nn.Linear(cond_dim, feat))
+        self.aux = spectral_norm(nn.Linear(feat, n_aux)) if n_aux else None
+
+    def forward(self, x: torch.Tensor, c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        h = self.conv(x).flatten(1)
+        realness = self.psi(h).squeeze(1) + (self.project(c) * h).sum(1)
+        return realness, (self.aux(h) if self.aux is not None else None)
+
+
+class ReferenceGenerator(nn.Module):
+    """FC to 16 x 16, then three deconvolution blocks (16 -> 32 -> 64 -> 128 px); the condition is
+    concatenated to the noise."""
+
+    def __init__(self, cond_dim: int, z_dim: int = 100, width: int = 64) -> None:
+        super().__init__()
+        self.z_dim, self.cond_dim, self.width = z_dim, cond_dim, width
+        self.fc = nn.Sequential(nn.Linear(z_dim + cond_dim, width * 16 * 16), nn.BatchNorm1d(width * 16 * 16),
+                                nn.ReLU())
+        chans = [width, width // 2, width // 4]
+        layers: list[nn.Module] = []
+        for cin, cout in zip(chans, chans[1:]):
+            layers += [nn.ConvTranspose2d(cin, cout, 4, 2, 1), nn.BatchNorm2d(cout), nn.ReLU()]
+        layers += [nn.ConvTranspose2d(chans[-1], 1, 4, 2, 1), nn.Tanh()]
+        self.deconv = nn.Sequential(*layers)
+
+    def forward(self, z: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        return self.deconv(self.fc(torch.cat([z, c], 1)).view(-1, self.width, 16, 16))
+
+
+class ReferenceDiscriminator(nn.Module):
+    """Strided convolutions to an 8 x 8 map, flattened and concatenated with the condition, then
+    two fully connected layers to one logit."""
+
+    def __init__(self, cond_dim: int, width: int = 16) -> None:
+        super().__init__()
+        chans = [1, width, width * 2, width * 4, width * 8]
+        layers: list[nn.Module] = []
+        for i, (cin, cout) in enumerate(zip(chans, chans[1:])):
+            layers.append(nn.Conv2d(cin, cout, 4, 2, 1))
+            if i:
+                layers.append(nn.BatchNorm2d(cout))
+            layers.append(nn.LeakyReLU(0.2))
+        self.conv = nn.Sequential(*layers)
+        self.head = nn.Sequential(nn.Linear(chans[-1] * 8 * 8 + cond_dim, 256), nn.LeakyReLU(0.2), nn.Linear(256, 1))
+
+    def forward(self, x: torch.Tensor, c: torch.Tensor) -> tuple[torch.Tensor, None]:
+        return self.head(torch.cat([self.conv(x).flatten(1), c], 1)).squeeze(1), None
+
+
+def build_generator(arch: str, cond_dim: int, width: int) -> nn.Module:
+    if arch == "projection":
+        return ProjectionGenerator(cond_dim, width=width)
+    if arch == "reference":
+        return ReferenceGenerator(cond_dim, width=width * 2)
+    raise ValueError(f"arch must be one of {', '.join(ARCHS)}, not {arch!r}")
+
+
+def build_discriminator(arch: str, cond_dim: int, n_aux: int, width: int) -> nn.Module:
+    if arch == "projection":
+        return ProjectionDiscriminator(cond_dim, n_aux, width=width)
+    return ReferenceDiscriminator(cond_dim, width=width)
+
+
+def n_params(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+def describe(arch: str, generator: nn.Module) -> dict[str, Any]:
+    return {"arch": arch, "parameters": n_params(generator)}
