@@ -32,6 +32,8 @@ def register(subparsers: argparse._SubParsersAction, groups: Any) -> None:
     t.add_argument("--batch-size", type=int, default=32)
     t.add_argument("--width", type=int, default=16, help="network width (default 16)")
     t.add_argument("--lr", type=float, default=2e-4, help="learning rate of both networks")
+    t.add_argument("--cond-weight", type=float, default=None, metavar="W",
+                   help="weight of the generator's finding term (projection design; default: the design's)")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--device", default=None, help="cpu, cuda, mps (default: best available)")
     t.add_argument("--amp", action=argparse.BooleanOptionalAction, default=True, help="mixed precision on CUDA")
@@ -131,12 +133,14 @@ def _run_train(args: argparse.Namespace) -> int:
 
     folder = resolve(str(args.library))
     name = args.model or (args.out.name if args.out else f"synthesis-{folder.name}")
+    extra = {} if args.cond_weight is None else {"cond_weight": args.cond_weight}
     try:
         cfg = SynthesisConfig(library=folder, name=name, out=args.out, run_dir=args.run_dir, arch=args.arch,
                               condition=args.condition, width=args.width, batch_size=args.batch_size,
                               steps=args.steps, minutes=args.minutes, lr_g=args.lr, lr_d=args.lr, seed=args.seed,
                               device=args.device, amp=args.amp, resume=args.resume, overwrite=args.overwrite,
-                              checkpoint_every=args.checkpoint_every, workers=args.workers, threads=args.threads)
+                              checkpoint_every=args.checkpoint_every, workers=args.workers,
+                              threads=args.threads, **extra)
     except ValueError as exc:
         raise UserError(str(exc)) from None
     bar = _Progress()

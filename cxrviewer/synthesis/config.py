@@ -31,7 +31,8 @@ class SynthesisConfig:
     lr_g: float = 2e-4
     lr_d: float = 2e-4
     ema: float = 0.995
-    aux_weight: float = 1.0
+    aux_weight: float = 1.0  # the discriminator's finding head on real films
+    cond_weight: float = 1.0  # the generator's films read by that head as their reports say (projection)
     diversity: float = 1.0  # weight of the mode-seeking term (projection design; 0: off)
     seed: int = 0
     device: str | None = None
@@ -68,7 +69,8 @@ class SynthesisConfig:
 
 
 # settings that change the model or the data order: a checkpoint made with others is refused
-RESUME_KEYS = ("arch", "condition", "width", "batch_size", "seed", "lr_g", "lr_d", "ema", "aux_weight", "diversity")
+RESUME_KEYS = ("arch", "condition", "width", "batch_size", "seed", "lr_g", "lr_d", "ema", "aux_weight", "cond_weight",
+               "diversity")
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,8 @@ Nothing is downloaded: ``--inception-weights FILE`` names either torchvision's `
 state dict (1,000 classes; inputs normalised with ImageNet's mean and std) or pytorch-fid's
 ``pt_inception-2015-12-05`` weights (1,008 classes, the TensorFlow FID network; inputs scaled to
 [-1, 1]). pytorch-fid's weights run in torchvision's Inception blocks, whose pooling differs
-slightly from the TensorFlow network's, so that figure is labelled approximate. Films are grey; they are repeated over three channels and resized to 299 px.
+slightly from the TensorFlow network's, so that figure is labelled approximate. Films are grey;
+they are repeated over three channels and resized to 299 px.
 """
 
 from __future__ import annotations

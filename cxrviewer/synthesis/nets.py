@@ -9,8 +9,10 @@ trained with binary cross-entropy.
 ``projection`` (ours): the same input, with what makes conditional GANs train stably and follow
 their condition. Generator: a fully connected 4 x 4 start and five x2 sub-pixel stages to 128 px whose batch
 norms take their gain and bias from the condition embedding and a slice of the noise
-(conditional BN, hierarchical z as in BigGAN), on top of a learned base film (the training films'
-mean, so the first steps already draw a chest and the network learns what varies).
+(conditional BN, hierarchical z as in BigGAN), on top of a learned conditional mean film (a base
+film plus a linear map of the condition, started from the training films' ridge regression on
+their conditions: the first steps already draw a chest with the asked findings where they lie,
+and the network learns what a linear model cannot).
 Discriminator: spectral normalisation on every layer, a projection term (the inner product of
 the condition's embedding with the image features; Miyato & Koyama 2018) and an auxiliary
 finding head (AC-GAN; Odena et al. 2017) trained on the real films' findings. Its features are
@@ -34,6 +36,7 @@ from torch.nn.utils import spectral_norm
 
 ARCHS = ("projection", "reference")
 SIZE = 128
+TEMPLATE = 64  # resolution of the generator's conditional mean film
 
 
 class ConditionalBatchNorm(nn.Module):
@@ -90,8 +93,15 @@ class ProjectionGenerator(nn.Module):
         self.ups = nn.ModuleList(UpStage(a, b) for a, b in zip(chans, chans[1:]))
         self.norms = nn.ModuleList(ConditionalBatchNorm(b, embed + self.chunk) for b in chans[1:])
         self.out = UpStage(chans[-1], 1)  # 64 -> 128 px, one grey channel
-        self.base = nn.Parameter(torch.zeros(1, 1, SIZE, SIZE))  # set to atanh(mean film) before training
+        self.base = nn.Parameter(torch.zeros(1, 1, SIZE, SIZE))  # the mean film (set_prior)
+        self.templates = nn.Linear(cond_dim, TEMPLATE * TEMPLATE, bias=False)  # what each condition adds
+        nn.init.zeros_(self.templates.weight)
         self.start = chans[0]
+
+    def prior(self, c: torch.Tensor) -> torch.Tensor:
+        """The conditional mean film (before tanh): base + a linear map of the condition, 64 -> 128 px."""
+        t = self.templates(c).view(-1, 1, TEMPLATE, TEMPLATE)
+        return self.base + F.interpolate(t, size=(SIZE, SIZE), mode="bilinear", align_corners=False)
 
     def forward(self, z: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
         e = self.embed(c)
@@ -99,12 +109,25 @@ class ProjectionGenerator(nn.Module):
         h = self.fc(torch.cat([zs[0], e], 1)).view(-1, self.start, 4, 4)
         for up, norm, zc in zip(self.ups, self.norms, zs[1:]):
             h = F.relu(norm(up(h), torch.cat([e, zc], 1)))
-        return torch.tanh(self.base + self.out(h))
+        return torch.tanh(self.prior(c) + self.out(h))
 
-    def set_base(self, mean_film: torch.Tensor) -> None:
-        """Start from the mean training film (values in [-1, 1])."""
-        with torch.no_grad():
-            self.base.copy_(torch.atanh(mean_film.clamp(-0.98, 0.98)).view_as(self.base))
+    @torch.no_grad()
+    def set_prior(self, films: torch.Tensor, conditions: torch.Tensor, ridge: float = 10.0) -> None:
+        """Start from the training films' conditional mean: the base is their mean film and the
+        templates the ridge regression of the films (64 px, before tanh) on their conditions, so
+        a left effusion starts as a denser left base before the first step; the adversarial
+        training then adds what a linear model cannot (texture, variety, sharp edges)."""
+        y = torch.atanh(films.float().clamp(-0.98, 0.98))
+        small = F.avg_pool2d(y, SIZE // TEMPLATE).flatten(1)
+        c = conditions.float()
+        c_mean, y_mean = c.mean(0, keepdim=True), small.mean(0, keepdim=True)
+        cc, yc = c - c_mean, small - y_mean
+        gram = cc.T @ cc + ridge * torch.eye(c.shape[1])
+        weights = torch.linalg.solve(gram, cc.T @ yc)  # (cond_dim, TEMPLATE^2)
+        self.templates.weight.copy_(weights.T)
+        offset = F.interpolate((c_mean @ weights).view(1, 1, TEMPLATE, TEMPLATE), size=(SIZE, SIZE),
+                               mode="bilinear", align_corners=False)
+        self.base.copy_(y.mean(0, keepdim=True) - offset)
 
 
 class ProjectionDiscriminator(nn.Module):
@@ -121,7 +144,7 @@ class ProjectionDiscriminator(nn.Module):
         feat = chans[-1] * 16  # the 4 x 4 map flattened: where a finding lies (its side) stays known
         self.psi = spectral_norm(nn.Linear(feat, 1))
         self.project = spectral_norm(nn.Linear(cond_dim, feat))
-        self.aux = spectral_norm(nn.Linear(feat, n_aux)) if n_aux else None
+        self.aux = nn.Linear(feat, n_aux) if n_aux else None  # not adversarial: no spectral norm needed
 
     def forward(self, x: torch.Tensor, c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         h = self.conv(x).flatten(1)

@@ -1,9 +1,9 @@
 """Training a text-conditioned generator on a case library's train split.
 
 ``projection``: hinge loss, spectral normalisation (in the discriminator's layers), a projection
-discriminator with an auxiliary finding head, a mode-seeking term (half of each batch of fakes
-repeats the other half's reports with new noise), Adam with beta1 = 0 and an exponential moving
-average of the generator (the EMA is what gets saved). ``reference``: the reference project's
+discriminator with an auxiliary finding head, a diversity term (half of each batch of fakes
+repeats the other half's reports with new noise, and the two should differ), Adam with beta1 = 0
+and an exponential moving average of the generator (the EMA is what gets saved). ``reference``: the reference project's
 recipe, binary cross-entropy with Adam (0.5, 0.999) and the raw generator.
 
 The habits of :mod:`cxrviewer.train`: progress reports, cancellation, a checkpoint every N steps
@@ -87,7 +87,7 @@ class GanTrainer:
         self.G = nets.build_generator(cfg.arch, cond_dim, cfg.width).to(device)
         self.D = nets.build_discriminator(cfg.arch, cond_dim, n_aux if cfg.aux_weight > 0 else 0, cfg.width).to(device)
         if self.ours:
-            self.G.set_base(to_unit(data.images[:512], device).mean(0))
+            self.G.set_prior(to_unit(data.images, torch.device("cpu")), torch.from_numpy(data.conditions))
         self.G_ema = copy.deepcopy(self.G).eval() if self.ours else None
         betas = (0.0, 0.99) if self.ours else (0.5, 0.999)
         self.opt_g = torch.optim.Adam(self.G.parameters(), cfg.lr_g, betas=betas)
@@ -182,15 +182,17 @@ class GanTrainer:
             g_adv = -score.mean() if self.ours else F.binary_cross_entropy_with_logits(score, torch.ones_like(score))
             g_aux = (F.binary_cross_entropy_with_logits(aux.float(), y_fake) if aux is not None
                      else torch.zeros((), device=self.device))
-            g_loss = g_adv + self.cfg.aux_weight * g_aux
+            g_loss = g_adv + self.cfg.cond_weight * g_aux
             if pairs:
-                g_loss = g_loss + self.cfg.diversity * mode_seeking(fake[:half], fake[half:2 * half], z[:half], z[half:2 * half])
+                g_loss = g_loss + self.cfg.diversity * mode_seeking(fake[:half], fake[half:2 * half],
+                                                                    z[:half], z[half:2 * half])
         self.opt_g.zero_grad(set_to_none=True)
         self.scaler_g.scale(g_loss).backward()
         self.scaler_g.step(self.opt_g)
         self.scaler_g.update()
         self._update_ema()
-        losses = {k: float(v.detach()) for k, v in (("d_loss", d_adv), ("g_loss", g_adv), ("d_aux", d_aux), ("g_aux", g_aux))}
+        named = (("d_loss", d_adv), ("g_loss", g_adv), ("d_aux", d_aux), ("g_aux", g_aux))
+        losses = {k: float(v.detach()) for k, v in named}
         if not all(np.isfinite(v) for v in losses.values()):
             raise FloatingPointError(f"the losses became {losses} at step {self.step}; try a lower learning rate")
         return losses
@@ -268,12 +270,16 @@ class GanTrainer:
         return generator.eval()
 
 
+DIVERSITY_CAP = 0.12  # ~ what two real films of one report differ by (mean |x1 - x2| in [-1, 1]) per unit of |z1 - z2|
+
+
 def mode_seeking(a: torch.Tensor, b: torch.Tensor, za: torch.Tensor, zb: torch.Tensor) -> torch.Tensor:
-    """MSGAN's term (Mao et al. 2019): films of one report drawn with other noise should differ
-    in proportion to their noise; the loss is the inverse of that ratio (against mode collapse,
-    where every film of a report looks the same)."""
+    """Against mode collapse (every film of a report the same): films of one report drawn with
+    other noise should differ in proportion to their noise. The ratio is rewarded up to a cap
+    (DSGAN, Yang et al. 2019) rather than by its inverse (MSGAN), which pushed some noise values
+    to draw anything but a chest."""
     ratio = (a - b).abs().float().mean() / (za - zb).abs().float().mean()
-    return 1.0 / (ratio + 1e-5)
+    return -torch.clamp(ratio, max=DIVERSITY_CAP)
 
 
 @torch.no_grad()

@@ -48,6 +48,23 @@ def test_eval_synthesis_reports_every_figure(eval_library: Path, tiny_generator:
     assert json.loads((generator / "evaluation.json").read_text())["library"] == result["library"]
 
 
+def test_a_local_inception_weight_file_gives_pool_features(tmp_path: Path) -> None:
+    import numpy as np
+    import torch
+    from torchvision.models import inception_v3
+
+    from cxrviewer.synthesis.inception import load_inception
+
+    weights = tmp_path / "inception.pth"
+    torch.save(inception_v3(weights=None, aux_logits=True, init_weights=False).state_dict(), weights)
+    features = load_inception(weights, torch.device("cpu"))
+    films = np.random.default_rng(0).integers(0, 255, (2, 128, 128), dtype=np.uint8)
+    out = features(films)
+    assert features.kind == "torchvision" and features.exact
+    assert out.shape == (2, 2048) and np.isfinite(out).all()
+
+
+@pytest.mark.slow
 def test_eval_synthesis_with_inception_weights(eval_library: Path, tiny_generator: Path, tmp_path: Path,
                                                capsys: pytest.CaptureFixture) -> None:
     """A (random) torchvision Inception-v3 state dict is accepted and gives an FID beside the floor."""

@@ -83,3 +83,24 @@ def test_a_time_bound_stops_the_run(demo_library: Path, tmp_path: Path) -> None:
 
     result = train_synthesis(tiny_config(demo_library, tmp_path / "g", steps=0, minutes=0.001))
     assert result.steps >= 1 and result.seconds >= 0.06
+
+
+def test_the_projection_generator_starts_from_the_conditional_mean_film() -> None:
+    """Before any step, the generator's prior for the average condition is the training films'
+    mean (in its pre-tanh space), and a condition seen with denser films draws a denser prior."""
+    from cxrviewer.synthesis.nets import ProjectionGenerator
+
+    gen = torch.Generator().manual_seed(0)
+    n, d = 64, 3
+    conditions = torch.randn(n, d, generator=gen)
+    films = 0.3 * torch.randn(n, 1, 128, 128, generator=gen)
+    films[:, :, :, 64:] += 0.3 * conditions[:, :1, None, None]  # condition 0 brightens the right half
+    films = films.clamp(-0.9, 0.9)
+    G = ProjectionGenerator(d, width=4)
+    G.set_prior(films, conditions, ridge=1e-3)
+    with torch.no_grad():
+        mean_prior = G.prior(conditions.mean(0, keepdim=True))
+        expected = torch.atanh(films.clamp(-0.98, 0.98)).mean(0, keepdim=True)
+        assert torch.allclose(mean_prior, expected, atol=1e-4)
+        up = G.prior(torch.tensor([[2.0, 0.0, 0.0]])) - G.prior(torch.tensor([[-2.0, 0.0, 0.0]]))
+    assert up[..., 70:].mean() > 0.5 and up[..., :58].abs().mean() < 0.1
