@@ -40,6 +40,13 @@ def train_reference(library: Path, generator: Any, minutes: float, seed: int, de
     return Generator(result.model_dir, device, generator.conditioner.encoder)
 
 
+def same_sampling(reference: Any, generator: Any) -> Any:
+    """Draw the reference's films with the generator's noise scale (truncation), so the two
+    designs are compared as they would be used."""
+    reference.config["truncation"] = generator.truncation
+    return reference
+
+
 def evaluate_generator(library: Path, model: str | None = None, *, splits: Sequence[str] | None = None,
                        reader: str | None = None, reference: str | None = None,
                        reference_minutes: float | None = None, with_reference: bool = True,
@@ -61,6 +68,8 @@ def evaluate_generator(library: Path, model: str | None = None, *, splits: Seque
             raise ValueError("the generator's config has no training time; give --reference-minutes")
         ref = train_reference(library, generator, minutes, seed, device, workers, say)
         note = f"trained in this run for {minutes:.1f} min on the library's train split"
+    if ref is not None:
+        ref = same_sampling(ref, generator)
     inception = None
     if inception_weights is not None:
         from cxrviewer.synthesis.inception import load_inception
@@ -80,7 +89,8 @@ def evaluate_generator(library: Path, model: str | None = None, *, splits: Seque
 def summary(result: dict[str, Any]) -> str:
     """The figures as a few lines of text."""
     lines = [f"generator {result['generator']['name']} ({result['generator']['arch']}; "
-             f"{_trained(result['generator'])}) on {result['library']}: "
+             f"{_trained(result['generator'])}; noise scale {result['generator'].get('truncation', 1.0)}) on "
+             f"{result['library']}: "
              f"{result['held_out']['films']} held-out films ({'+'.join(result['held_out']['splits'])})"]
     fd = result["frechet_encoder"]
     ref = f", reference design {fd['reference']:.4f}" if "reference" in fd else ""

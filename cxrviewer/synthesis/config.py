@@ -33,7 +33,8 @@ class SynthesisConfig:
     ema: float = 0.995
     aux_weight: float = 1.0  # the discriminator's finding head on real films
     cond_weight: float = 1.0  # the generator's films read by that head as their reports say (projection)
-    diversity: float = 1.0  # weight of the mode-seeking term (projection design; 0: off)
+    diversity: float = 1.0  # weight of the diversity term (projection design; 0: off)
+    truncation: float = 0.5  # noise scale when drawing films (saved with the generator; 1: as trained)
     seed: int = 0
     device: str | None = None
     amp: bool = True

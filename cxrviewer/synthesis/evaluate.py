@@ -191,7 +191,7 @@ def evaluate(library: Path, generator: Any, *, reference: Any = None, reference_
     a, b = halves(held.patients)
     result: dict[str, Any] = {
         "library": name, "date": datetime.date.today().isoformat(), "seed": seed,
-        "generator": {"name": generator.name, "arch": generator.config["arch"],
+        "generator": {"name": generator.name, "arch": generator.config["arch"], "truncation": generator.truncation,
                       "training": _training(generator)},
         "held_out": {"splits": list(splits), "films": len(held.images), "half_a": int(len(a)), "half_b": int(len(b))},
         "encoder": encoder.spec.name,
@@ -199,7 +199,8 @@ def evaluate(library: Path, generator: Any, *, reference: Any = None, reference_
     }
     if reference is not None:
         result["reference"] = {"name": reference.name, "arch": reference.config["arch"],
-                               "training": _training(reference), "note": reference_note}
+                               "truncation": reference.truncation, "training": _training(reference),
+                               "note": reference_note}
     if inception is not None:
         say("Inception-v3 features")
         inc_real = inception(held.images)

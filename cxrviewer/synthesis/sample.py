@@ -48,11 +48,17 @@ class Generator:
         """"demo-synth (projection GAN, 128 px)" for the derivation description."""
         return f"{self.name} ({self.config['arch']} GAN, {self.config.get('size', 128)} px)"
 
+    @property
+    def truncation(self) -> float:
+        """Scale of the noise at sampling (1: as trained; below 1 trades variety for fidelity)."""
+        return float(self.config.get("truncation", 1.0))
+
     def noise(self, seed: int, count: int, start: int = 0) -> Any:
         torch = self._torch
         rows = [torch.randn(1, self.net.z_dim, generator=torch.Generator().manual_seed(int(seed) * 100_003 + i))
                 for i in range(start, start + count)]
-        return torch.cat(rows) if rows else torch.zeros(0, self.net.z_dim)
+        z = torch.cat(rows) if rows else torch.zeros(0, self.net.z_dim)
+        return z * self.truncation
 
     def films(self, texts: Sequence[str], seed: int = 0, conditions: np.ndarray | None = None,
               batch_size: int = 64, indices: Sequence[int] | None = None) -> np.ndarray:

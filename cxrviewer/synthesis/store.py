@@ -93,7 +93,7 @@ def read_config(folder: Path) -> dict[str, Any]:
 
 
 def save_generator(out: Path, generator: Any, arch: str, width: int, conditioning: Any,
-                   training: dict[str, Any], licence: str) -> None:
+                   training: dict[str, Any], licence: str, truncation: float = 1.0) -> None:
     """Weights (safetensors, fp32, on the CPU) and config.json."""
     from safetensors.torch import save_file
 
@@ -104,7 +104,7 @@ def save_generator(out: Path, generator: Any, arch: str, width: int, conditionin
     save_file(state, str(tmp))
     tmp.replace(out / WEIGHTS)
     config = {"format": FORMAT, "version": 1, "arch": arch, "width": width, "size": 128,
-              "z_dim": int(generator.z_dim), "cond_dim": int(generator.cond_dim),
+              "z_dim": int(generator.z_dim), "cond_dim": int(generator.cond_dim), "truncation": truncation,
               "conditioning": conditioning.to_dict(), "licence": licence, "training": training}
     atomic_write_text(out / CONFIG, json.dumps(config, indent=1) + "\n")
 

@@ -323,7 +323,8 @@ def train_synthesis(cfg: SynthesisConfig, progress: ProgressFn | None = None,
     training = {"library": str(cfg.library), "n_train": len(data.images), "steps": trainer.step,
                 "seconds": round(trainer.seconds, 1), "device": device_label(device), "threads": torch.get_num_threads(),
                 "settings": cfg.to_dict()}
-    store.save_generator(out, generator, cfg.arch, cfg.width, data.conditioning, training, cfg.licence)
+    store.save_generator(out, generator, cfg.arch, cfg.width, data.conditioning, training, cfg.licence,
+                         cfg.truncation)
     store.write_card(out, cfg, len(data.images))
     return SynthesisResult(out, run_dir, name, trainer.step, trainer.seconds, device_label(device),
                            nets.n_params(generator), {k: float(v) for k, v in losses.items() if k not in ("step",)})
