@@ -50,6 +50,7 @@ SHARD_ROUNDS = 3  # runs over the shards that have not finished, before giving u
 SHARD_MIN, SHARD_MAX, SHARD_TARGET = 8, 256, 64  # cases per shard; about SHARD_TARGET shards
 LOCAL_OBJECT_STORE = 256 * 1024 * 1024  # bytes; shards are a few MB each
 STAGING_SUFFIX = ".ray-build"
+CONNECT_TIMEOUT = 10.0  # seconds for a cluster's head to accept a connection
 
 PrepareFn = Callable[[Job], PreparedImage]
 
@@ -192,6 +193,9 @@ def ray_session(ray: Any, address: str, cpus: int | None, report: ProgressFn) ->
                 ray.init(num_cpus=cpus or os.cpu_count() or 1, object_store_memory=LOCAL_OBJECT_STORE, **quiet)
             else:
                 report(BuildProgress("reading", 0, 0, f"connecting to the Ray cluster at {address}"))
+                silent = _silent_port(address)
+                if silent:  # Ray itself would go on trying for ever
+                    raise ConnectionError(f"nothing answers at {silent}")
                 ray.init(address=address, **quiet)
         except (ConnectionError, RuntimeError, ValueError) as exc:
             raise LibraryError(address, f"cannot start or reach Ray here ({_gist(exc)})") from None
@@ -201,6 +205,20 @@ def ray_session(ray: Any, address: str, cpus: int | None, report: ProgressFn) ->
     finally:
         if owned:
             ray.shutdown()
+
+
+def _silent_port(address: str, timeout: float = CONNECT_TIMEOUT) -> str:
+    """``host:port`` of a ``[ray://]host:port`` address where no connection opens, else ""."""
+    import socket
+
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        return ""  # "auto" and the like: Ray answers those itself at once
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
+            return ""
+    except OSError:
+        return f"{host}:{port}"
 
 
 def _quiet_ray_data() -> None:
@@ -317,7 +335,8 @@ def _encoder_resources(ray: Any, options: BuildOptions, resources: dict[str, flo
     if gpus and (device is None or device.startswith("cuda")):
         actors, per_actor, device = gpus, {"num_gpus": 1, "num_cpus": 1}, "cuda"
     else:
-        actors, per_actor, device = max(1, int(resources.get("CPU", 1)) // 8), {"num_cpus": 1}, device or "cpu"
+        cpus = int(resources.get("CPU", 1))  # with one CPU the actor holds none, or no decode task could run
+        actors, per_actor, device = max(1, cpus // 8), {"num_cpus": 1 if cpus > 1 else 0}, device or "cpu"
     return {"compute": ray.data.ActorPoolStrategy(size=actors), **per_actor,
             "fn_constructor_kwargs": {"encoder": options.encoder, "device": device,
                                       "batch_size": options.batch_size}}

@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import shutil
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -112,6 +113,18 @@ def test_the_command_starts_a_local_ray_and_builds_what_a_local_build_does(demo_
     _assert_same_library(out, demo_library)
     assert _search(out, "labels") == _search(demo_library, "labels")
     assert not staging_folder(out).exists()
+
+
+def test_a_cluster_address_where_nothing_answers_is_a_message_not_a_hang(demo_dataset, tmp_path):
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    done = subprocess.run([sys.executable, "-m", "cxrviewer", "library", "build", "--dataset", "demo", "--root",
+                           str(demo_dataset), "--out", str(tmp_path / "lib"), "--ray", f"127.0.0.1:{port}"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1, done.stderr[-3000:]
+    assert f"nothing answers at 127.0.0.1:{port}" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "lib").exists() and not staging_folder(tmp_path / "lib").exists()
 
 
 def test_vectors_thumbnails_and_search_match_a_local_build(ray_instance, demo_dataset, clip_folder, clip_library,
