@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "cxrviewer.explain.classify_cli",
     "cxrviewer.train.cli",
     "cxrviewer.explain.cli",
+    "cxrviewer.teaching.cli",
 )
 
 
