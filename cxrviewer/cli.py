@@ -28,6 +28,7 @@ COMMAND_MODULES = (
     "cxrviewer.explain.classify_cli",
     "cxrviewer.train.cli",
     "cxrviewer.explain.cli",
+    "cxrviewer.teaching.cli",
 )
 
 
