@@ -122,16 +122,16 @@ def warm() -> bool:
 
 
 def is_compressed(path: str) -> bool:
-    """True for DICOM files whose pixel data is encapsulated (JPEG, JPEG 2000, JPEG-LS, RLE...)."""
-    from pydicom.uid import UID
-
+    """True for DICOM files whose pixel data is encapsulated (JPEG, JPEG 2000, JPEG-LS, RLE...);
+    False for a damaged or unknown Transfer Syntax UID (load_image says what is wrong)."""
+    from cxrviewer.imaging import syntax
     from cxrviewer.imaging.dicom import read_header
 
     try:
-        syntax = read_header(path).transfer_syntax_uid
+        uid = read_header(path).transfer_syntax_uid
     except ImageReadError:
         return False  # load_image gives the reason, in process
-    return bool(syntax) and UID(syntax).is_compressed
+    return syntax.is_compressed(uid)
 
 
 def load_image_isolated(path: str, timeout: float | None = None) -> Any:
