@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+_CONTAINED = ("the decoder crashed", "decoding took longer")  # isolated.load_image_isolated's reasons
 DECODE_TIMEOUT_S = 20.0  # the isolated decoder's limit during a run (the app's is 30 s)
 SHARED_DICOM = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "dicom"
 
@@ -35,6 +36,7 @@ class FuzzReport:
     outcomes: Counter = field(default_factory=Counter)  # ok / app_error / foreign / hang / signal
     reasons: Counter = field(default_factory=Counter)  # app errors by reason
     failures: list[dict[str, Any]] = field(default_factory=list)  # foreign, hang, signal
+    contained: list[dict[str, Any]] = field(default_factory=list)  # the isolated decoder crashed or ran away
     slowest: dict[str, Any] = field(default_factory=dict)
     peak_rss_kb: int = 0
     decoder_peak_rss_kb: int = 0
@@ -51,7 +53,8 @@ class FuzzReport:
             "ok": self.outcomes["ok"], "app_errors": self.outcomes["app_error"],
             "foreign_exceptions": self.outcomes["foreign"], "hangs": self.outcomes["hang"],
             "signals": self.outcomes["signal"], "app_errors_by_reason": dict(self.reasons.most_common()),
-            "failures": self.failures, "slowest_decode": self.slowest,
+            "failures": self.failures, "isolated_decoder_crashes_or_timeouts": self.contained,
+            "slowest_decode": self.slowest,
             "peak_rss_mb": round(self.peak_rss_kb / 1024, 1),
             "decoder_peak_rss_mb": round(self.decoder_peak_rss_kb / 1024, 1),
         }
@@ -129,6 +132,8 @@ def _record(report: FuzzReport, result: dict[str, Any]) -> None:
     report.outcomes[outcome] += 1
     if outcome == "app_error":
         report.reasons[result["key"]] += 1
+        if result["reason"].startswith(_CONTAINED):
+            report.contained.append({k: result.get(k) for k in ("index", "source", "operations", "reason")})
     elif outcome == "foreign":
         report.failures.append({k: result.get(k) for k in ("outcome", "index", "source", "operations", "stage",
                                                             "exception", "where")})
@@ -158,9 +163,14 @@ def format_report(report: FuzzReport) -> str:
         f"  slowest decode: {d['slowest_decode'].get('seconds', 0):.2f} s ({d['slowest_decode'].get('source', '-')}, "
         f"mutant {d['slowest_decode'].get('index', '-')}: {d['slowest_decode'].get('reason') or 'ok'})",
         f"  peak RSS: {d['peak_rss_mb']:.0f} MB (fuzzing process), {d['decoder_peak_rss_mb']:.0f} MB (isolated decoder)",
+        f"  isolated decoder: {len(d['isolated_decoder_crashes_or_timeouts'])} crash(es) or timeout(s), contained "
+        "(the file's reason is shown, the app goes on)",
         "  app errors by reason:",
     ]
     lines += [f"    {count:6,}  {key}" for key, count in d["app_errors_by_reason"].items()]
+    for item in d["isolated_decoder_crashes_or_timeouts"]:
+        lines.append(f"  contained: mutant {item['index']} of {item['source']} ({'; '.join(item['operations'])}): "
+                     f"{item['reason']}")
     for failure in d["failures"]:
         lines.append(f"  {failure['outcome'].upper()} mutant {failure['index']} of {failure['source']} "
                      f"({'; '.join(failure['operations'])}): {failure['exception']}"

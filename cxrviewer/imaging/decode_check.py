@@ -38,17 +38,17 @@ class DecodeResult:
         return {**asdict(self), "warnings": list(self.warnings), "seconds": round(self.seconds, 3)}
 
 
-def decode_summary(path: str) -> dict[str, Any]:
-    """In the decoder process: decode ``path`` fully, map every frame for display, and return
-    only what the report needs (pixels never cross the pipe)."""
+def decode_summary(path: str, skip: tuple[str, ...] = ()) -> dict[str, Any]:
+    """In the decoder process: decode ``path`` fully (without the decoders ``skip``), map every
+    frame for display, and return only what the report needs (pixels never cross the pipe)."""
     import warnings
 
-    from cxrviewer.imaging.dicom import load_image
     from cxrviewer.imaging.display import apply_mapping, default_preset, mapping_for
+    from cxrviewer.imaging.isolated import load_image_without
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        image = load_image(path)
+        image = load_image_without(path, skip)
         mapping = mapping_for(image, default_preset(image), image.invert)
         for frame in range(image.frames):
             apply_mapping(image.display_pixels[frame, ::8, ::8], mapping)
@@ -89,7 +89,7 @@ def check(root: str, *, timeout: float = DECODE_TIMEOUT_S,
             else:
                 started = time.perf_counter()
                 try:
-                    found = worker.call("cxrviewer.imaging.decode_check:decode_summary", item.path)
+                    found = _decode(worker, item.path)
                 except ImageReadError as exc:
                     yield DecodeResult(item.path, False, exc.reason, "decode", seconds=time.perf_counter() - started)
                 except DecodeAbandoned as exc:
@@ -103,6 +103,24 @@ def check(root: str, *, timeout: float = DECODE_TIMEOUT_S,
                 progress(done, len(items))
     finally:
         worker.close()
+
+
+def _decode(worker: Any, path: str) -> dict[str, Any]:
+    """As the window decodes: a crash gets a second attempt without the crash-prone decoder."""
+    from cxrviewer.imaging.isolated import CRASH_NOTE, CRASH_PRONE, CRASHED, DecodeAbandoned
+
+    target = "cxrviewer.imaging.decode_check:decode_summary"
+    try:
+        return worker.call(target, path)
+    except DecodeAbandoned as exc:
+        if str(exc) != CRASHED:
+            raise
+    try:
+        found = worker.call(target, path, CRASH_PRONE)
+    except ImageReadError as exc:
+        raise ImageReadError(path, f"{exc.reason}; {CRASH_NOTE}") from None
+    found["warnings"].append(f"{CRASH_NOTE}: decoded without it")
+    return found
 
 
 def format_results(root: str, results: list[DecodeResult], seconds: float) -> str:

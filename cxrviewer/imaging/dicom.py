@@ -8,6 +8,7 @@ file decodes with a warning. Decoding order follows the measured handler speeds 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import logging
 import os
 import re
@@ -21,6 +22,7 @@ import numpy as np
 import pydicom
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.errors import InvalidDicomError
+from pydicom.sequence import Sequence
 from pydicom.tag import Tag
 from pydicom.uid import UID
 
@@ -57,6 +59,8 @@ _PLUGIN_ORDER: dict[str, tuple[str, ...]] = {
 _NOISE = ("Invalid value for VR", "The value length", "VR lookup failed")
 
 _capture_lock = threading.Lock()
+# Decoders not to try (the isolated decoder's second attempt after one of them crashed the process).
+SKIPPED_PLUGINS: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar("skipped_plugins", default=())
 
 
 @contextlib.contextmanager
@@ -151,15 +155,17 @@ def _syntax_for(implicit: bool, little: bool) -> str:
 
 
 def _text(ds: Dataset, keyword: str) -> str:
+    """A text attribute; "" when absent or damaged (a value pydicom cannot convert, or a
+    sequence where text belongs): the file is shown without it rather than failed."""
     try:
         value = value_of(ds, keyword)
-    except Exception:  # a value pydicom cannot convert: show nothing rather than fail the file
+        if value is None or isinstance(value, (Dataset, Sequence)):
+            return ""
+        if isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue":
+            return "\\".join(str(v) for v in value)
+        return str(value).strip()
+    except Exception:  # noqa: BLE001 - see above
         return ""
-    if value is None:
-        return ""
-    if isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue":
-        return "\\".join(str(v) for v in value)
-    return str(value).strip()
 
 
 def _int(path: str, ds: Dataset, keyword: str, default: int | None) -> int | None:
@@ -381,7 +387,8 @@ def _decode_dataset(path: str, ds: Dataset, header: ImageHeader) -> tuple[np.nda
     if decoder.is_encapsulated:
         available = decoder.available_plugins
         preferred = [p for p in _PLUGIN_ORDER.get(ts, ()) if p in available]
-        plugins = tuple(preferred + [p for p in available if p not in preferred]) or ("",)
+        plugins = tuple(p for p in preferred + [p for p in available if p not in preferred]
+                        if p not in SKIPPED_PLUGINS.get()) or ("",)
     errors: dict[str, list[str]] = {}  # reason -> the plugins that gave it
     # No warning capture here: a J2K decode can take 0.5 s and the capture lock would stall a
     # concurrent folder scan; the mismatches worth telling are found by j2k.check_j2k beforehand.

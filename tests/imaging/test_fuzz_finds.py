@@ -1,0 +1,103 @@
+"""Damage the fuzz runs (``python -m cxrviewer.bench fuzz``, the atheris header target) met
+beyond the issue's list, each made again by hand: a film is shown whenever its pixels can be,
+and otherwise the reason names what is wrong."""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pydicom.data import get_testdata_file
+
+from cxrviewer.imaging.dicom import load_image, read_header
+from cxrviewer.imaging.records import ImageReadError
+
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning:pydicom")
+
+
+def patch(path: Path, find: bytes, replace: bytes, count: int = 1) -> Path:
+    data = path.read_bytes()
+    assert data.count(find) >= count, f"{find!r} not in {path.name}"
+    path.write_bytes(data.replace(find, replace, count))
+    return path
+
+
+def test_a_damaged_modality_lut_costs_the_lut_not_the_film(dicom_dir: Path, tmp_path: Path) -> None:
+    """mlut_18 with its LUT Data's length field one less (mutant 321 of seed 1)."""
+    data = bytearray((dicom_dir / "codecs" / "mlut_18.dcm").read_bytes())
+    at = data.find(struct.pack("<HH", 0x0028, 0x3006) + b"US")
+    struct.pack_into("<H", data, at + 6, struct.unpack_from("<H", data, at + 6)[0] - 1)
+    path = tmp_path / "mlut.dcm"
+    path.write_bytes(bytes(data))
+    image = load_image(path)
+    assert image.pixels.shape[1:] == (512, 512) and not image.has_modality_lut
+    assert any(w.startswith("the Modality LUT is damaged") and w.endswith("stored values shown") for w in image.warnings)
+
+
+def test_pixel_data_with_a_garbage_vr_is_the_reason(tmp_path: Path) -> None:
+    """Big endian goes through pydicom's dataset (mutant 1335 of seed 1 was such a file); there
+    Pixel Data with a garbage VR was read with a short length field, its value is not the pixels."""
+    path = tmp_path / "big.dcm"
+    path.write_bytes(Path(get_testdata_file("MR_small_bigendian.dcm", download=False)).read_bytes())
+    patch(path, struct.pack(">HH", 0x7FE0, 0x0010) + b"OW", struct.pack(">HH", 0x7FE0, 0x0010) + b"QW")
+    with pytest.raises(ImageReadError) as info:
+        load_image(path)
+    assert info.value.reason == "damaged (7FE0,0010) PixelData: VR 'QW' is not a DICOM VR"
+
+
+def test_a_missing_pixel_representation_is_assumed_unsigned(make_dicom, ramp16, tmp_path) -> None:
+    import pydicom
+
+    path = make_dicom(ramp16)
+    ds = pydicom.dcmread(path)
+    del ds.PixelRepresentation
+    ds.save_as(path)
+    image = load_image(path)
+    assert np.array_equal(image.pixels[0], ramp16)
+    assert "PixelRepresentation missing: 0 (unsigned) assumed" in image.warnings
+
+
+def test_a_garbage_vr_on_the_transfer_syntax_is_named(make_dicom) -> None:
+    path = patch(make_dicom(), struct.pack("<HH", 0x0002, 0x0010) + b"UI", struct.pack("<HH", 0x0002, 0x0010) + b"QQ")
+    with pytest.raises(ImageReadError) as info:
+        read_header(path)
+    assert info.value.reason == "damaged file meta: (0002,0010) TransferSyntaxUID: VR 'QQ' is not a DICOM VR"
+
+
+def test_a_sequence_where_text_belongs_is_no_text(make_dicom, tmp_path) -> None:
+    """The atheris header target's first find: ImageComments written as a sequence whose item
+    holds a damaged element; reading the header for the scan converted the item and raised."""
+    from pydicom.dataset import Dataset
+
+    item = Dataset()
+    item.CodeValue, item.CodeMeaning = "T-D3000", "Chest"  # (a first element that is fine: read as explicit VR)
+    path = make_dicom(name="seq.dcm")
+    import pydicom
+
+    ds = pydicom.dcmread(path)
+    ds.add_new(0x00204000, "SQ", [item])  # ImageComments (LT) as a sequence
+    ds.save_as(path)
+    patch(path, struct.pack("<HH", 0x0008, 0x0104) + b"LO", struct.pack("<HH", 0x0008, 0x0104) + b"Z\x00")
+    header = read_header(path)
+    assert header.rows == 64 and not header.synthetic_demo
+    image = load_image(path)
+    assert image.pixels.shape == (1, 64, 48)
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_when_gdcm_crashes_the_other_decoders_still_show_the_film(tmp_path) -> None:
+    """pydicom's SC_rgb_jpeg.dcm with 128 bytes of its JPEG stream zeroed: GDCM aborts its
+    process (an uncaught C++ exception), pylibjpeg decodes it (mutant 1282 of seed 0)."""
+    pytest.importorskip("gdcm")
+    pytest.importorskip("libjpeg")
+    from cxrviewer.imaging.isolated import load_image_isolated
+
+    data = bytearray(Path(get_testdata_file("SC_rgb_jpeg.dcm", download=False)).read_bytes())
+    data[1005:1133] = bytes(128)
+    path = tmp_path / "jpeg.dcm"
+    path.write_bytes(bytes(data))
+    image = load_image_isolated(str(path))
+    assert image.pixels.shape == (1, 256, 256, 3)
+    assert "the GDCM decoder crashed on this file: decoded without it" in image.warnings
