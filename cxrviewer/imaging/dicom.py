@@ -26,7 +26,7 @@ from pydicom.sequence import Sequence
 from pydicom.tag import Tag
 from pydicom.uid import UID
 
-from cxrviewer.imaging import j2k, sniffing, syntax
+from cxrviewer.imaging import j2k, jpeg, sniffing, syntax
 from cxrviewer.imaging.colour import colour_pixels
 from cxrviewer.imaging.dicom_errors import element_name, element_reason, read_reason, unexpected
 from cxrviewer.imaging.dicom_errors import short as _short
@@ -456,6 +456,8 @@ def _pixels(path: str, kind: sniffing.Sniffed, ds: Dataset, header: ImageHeader,
     warn: list[str] = []
     if ts in j2k.SYNTAXES:
         warn += j2k.check_j2k(path, full, header)
+    elif ts in jpeg.SYNTAXES:
+        warn += jpeg.check_jpeg(path, full, header)
     if native:
         arr, nbytes = _decode_native_dataset(path, full, header)
         return arr, nbytes, warn

@@ -18,8 +18,8 @@ SYNTAXES = {
     "1.2.840.10008.1.2.4.201", "1.2.840.10008.1.2.4.202", "1.2.840.10008.1.2.4.203",
 }
 
-def codestream_size(ds: Dataset) -> tuple[int, int, int, int, bool] | None:
-    """(width, height, components, precision, signed) from the first frame's SIZ marker."""
+def first_bytes(ds: Dataset, size: int = 2048) -> bytes:
+    """The start of the first frame's codestream (after the Basic Offset Table item)."""
     from pydicom.encaps import generate_fragments
 
     buf = b""
@@ -27,8 +27,14 @@ def codestream_size(ds: Dataset) -> tuple[int, int, int, int, bool] | None:
         if index == 0:  # the Basic Offset Table item
             continue
         buf += fragment
-        if len(buf) >= 2048:
+        if len(buf) >= size:
             break
+    return buf
+
+
+def codestream_size(ds: Dataset) -> tuple[int, int, int, int, bool] | None:
+    """(width, height, components, precision, signed) from the first frame's SIZ marker."""
+    buf = first_bytes(ds)
     start = buf.find(b"\xff\x4f\xff\x51")
     if start < 0 or len(buf) < start + 4 + 38 + 3:
         return None

@@ -101,3 +101,17 @@ def test_when_gdcm_crashes_the_other_decoders_still_show_the_film(tmp_path) -> N
     image = load_image_isolated(str(path))
     assert image.pixels.shape == (1, 256, 256, 3)
     assert "the GDCM decoder crashed on this file: decoded without it" in image.warnings
+
+
+def test_a_jpeg_frame_that_disagrees_with_the_header_is_refused_before_decoding(tmp_path) -> None:
+    """pydicom's JPEGLSNearLossless_08.dcm with Rows 65535 (mutant 1498 of seed 0): numpy's
+    "could not broadcast" from one decoder, an abort from GDCM; now the frame's own size."""
+    from cxrviewer.imaging.isolated import load_image_isolated
+
+    path = tmp_path / "jls.dcm"
+    path.write_bytes(Path(get_testdata_file("JPEGLSNearLossless_08.dcm", download=False)).read_bytes())
+    rows = struct.pack("<HH", 0x0028, 0x0010) + b"US" + struct.pack("<H", 2)
+    patch(path, rows + struct.pack("<H", 45), rows + struct.pack("<H", 65535))
+    with pytest.raises(ImageReadError) as info:
+        load_image_isolated(str(path))
+    assert info.value.reason == "the JPEG codestream is 10x45x1 but the header says 10x65535x1"
