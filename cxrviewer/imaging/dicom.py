@@ -170,18 +170,20 @@ def _text(ds: Dataset, keyword: str) -> str:
 
 def _int(path: str, ds: Dataset, keyword: str, default: int | None) -> int | None:
     """An integer attribute; a malformed one is an error naming the attribute and the value."""
+    tag = Tag(keyword)
     try:
         value = value_of(ds, keyword)
     except Exception as exc:  # noqa: BLE001 - damaged beyond reading
-        tag = Tag(keyword)
         raise ImageReadError(path, f"damaged {element_name(tag.group, tag.element)}: {element_reason(exc)}") from exc
+    if isinstance(value, (Dataset, Sequence)):  # a damaged VR read it as a sequence
+        raise ImageReadError(path, f"damaged {element_name(tag.group, tag.element)}: a sequence where a number belongs")
     if value is None or value == "":
         return default
     try:
         return int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         vr = ds[keyword].VR
-        raise ImageReadError(path, f"invalid {keyword} value {str(value)!r} (VR {vr}: not an integer)") from None
+        raise ImageReadError(path, f"invalid {keyword} value {_short(str(value), 60)!r} (VR {vr}: not an integer)") from None
 
 
 def is_report_sop(sop_class_uid: str, modality: str) -> bool:

@@ -115,3 +115,26 @@ def test_a_jpeg_frame_that_disagrees_with_the_header_is_refused_before_decoding(
     with pytest.raises(ImageReadError) as info:
         load_image_isolated(str(path))
     assert info.value.reason == "the JPEG codestream is 10x45x1 but the header says 10x65535x1"
+
+
+def test_a_number_written_as_a_sequence_is_named(make_dicom) -> None:
+    """The atheris header target's second find: Columns with VR SQ, its item damaged; the
+    message quoting the value converted the item and raised."""
+    import pydicom
+    from pydicom.dataelem import DataElement
+    from pydicom.dataset import Dataset
+
+    path = make_dicom(name="columns.dcm")
+    ds = pydicom.dcmread(path)
+    item = Dataset()
+    item.add_new(0x00091010, "UL", [7, 8])  # a private element: nothing else reads it
+    ds[0x00280011] = DataElement(0x00280011, "SQ", [item])
+    ds.save_as(path)
+    data = bytearray(path.read_bytes())
+    at = data.find(struct.pack("<HH", 0x0009, 0x1010) + b"UL" + struct.pack("<H", 8))
+    struct.pack_into("<H", data, at + 6, 7)  # 7 bytes: no whole number of UL values
+    del data[at + 8]
+    path.write_bytes(bytes(data))
+    with pytest.raises(ImageReadError) as info:
+        read_header(path)
+    assert info.value.reason == "damaged (0028,0011) Columns: a sequence where a number belongs"
