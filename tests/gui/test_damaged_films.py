@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from cxrviewer.imaging.synthetic import chest_phantom, write_dicom
+from cxrviewer.imaging.synthetic import SyntheticStudy, chest_phantom, write_dicom
 
 PALETTE_REASON = ("PALETTE COLOR image without a usable colour lookup table "
                   "(RedPaletteColorLookupTableDescriptor missing)")
@@ -50,6 +50,25 @@ def test_a_film_that_cannot_be_decoded_shows_its_whole_reason_wrapped(qtbot, ope
     assert needed.height() >= 4 * message.fontMetrics().height()  # the reason wraps onto lines of its own
     assert window.tags.nodes == ()  # no other film's tags left beside the reason
     assert PALETTE_REASON in window.statusBar().currentMessage()
+
+
+def test_a_damaged_file_meta_is_skipped_with_its_reason_and_the_scan_goes_on(qtbot, open_study, tmp_path) -> None:
+    """The file sorted first has a damaged (0002,0000): the scan used to stop there, silently."""
+    study = SyntheticStudy(patient_name="Doe^Jane")
+    for name, seed in (("a.dcm", 5), ("b.dcm", 6), ("c.dcm", 7)):
+        write_dicom(tmp_path / "study" / name, chest_phantom(120, 100, seed=seed), study=study, instance_number=seed)
+    first = tmp_path / "study" / "a.dcm"
+    data = bytearray(first.read_bytes())
+    at = data.find(struct.pack("<HH", 0x0002, 0x0000) + b"UL")
+    struct.pack_into("<H", data, at + 6, 3)  # the group length's length: 3 bytes for a UL
+    del data[at + 8 + 3]
+    first.write_bytes(bytes(data))
+    window = open_study(tmp_path / "study")
+    assert window.browser.image_count() == 2
+    issues = window.browser.issues
+    assert [(issues.topLevelItem(i).text(0), issues.topLevelItem(i).text(1)) for i in range(issues.topLevelItemCount())] == [
+        ("a.dcm", "damaged file meta: (0002,0000) FileMetaInformationGroupLength: 3 bytes is not a whole number of UL values")]
+    assert "Scan stopped" not in window.statusBar().currentMessage()
 
 
 def test_a_film_with_a_damaged_tag_shows_and_the_tag_is_marked(qtbot, open_study, tmp_path) -> None:
