@@ -22,7 +22,7 @@ from cxrviewer.imaging.records import FileIssue, ImageHeader, ImageReadError
 
 def reason_key(reason: str) -> str:
     """An app error's reason without its particulars (numbers, values, paths), for counting."""
-    text = re.split(r"[:(']", reason, maxsplit=1)[0]
+    text = re.split(r"[:(\"']", reason, maxsplit=1)[0]
     text = re.sub(r"\d[\d,.]*", "#", text)
     return text.strip() or reason[:40]
 

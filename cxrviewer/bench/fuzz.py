@@ -179,7 +179,11 @@ def format_report(report: FuzzReport) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m cxrviewer.bench fuzz", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m cxrviewer.bench fuzz",
+        description="Damaged copies of real DICOM files through the scan, header, decode, display, thumbnail "
+        "and tag tree: counts by outcome (foreign exceptions, hangs and signals must be 0), mutants/s, the "
+        "slowest decode and peak memory. Exit status 1 when anything but the app's own errors came out.")
     parser.add_argument("--n", type=int, default=1000, help="how many mutants (default 1000)")
     parser.add_argument("--seed", type=int, default=0, help="the run's seed (same seed, same mutants)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
