@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import pydicom
+from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.errors import InvalidDicomError
 from pydicom.sequence import Sequence
@@ -127,11 +128,14 @@ def _read(path: str, kind: sniffing.Sniffed, header_only: bool) -> tuple[Dataset
             ds.file_meta = meta = FileMetaDataset()
         meta.TransferSyntaxUID = ts
         notes.append(f"file meta has no Transfer Syntax UID: read as {UID(ts).name}")
-    ts = str(value_of(meta, "TransferSyntaxUID") or "")
-    why = syntax.problem(ts)
+    value = value_of(meta, "TransferSyntaxUID")
+    sequence = isinstance(value, (Dataset, Sequence))  # its VR was damaged into SQ
+    ts = "" if sequence else str(value or "")
+    why = "is damaged (its VR says SQ)" if sequence else syntax.problem(ts)
     if why is not None:  # a damaged UID: the bytes were read in some encoding all the same
-        meta.TransferSyntaxUID = replacement = _syntax_for(*_encoding(ds))
-        notes.append(f"{syntax.REPLACED}{ts[:64]!r} {why}: read as {UID(replacement).name}")
+        replacement = _syntax_for(*_encoding(ds))
+        meta[0x00020010] = DataElement(0x00020010, "UI", replacement)  # whatever VR the damaged one had
+        notes.append(f"{syntax.REPLACED}{f'{ts[:64]!r} ' if ts else ''}{why}: read as {UID(replacement).name}")
     for text in caught:
         if "End of file reached" in text:
             notes.append("file ends early: " + text.split(" in file")[0])

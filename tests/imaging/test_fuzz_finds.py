@@ -138,3 +138,16 @@ def test_a_number_written_as_a_sequence_is_named(make_dicom) -> None:
     with pytest.raises(ImageReadError) as info:
         read_header(path)
     assert info.value.reason == "damaged (0028,0011) Columns: a sequence where a number belongs"
+
+
+def test_a_transfer_syntax_uid_damaged_into_a_sequence_is_replaced(make_dicom, ramp16) -> None:
+    """The atheris header target's third find: (0002,0010) with VR SQ; replacing its value
+    raised pydicom's "Sequence contents must be 'Dataset' instances"."""
+    path = make_dicom(ramp16)
+    data = path.read_bytes()
+    syntax = struct.pack("<HH", 0x0002, 0x0010) + b"UI" + struct.pack("<H", 20) + b"1.2.840.10008.1.2.1\x00"
+    path.write_bytes(data.replace(syntax, struct.pack("<HH", 0x0002, 0x0010) + b"SQ\x00\x00" + struct.pack("<I", 0)))
+    note = "Transfer Syntax UID is damaged (its VR says SQ): read as Explicit VR Little Endian"
+    assert note in read_header(path).warnings
+    image = load_image(path)
+    assert np.array_equal(image.pixels[0], ramp16) and note in image.warnings
