@@ -546,7 +546,7 @@ def _load_image(path: str) -> LoadedImage:
     check_damage(path, damage)
     assume, assumed_notes = assumed(ds.__contains__)
     header = _header(path, ds, notes + [w for w in (damage.warning(),) if w] + assumed_notes)
-    check_geometry(path, header, lambda: astray)
+    check_geometry(path, header, astray)
     arr, nbytes, decode_notes = _pixels(path, kind, ds, header, bool(damage.elements), assume)
     arr = _as_frames(path, arr, header)
     warn = list(header.warnings) + decode_notes

@@ -24,18 +24,18 @@ _NEEDED = (
 _HEADER_DAMAGE = ("file ends early", "damaged")  # header warnings that explain missing attributes
 
 
-def check_geometry(path: str, header: ImageHeader, astray: Callable[[], str | None] | None = None) -> None:
+def check_geometry(path: str, header: ImageHeader, astray: str | None = None) -> None:
     """Raise ImageReadError naming the first attribute that makes decoding impossible.
 
-    ``astray()`` says where a damaged header went wrong (:func:`tags.where_damaged`); it is
-    asked only when image attributes are missing.
+    ``astray`` says where a damaged header went wrong (:func:`tags.where_damaged`), added to
+    the reason when image attributes are missing.
     """
     if header.is_report:
         raise ImageReadError(path, "a report/document (no image to show)")
     missing = [k for k, v in (("Rows", header.rows), ("Columns", header.columns),
                               ("BitsAllocated", header.bits_allocated)) if not v]
     if missing:
-        why = next((w for w in header.warnings if w.startswith(_HEADER_DAMAGE)), "") or (astray and astray()) or _kind(header)
+        why = next((w for w in header.warnings if w.startswith(_HEADER_DAMAGE)), "") or astray or _kind(header)
         raise ImageReadError(path, f"no image attributes ({', '.join(missing)} missing)" + (f"; {why}" if why else ""))
     spp, allocated, stored = header.samples_per_pixel, header.bits_allocated, header.bits_stored
     if spp not in (1, 3):
