@@ -88,7 +88,9 @@ def value_of(ds: Dataset, keyword: str) -> Any:
 
 
 def _walk(dataset: Dataset, damage: Damage, where: str) -> None:
-    for tag in list(dataset.keys()):
+    # In tag order (a damaged file may list them otherwise): a private block's creator, which
+    # pydicom looks up whenever one of the block's elements is read or set, comes first.
+    for tag in sorted(dataset.keys()):
         try:
             elem = dataset[tag]
         except Exception as exc:  # noqa: BLE001 - any conversion failure is damage to record
@@ -128,7 +130,11 @@ def _repair(dataset: Dataset, tag: Any, exc: Exception, damage: Damage, where: s
     # Kept as OB: plain bytes whatever the tag (pydicom turns a UN element of a known tag back
     # into its dictionary VR, which is what failed).
     elem = DataElement(tag, "OB", value if isinstance(value, bytes) else b"")
-    dataset[tag] = elem
+    try:
+        dataset[tag] = elem
+    except Exception:  # noqa: BLE001 - pydicom could not even take it back as bytes: left out
+        del dataset[tag]
+        reason += "; left out"
     _note(damage, elem, DamagedElement(int(tag), name, reason, False, where, written))
     return elem
 

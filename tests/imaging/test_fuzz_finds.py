@@ -151,3 +151,21 @@ def test_a_transfer_syntax_uid_damaged_into_a_sequence_is_replaced(make_dicom, r
     assert note in read_header(path).warnings
     image = load_image(path)
     assert np.array_equal(image.pixels[0], ramp16) and note in image.warnings
+
+
+def test_a_damaged_private_block_header_read_out_of_order_is_marked(make_dicom, ramp16) -> None:
+    """The atheris header target's fourth find: a private element listed before its block's
+    (0019,0000), which has a garbage VR; pydicom looks that element up whenever one of its block
+    is set, so repairing them in file order raised."""
+    import pydicom
+
+    path = make_dicom(ramp16)
+    ds = pydicom.dcmread(path)
+    ds.add_new(0x00190001, "LO", "ACME")
+    ds.save_as(path)  # (pydicom writes no group lengths: the damaged one is added by hand)
+    block = struct.pack("<HH", 0x0019, 0x0001) + b"LO" + struct.pack("<H", 4) + b"ACME"
+    length = struct.pack("<HH", 0x0019, 0x0000) + b"CM" + struct.pack("<HI", 4, 12)
+    patch(path, block, block + length)
+    image = load_image(path)
+    assert np.array_equal(image.pixels[0], ramp16)
+    assert any("(0019,0000): VR 'CM' is not a DICOM VR" in w for w in image.warnings), image.warnings
