@@ -13,6 +13,9 @@ import re
 import struct
 import zlib
 
+from pydicom.datadict import keyword_for_tag
+from pydicom.errors import InvalidDicomError
+
 # The reason given when an exception of a kind nobody expected escapes a step: the app goes on
 # (the file is skipped or not shown), and the fuzz test counts it as a bug to fix.
 UNEXPECTED = "unexpected error"
@@ -31,8 +34,6 @@ def short(exc: BaseException | str, limit: int = 160) -> str:
 
 def element_name(group: int, element: int) -> str:
     """``(0028,0010) Rows``; a private or unknown tag is named by its number only."""
-    from pydicom.datadict import keyword_for_tag
-
     keyword = keyword_for_tag((group << 16) | element) if group % 2 == 0 else ""
     return f"({group:04X},{element:04X})" + (f" {keyword}" if keyword else "")
 
@@ -70,8 +71,6 @@ def element_reason(exc: BaseException) -> str:
 
 def read_reason(exc: BaseException) -> str:
     """Why a DICOM file's header (or its whole dataset) cannot be read."""
-    from pydicom.errors import InvalidDicomError
-
     text = str(exc)
     tag = re.search(_TAG, text)
     if type(exc).__name__ == "BytesLengthException" or (

@@ -14,8 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydicom.datadict import dictionary_has_tag, dictionary_VR
 from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset
+from pydicom.tag import Tag
 
 from cxrviewer.imaging.anonymise import is_identifying
 from cxrviewer.imaging.dicom_errors import DamagedValue, element_name, element_reason
@@ -78,8 +80,6 @@ def value_of(ds: Dataset, keyword: str) -> Any:
     try:
         return ds.get(keyword)
     except Exception as exc:  # noqa: BLE001 - any conversion failure
-        from pydicom.tag import Tag
-
         damage = Damage()
         elem = _repair(ds, Tag(keyword), exc, damage, "")
         if not damage.elements[0].rescued:
@@ -103,8 +103,6 @@ def _walk(dataset: Dataset, damage: Damage, where: str) -> None:
 
 
 def _dictionary_vr(tag: int) -> str:
-    from pydicom.datadict import dictionary_has_tag, dictionary_VR
-
     if not dictionary_has_tag(tag):
         return "UN"
     vr = dictionary_VR(tag)
