@@ -20,11 +20,20 @@ PNG_KEY = "cxrviewer:generated"
 GENERATED_REASON = "a generated film, not a patient's"
 
 
+def is_generated_mark(comments: str, derivation: str) -> bool:
+    """Whether a DICOM's ImageComments / DerivationDescription texts mark a generated film."""
+    return comments.strip() == GENERATED_MARK or derivation.strip().startswith(DERIVATION_PREFIX)
+
+
 def is_generated_dataset(ds: Any) -> bool:
     """Whether a pydicom dataset (a header read is enough) is a generated film."""
-    comments = str(getattr(ds, "ImageComments", "") or "").strip()
-    derivation = str(getattr(ds, "DerivationDescription", "") or "").strip()
-    return comments == GENERATED_MARK or derivation.startswith(DERIVATION_PREFIX)
+    texts = []
+    for keyword in ("ImageComments", "DerivationDescription"):
+        try:
+            texts.append(str(getattr(ds, keyword, "") or ""))
+        except Exception:  # noqa: BLE001 - a damaged element holds no mark
+            texts.append("")
+    return is_generated_mark(*texts)
 
 
 def is_generated_png(info: Mapping[str, Any]) -> bool:

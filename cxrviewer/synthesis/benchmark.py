@@ -88,10 +88,10 @@ def evaluate_generator(library: Path, model: str | None = None, *, splits: Seque
 
 def summary(result: dict[str, Any]) -> str:
     """The figures as a few lines of text."""
-    lines = [f"generator {result['generator']['name']} ({result['generator']['arch']}; "
+    lines = [(f"generator {result['generator']['name']} ({result['generator']['arch']}; "
              f"{_trained(result['generator'])}; noise scale {result['generator'].get('truncation', 1.0)}) on "
              f"{result['library']}: "
-             f"{result['held_out']['films']} held-out films ({'+'.join(result['held_out']['splits'])})"]
+             f"{result['held_out']['films']} held-out films ({'+'.join(result['held_out']['splits'])})")]
     fd = result["frechet_encoder"]
     ref = f", reference design {fd['reference']:.4f}" if "reference" in fd else ""
     lines.append(f"Fréchet distance ({result['encoder']} space): generator {fd['generator']:.4f}, "

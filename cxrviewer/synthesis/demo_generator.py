@@ -26,7 +26,7 @@ SEED, CASES, SIZE = 7, 3000, 256
 
 
 def prepare_library(work: Path, workers: int) -> Path:
-    from cxrviewer.datasets.demo import write_demo
+    from cxrviewer.demo import write_demo
     from cxrviewer.library.build import BuildOptions, build_library
 
     data, library = work / "data", work / "library"

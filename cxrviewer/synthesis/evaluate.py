@@ -109,7 +109,7 @@ def side_figures(films: np.ndarray, real: np.ndarray, texts: Sequence[str], labe
         stated = side[rows, j]
         gen = M.read_sides([films[i] for i in rows], [j] * len(rows), predict)
         ref = M.read_sides([real[i] for i in rows], [j] * len(rows), predict)
-        out[label] = {"n": int(len(rows)), "agreement": _round(float((gen == stated).mean())),
+        out[label] = {"n": len(rows), "agreement": _round(float((gen == stated).mean())),
                       "real_films_agreement": _round(float((ref == stated).mean()))}
     return out
 
@@ -126,7 +126,7 @@ def memorisation_figures(gen_feats: np.ndarray, train_feats: np.ndarray, gen_pix
         flagged = np.flatnonzero(gen_nn < threshold)
         out[space] = {"generated_to_train_median": _round(float(np.median(gen_nn))),
                       "train_to_train_median": _round(float(np.median(train_nn))),
-                      "copy_threshold": _round(threshold), "flagged": int(len(flagged)),
+                      "copy_threshold": _round(threshold), "flagged": len(flagged),
                       "flagged_examples": [{"for_case": case_ids[i], "nearest_training_case": train_ids[index[i]],
                                             "distance": _round(float(gen_nn[i]))} for i in flagged[:10]]}
     return out
@@ -185,7 +185,7 @@ def evaluate(library: Path, generator: Any, *, reference: Any = None, reference_
         say(f"generating {len(held.texts)} films with {model.name}")
         films[key] = model.films(held.texts, seed=seed)
     say("encoding films")
-    encode = lambda images: encoder.encode_images(list(images), batch_size=64)  # noqa: E731
+    encode = lambda images: encoder.encode_images(list(images), batch_size=64)
     real_feats = encode(held.images)
     gen_feats = {key: encode(images) for key, images in films.items()}
     a, b = halves(held.patients)
@@ -193,7 +193,7 @@ def evaluate(library: Path, generator: Any, *, reference: Any = None, reference_
         "library": name, "date": datetime.date.today().isoformat(), "seed": seed,
         "generator": {"name": generator.name, "arch": generator.config["arch"], "truncation": generator.truncation,
                       "training": _training(generator)},
-        "held_out": {"splits": list(splits), "films": len(held.images), "half_a": int(len(a)), "half_b": int(len(b))},
+        "held_out": {"splits": list(splits), "films": len(held.images), "half_a": len(a), "half_b": len(b)},
         "encoder": encoder.spec.name,
         "frechet_encoder": _rounded(fd_figures(real_feats, gen_feats, a, b)),
     }
@@ -211,7 +211,7 @@ def evaluate(library: Path, generator: Any, *, reference: Any = None, reference_
                                               "nothing is downloaded"}
     say(f"reading the films with {finding_model.spec.name}")
     labels = list(finding_model.label_names)
-    predict = lambda images: finding_model.predict_labels(list(images), batch_size=64)  # noqa: E731
+    predict = lambda images: finding_model.predict_labels(list(images), batch_size=64)
     real_probs = predict(held.images)
     result["conditioning"] = {"reader": finding_model.spec.name}
     for key, images in films.items():

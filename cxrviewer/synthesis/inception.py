@@ -79,7 +79,7 @@ def load_inception(path: Path, device: Any) -> InceptionFeatures:
 
 
 def _load(net: Any, state: dict[str, Any], path: Path) -> None:
-    missing, unexpected = net.load_state_dict(state, strict=False)
+    missing, _unexpected = net.load_state_dict(state, strict=False)
     important = [k for k in missing if not k.startswith("AuxLogits")]
     if important:
         raise ValueError(f"{path} does not fit Inception-v3 (missing {', '.join(important[:4])} ...)")

@@ -27,6 +27,7 @@ stages compute on the smaller grid (PixelShuffle) and the 128 px output is one c
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import torch
@@ -90,7 +91,7 @@ class ProjectionGenerator(nn.Module):
         self.chunk = z_dim // (self.stages + 1)
         self.embed = nn.Sequential(nn.Linear(cond_dim, embed), nn.ReLU(), nn.Linear(embed, embed))
         self.fc = nn.Linear(self.chunk + embed, chans[0] * 16)
-        self.ups = nn.ModuleList(UpStage(a, b) for a, b in zip(chans, chans[1:]))
+        self.ups = nn.ModuleList(UpStage(a, b) for a, b in itertools.pairwise(chans))
         self.norms = nn.ModuleList(ConditionalBatchNorm(b, embed + self.chunk) for b in chans[1:])
         self.out = UpStage(chans[-1], 1)  # 64 -> 128 px, one grey channel
         self.base = nn.Parameter(torch.zeros(1, 1, SIZE, SIZE))  # the mean film (set_prior)
@@ -137,7 +138,7 @@ class ProjectionDiscriminator(nn.Module):
         super().__init__()
         chans = [1, width, width * 2, width * 4, width * 8, width * 16]  # 128 -> 64, 32, 16, 8, 4 px
         layers: list[nn.Module] = []
-        for a, b in zip(chans, chans[1:]):
+        for a, b in itertools.pairwise(chans):
             layers += [spectral_norm(nn.Conv2d(a, b, 4, 2, 1)), nn.LeakyReLU(0.2)]
         layers += [spectral_norm(nn.Conv2d(chans[-1], chans[-1], 3, padding=1)), nn.LeakyReLU(0.2)]
         self.conv = nn.Sequential(*layers)
@@ -163,7 +164,7 @@ class ReferenceGenerator(nn.Module):
                                 nn.ReLU())
         chans = [width, width // 2, width // 4]
         layers: list[nn.Module] = []
-        for cin, cout in zip(chans, chans[1:]):
+        for cin, cout in itertools.pairwise(chans):
             layers += [nn.ConvTranspose2d(cin, cout, 4, 2, 1), nn.BatchNorm2d(cout), nn.ReLU()]
         layers += [nn.ConvTranspose2d(chans[-1], 1, 4, 2, 1), nn.Tanh()]
         self.deconv = nn.Sequential(*layers)
@@ -180,7 +181,7 @@ class ReferenceDiscriminator(nn.Module):
         super().__init__()
         chans = [1, width, width * 2, width * 4, width * 8]
         layers: list[nn.Module] = []
-        for i, (cin, cout) in enumerate(zip(chans, chans[1:])):
+        for i, (cin, cout) in enumerate(itertools.pairwise(chans)):
             layers.append(nn.Conv2d(cin, cout, 4, 2, 1))
             if i:
                 layers.append(nn.BatchNorm2d(cout))

@@ -111,7 +111,12 @@ def save_generator(out: Path, generator: Any, arch: str, width: int, conditionin
 
 def write_card(out: Path, cfg: SynthesisConfig, n_train: int) -> None:
     """The card: made from films like its library's (real or synthetic demo), trained on them."""
-    from cxrviewer.models.card import CARD_FILE, CHEST_RADIOGRAPH, SYNTHETIC_DEMO, ModelCard
+    from cxrviewer.models.card import (
+        CARD_FILE,
+        CHEST_RADIOGRAPH,
+        SYNTHETIC_DEMO,
+        ModelCard,
+    )
     from cxrviewer.models.card import write_card as write
     from cxrviewer.train.validate import library_facts
 

@@ -27,7 +27,11 @@ import torch
 from torch.nn import functional as F
 
 from cxrviewer.synthesis import nets
-from cxrviewer.synthesis.condition import Conditioner, Conditioning, library_conditioning
+from cxrviewer.synthesis.condition import (
+    Conditioner,
+    Conditioning,
+    library_conditioning,
+)
 from cxrviewer.synthesis.config import RESUME_KEYS, SynthesisConfig, SynthesisResult
 from cxrviewer.train import checkpoint as ckpt
 from cxrviewer.train.config import CancelFn, ProgressFn, TrainCancelled, TrainProgress

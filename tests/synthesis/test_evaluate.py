@@ -14,7 +14,7 @@ from cxrviewer.cli import run
 @pytest.fixture(scope="module")
 def eval_library(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """96 demo cases: enough held-out films (valid + test) for two halves."""
-    from cxrviewer.datasets.demo import write_demo
+    from cxrviewer.demo import write_demo
     from cxrviewer.library.build import BuildOptions, build_library
 
     root = tmp_path_factory.mktemp("eval-data")

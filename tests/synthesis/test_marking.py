@@ -18,7 +18,12 @@ def written(tiny_generator: Path, tmp_path_factory: pytest.TempPathFactory) -> t
 
 
 def test_the_mark_is_burned_into_the_pixels() -> None:
-    from cxrviewer.synthesis.marking import BAND, burn_in, has_burned_in_mark, word_bitmap
+    from cxrviewer.synthesis.marking import (
+        BAND,
+        burn_in,
+        has_burned_in_mark,
+        word_bitmap,
+    )
 
     film = np.full((128, 128), 180, np.uint8)
     marked = burn_in(film)
@@ -60,7 +65,7 @@ def test_png_files_carry_the_mark_in_pixels_and_a_text_chunk(written: tuple[Path
     from cxrviewer.synthesis.marking import has_burned_in_mark
 
     _, files = written
-    png = [p for p in files if p.suffix == ".png"][0]
+    png = next(p for p in files if p.suffix == ".png")
     with Image.open(png) as im:
         assert "small left apical pneumothorax" in im.info[PNG_KEY]
         assert has_burned_in_mark(np.asarray(im))

@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-
 from conftest import tiny_config
 
 
@@ -22,7 +21,7 @@ def _trainer(library: Path, tmp_path: Path, **changes):
 
 @pytest.mark.parametrize("arch", ["projection", "reference"])
 def test_a_few_steps_move_the_losses_and_the_films(demo_library: Path, tmp_path: Path, arch: str) -> None:
-    trainer, data = _trainer(demo_library, tmp_path, arch=arch)
+    trainer, _data = _trainer(demo_library, tmp_path, arch=arch)
     z = torch.randn(4, trainer.G.z_dim, generator=torch.Generator().manual_seed(0))
     c = trainer.conditions[:4]
     trainer.G.eval()
