@@ -46,3 +46,20 @@ def test_a_library_build_refuses_generated_films(mixed_folder: Path, tmp_path: P
     finally:
         store.close()
     assert reasons == {".dcm": GENERATED_REASON, ".png": GENERATED_REASON}
+
+
+def test_a_teaching_collection_refuses_generated_films(mixed_folder: Path, tmp_path: Path) -> None:
+    from cxrviewer.teaching import films
+    from cxrviewer.teaching.model import TeachingError
+    from cxrviewer.teaching.store import TeachingStore
+
+    with TeachingStore(tmp_path / "teaching") as store:
+        collection = store.create_collection("Effusions")
+        for path in sorted((mixed_folder / "generated").iterdir()):
+            for anonymise in (False, True):
+                with pytest.raises(TeachingError, match="a generated film, not a patient's"):
+                    films.add_file(store, collection.collection_id, path, anonymise=anonymise)
+        assert store.cases(collection.collection_id) == []
+        assert not store.films_dir.exists() or not any(store.films_dir.iterdir())  # nothing copied
+        kept = films.add_file(store, collection.collection_id, mixed_folder / "demo" / "image.dcm")
+        assert [c.case_id for c in store.cases(collection.collection_id)] == [kept.case_id]
