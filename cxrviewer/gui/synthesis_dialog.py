@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (
     QDialog,
@@ -90,6 +90,13 @@ class SynthesisDialog(QDialog):
         layout.addWidget(self.grid_host, 1)
         layout.addWidget(self.status)
         self.resize(COLUMNS * (TILE + 8) + 40, 2 * (TILE + 30) + 170)
+        if parent is not None:  # the window closing stops this dialog's worker too
+            parent.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        if watched is self.parent() and event.type() == QEvent.Type.Close:
+            self.shutdown()
+        return False
 
     def running(self) -> bool:
         return not self.generate_button.isEnabled()

@@ -37,6 +37,19 @@ def prepare_library(work: Path, workers: int) -> Path:
     return library
 
 
+def machine() -> str:
+    """The CPU the run used, e.g. "AMD EPYC, 2 cores, Linux x86_64"."""
+    import platform
+
+    model = platform.processor() or "unknown CPU"
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            model = next((line.split(":", 1)[1].strip() for line in handle if line.startswith("model name")), model)
+    except OSError:
+        pass
+    return f"{model}, {os.cpu_count()} cores, {platform.system()} {platform.machine()}"
+
+
 def load_average() -> str:
     try:
         return ", ".join(f"{v:.2f}" for v in os.getloadavg()) + f" on {os.cpu_count()} cores"
@@ -69,6 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--evaluate", action="store_true", help="also run eval synthesis and record its figures")
     parser.add_argument("--evaluate-only", action="store_true", help="evaluate the existing folder only")
+    parser.add_argument("--readme-only", action="store_true",
+                        help="write the folder's README from its recorded training and evaluation only")
     args = parser.parse_args(argv)
 
     from cxrviewer.synthesis.benchmark import evaluate_generator, summary
@@ -77,6 +92,8 @@ def main(argv: list[str] | None = None) -> int:
 
     work = args.work or paths.cache_dir() / "demo-synth"
     out = args.out or store.shipped_dir()
+    if args.readme_only:
+        return readme_only(work, out)
     library = prepare_library(work, args.workers)
     report: dict[str, Any] = {}
     if not args.evaluate_only:
@@ -87,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         result = train_synthesis(cfg, progress=_printer())
         report = {"data": f"write_demo(n_cases={CASES}, size={SIZE}, seed={SEED}), library built with demo-clip",
-                  "wall_seconds": round(time.perf_counter() - started, 1), **result.to_dict(),
+                  "wall_seconds": round(time.perf_counter() - started, 1), "machine": machine(), **result.to_dict(),
                   "load_average_before": load_before, "load_average_after": load_average()}
         (work / "training.json").write_text(json.dumps(report, indent=1), encoding="utf-8")
     else:
@@ -98,6 +115,17 @@ def main(argv: list[str] | None = None) -> int:
         evaluation = evaluate_generator(library, str(out), report=lambda m: print(m, file=sys.stderr, flush=True))
         figures = summary(evaluation) + f"\nload average before / after the evaluation: {load_before} / {load_average()}"
         print(figures)
+    write_readme(out, report, figures)
+    return 0
+
+
+def readme_only(work: Path, out: Path) -> int:
+    """The README from ``training.json`` (work folder) and ``evaluation.json`` (model folder)."""
+    from cxrviewer.synthesis.benchmark import summary
+
+    report = json.loads((work / "training.json").read_text(encoding="utf-8"))
+    evaluation = out / store.EVALUATION
+    figures = summary(json.loads(evaluation.read_text(encoding="utf-8"))) if evaluation.is_file() else "(not evaluated)"
     write_readme(out, report, figures)
     return 0
 
