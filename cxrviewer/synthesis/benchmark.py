@@ -23,8 +23,9 @@ def train_reference(library: Path, generator: Any, minutes: float, seed: int, de
     from cxrviewer.synthesis.train import train_synthesis
 
     work = paths.data_dir() / "training" / f"{generator.name}-reference-eval"
-    cfg = SynthesisConfig(library=library, name=f"{generator.name}-reference", out=work / "model",
-                          run_dir=work / "run", arch="reference", condition=generator.conditioning.kind,
+    name = f"{generator.name}-reference"
+    cfg = SynthesisConfig(library=library, name=name, out=work / name, run_dir=work / "run", arch="reference",
+                          condition=generator.conditioning.kind,
                           width=int(generator.config.get("width", 16)), steps=0, minutes=minutes, seed=seed,
                           device=device, overwrite=True, workers=workers,
                           threads=int(generator.config.get("training", {}).get("threads") or 0))

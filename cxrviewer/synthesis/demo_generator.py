@@ -50,6 +50,18 @@ def machine() -> str:
     return f"{model}, {os.cpu_count()} cores, {platform.system()} {platform.machine()}"
 
 
+def _facts(summary: dict[str, Any]) -> str:
+    """Training data, time and machine as a short list (the JSON below has the rest)."""
+    if not summary:
+        return ""
+    return (f"- Training data: {summary.get('data', '?')} (train split, synthetic phantoms only)\n"
+            f"- Training: {summary.get('steps')} steps in {float(summary.get('seconds') or 0) / 60:.1f} min of "
+            f"training time ({float(summary.get('wall_seconds') or 0) / 60:.1f} min wall) on "
+            f"{summary.get('device', '?')} ({summary.get('threads', '?')} thread(s)), on {summary.get('machine', '?')} shared with other work "
+            f"(load average {summary.get('load_average_before', '?')} before)\n"
+            f"- Size: {summary.get('parameters', 0):,} parameters, float32 safetensors")
+
+
 def load_average() -> str:
     try:
         return ", ".join(f"{v:.2f}" for v in os.getloadavg()) + f" on {os.cpu_count()} cores"
@@ -67,6 +79,7 @@ def write_readme(out: Path, summary: dict[str, Any], figures: str) -> None:
             "Design: projection-discriminator conditional GAN (hinge loss, spectral normalisation, auxiliary "
             "finding head, EMA generator); conditioned on demo-clip's text embedding of the report plus the "
             "findings the report labeler reads (side, severity). See `cxrviewer/synthesis/nets.py`.\n\n"
+            f"{_facts(summary)}\n\n"
             "Reproduce: `python -m cxrviewer.synthesis.demo_generator --evaluate`\n\n"
             f"```json\n{json.dumps(summary, indent=1)}\n```\n\n## Evaluation (`cxrviewer eval synthesis`)\n\n"
             f"```\n{figures}\n```\n")
@@ -104,7 +117,8 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         result = train_synthesis(cfg, progress=_printer())
         report = {"data": f"write_demo(n_cases={CASES}, size={SIZE}, seed={SEED}), library built with demo-clip",
-                  "wall_seconds": round(time.perf_counter() - started, 1), "machine": machine(), **result.to_dict(),
+                  "wall_seconds": round(time.perf_counter() - started, 1), "machine": machine(),
+                  "threads": args.threads, **result.to_dict(),
                   "load_average_before": load_before, "load_average_after": load_average()}
         (work / "training.json").write_text(json.dumps(report, indent=1), encoding="utf-8")
     else:

@@ -5,15 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-
-def tiny_config(library: Path, out: Path, **changes):
-    from cxrviewer.synthesis.config import SynthesisConfig
-
-    values = {"library": library, "name": out.name, "out": out, "run_dir": out.parent / f"{out.name}-run", "width": 4,
-                  "batch_size": 8, "steps": 4, "device": "cpu", "workers": 1, "threads": 1, "checkpoint_every": 2}
-    values.update(changes)
-    return SynthesisConfig(**values)
+from synthesis_helpers import tiny_config
 
 
 @pytest.fixture(scope="session")

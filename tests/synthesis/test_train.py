@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import tiny_config
+from synthesis_helpers import tiny_config
 
 
 def _trainer(library: Path, tmp_path: Path, **changes):
