@@ -9,7 +9,7 @@ from typing import Any
 
 from cxrviewer import paths
 from cxrviewer.synthesis import store
-from cxrviewer.synthesis.evaluate import HELD_OUT, evaluate
+from cxrviewer.synthesis.evaluate import HELD_OUT, STRONG, evaluate
 
 Report = Callable[[str], None]
 
@@ -99,6 +99,10 @@ def summary(result: dict[str, Any]) -> str:
                  f"floor {fd['floor']:.4f}{ref}")
     if "reference" in result:
         lines.append(f"  reference: {result['reference']['note']}; {_trained(result['reference'])}")
+    if "reference" in fd:
+        gap, ref_gap = fd["generator"] - fd["floor"], fd["reference"] - fd["floor"]
+        closer = "the generator" if abs(gap) < abs(ref_gap) else "the reference design"
+        lines.append(f"  above the floor: generator {gap:+.4f}, reference design {ref_gap:+.4f} ({closer} is closer)")
     fid = result.get("fid_inception", {})
     if "skipped" in fid:
         lines.append(f"FID (Inception-v3): skipped: {fid['skipped']}")
@@ -114,9 +118,11 @@ def summary(result: dict[str, Any]) -> str:
         lines.append(f"  {label:<18} {_num(f['auroc'])}  (real films {_num(f['real_films_auroc'])}; reader validated "
                      f"{_num(f['reader_validation_auroc'])}; reference design {_num(r)}; "
                      f"{f['requested']} requested / {f['not_requested']} not)")
+    missed = sorted(set(cond["strong_findings"]) - set(cond["strong_met"]))
+    short = [f"{label} {_num(cond['findings'][label]['auroc'])}, "
+             f"{STRONG - (cond['findings'][label]['auroc'] or 0):.3f} short" for label in missed]
     lines.append(f"  bar ({cond['bar']}): met for {len(cond['strong_met'])} of {len(cond['strong_findings'])}"
-                 + (f"; not met: {', '.join(sorted(set(cond['strong_findings']) - set(cond['strong_met'])))}"
-                    if set(cond['strong_findings']) - set(cond['strong_met']) else ""))
+                 + (f"; not met: {'; '.join(short)}" if short else ""))
     if result.get("side_agreement"):
         lines.append("side agreement (finding stated on one side):")
         for label, s in result["side_agreement"].items():
