@@ -219,12 +219,17 @@ def take_screenshot(app, window, args: argparse.Namespace) -> int:
     out = Path(args.screenshot)
     out.parent.mkdir(parents=True, exist_ok=True)
     ok = window.grab().save(str(out), "PNG")
+    error = window.viewer.error if window.viewer_built() else None
+    shown = Path(window.current_path or "").name
     window.close()
     app.processEvents()
     if not ok:
         print(f"cxrviewer: could not write {out}", file=sys.stderr)
         return 1
     print(f"saved {out}")
+    if error is not None:  # the screenshot shows the reason; a script checking films needs it too
+        print(f"cxrviewer: cannot show {shown}: {error}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -260,5 +265,7 @@ def screenshot_ready(window, requested_path: bool) -> bool:
     if window.root_path is None:
         return False
     # Idle means the scan, the image, its series' thumbnails and the report have all arrived
-    # (a job's partial results are delivered before its "done").
-    return window.viewer.image is not None or window.browser.image_count() == 0
+    # (a job's partial results are delivered before its "done"); a film that cannot be decoded
+    # has arrived too, as its reason.
+    viewer = window.viewer
+    return viewer.image is not None or viewer.error is not None or window.browser.image_count() == 0

@@ -8,6 +8,8 @@ file decodes with a warning. Decoding order follows the measured handler speeds 
 from __future__ import annotations
 
 import contextlib
+import contextvars
+import logging
 import os
 import re
 import struct
@@ -18,26 +20,32 @@ from typing import Any
 
 import numpy as np
 import pydicom
+from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.errors import InvalidDicomError
+from pydicom.sequence import Sequence
+from pydicom.tag import Tag
 from pydicom.uid import UID
 
-from cxrviewer.imaging import sniffing
-from cxrviewer.imaging.anonymise import is_identifying
+from cxrviewer.imaging import j2k, jpeg, sniffing, syntax
+from cxrviewer.imaging.colour import colour_pixels
+from cxrviewer.imaging.dicom_errors import element_name, element_reason, read_reason, unexpected
+from cxrviewer.imaging.dicom_errors import short as _short
+from cxrviewer.imaging.geometry import assumed, check_damage, check_geometry
 from cxrviewer.imaging.loaded import LoadedImage
 from cxrviewer.imaging.measure import spacing_of
-from cxrviewer.imaging.records import ImageHeader, ImageReadError, TagNode, VoiPreset, Window
+from cxrviewer.imaging.modality import file_presets, grey_display
+from cxrviewer.imaging.records import ImageHeader, ImageReadError, VoiPreset
 from cxrviewer.imaging.synthetic import is_demo_mark
+from cxrviewer.imaging.tags import sanitise, tag_tree, value_of, where_damaged
+
+__all__ = ["load_image", "read_header", "tag_tree", "file_presets", "is_report_sop", "DICOMDIR_REASON"]
+log = logging.getLogger(__name__)
 
 DICOMDIR_SOP_CLASS = "1.2.840.10008.1.3.10"
 DICOMDIR_REASON = "DICOMDIR (index of the folder, not an image)"
 _REPORT_SOP_PREFIXES = ("1.2.840.10008.5.1.4.1.1.88.", "1.2.840.10008.5.1.4.1.1.104.")
 _REPORT_MODALITIES = {"SR", "DOC", "KO", "PR"}
-_MAX_SAMPLES = 1 << 28  # 268 M samples: far beyond any radiograph; refuse rather than allocate
-_J2K_SYNTAXES = {
-    "1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.91",
-    "1.2.840.10008.1.2.4.201", "1.2.840.10008.1.2.4.202", "1.2.840.10008.1.2.4.203",
-}
 # Fastest first, as measured in design.md (a 3000x2500 12-bit radiograph).
 _PLUGIN_ORDER: dict[str, tuple[str, ...]] = {
     "1.2.840.10008.1.2.5": ("pylibjpeg", "pydicom", "gdcm"),  # RLE
@@ -45,14 +53,15 @@ _PLUGIN_ORDER: dict[str, tuple[str, ...]] = {
     "1.2.840.10008.1.2.4.81": ("pyjpegls", "gdcm", "pylibjpeg"),  # JPEG-LS near-lossless
     "1.2.840.10008.1.2.4.57": ("gdcm", "pylibjpeg"),  # JPEG lossless
     "1.2.840.10008.1.2.4.70": ("gdcm", "pylibjpeg"),  # JPEG lossless SV1
-    **{uid: ("gdcm", "pylibjpeg", "pillow") for uid in _J2K_SYNTAXES},
+    **{uid: ("gdcm", "pylibjpeg", "pillow") for uid in j2k.SYNTAXES},
 }
-_TEXT_LIMIT = 200
 # pydicom's value-validation chatter (e.g. over-long UIDs in anonymised files) is not worth
 # showing the user; everything else pydicom warns about while reading is.
 _NOISE = ("Invalid value for VR", "The value length", "VR lookup failed")
 
 _capture_lock = threading.Lock()
+# Decoders not to try (the isolated decoder's second attempt after one of them crashed the process).
+SKIPPED_PLUGINS: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar("skipped_plugins", default=())
 
 
 @contextlib.contextmanager
@@ -109,14 +118,8 @@ def _read(path: str, kind: sniffing.Sniffed, header_only: bool) -> tuple[Dataset
                 )
             else:
                 ds = pydicom.dcmread(path, stop_before_pixels=header_only)
-        except InvalidDicomError as exc:
-            raise ImageReadError(path, f"not a readable DICOM file ({exc})") from exc
-        except (EOFError, struct.error) as exc:
-            raise ImageReadError(path, "truncated DICOM header (file ends inside an element)") from exc
-        except (ValueError, KeyError, TypeError, NotImplementedError, OverflowError) as exc:
-            raise ImageReadError(path, f"unreadable DICOM header: {_short(exc)}") from exc
-        except OSError as exc:
-            raise ImageReadError(path, f"cannot read file: {exc.strerror or exc}") from exc
+        except Exception as exc:  # noqa: BLE001 - every kind of damage gets its own reason
+            raise ImageReadError(path, read_reason(exc)) from exc
     meta = getattr(ds, "file_meta", None)
     if meta is None or "TransferSyntaxUID" not in meta:
         implicit, little = _encoding(ds)
@@ -125,6 +128,14 @@ def _read(path: str, kind: sniffing.Sniffed, header_only: bool) -> tuple[Dataset
             ds.file_meta = meta = FileMetaDataset()
         meta.TransferSyntaxUID = ts
         notes.append(f"file meta has no Transfer Syntax UID: read as {UID(ts).name}")
+    value = value_of(meta, "TransferSyntaxUID")
+    sequence = isinstance(value, (Dataset, Sequence))  # its VR was damaged into SQ
+    ts = "" if sequence else str(value or "")
+    why = "is damaged (its VR says SQ)" if sequence else syntax.problem(ts)
+    if why is not None:  # a damaged UID: the bytes were read in some encoding all the same
+        replacement = _syntax_for(*_encoding(ds))
+        meta[0x00020010] = DataElement(0x00020010, "UI", replacement)  # whatever VR the damaged one had
+        notes.append(f"{syntax.REPLACED}{f'{ts[:64]!r} ' if ts else ''}{why}: read as {UID(replacement).name}")
     for text in caught:
         if "End of file reached" in text:
             notes.append("file ends early: " + text.split(" in file")[0])
@@ -144,39 +155,39 @@ def _syntax_for(implicit: bool, little: bool) -> str:
     return pydicom.uid.ExplicitVRLittleEndian if little else pydicom.uid.ExplicitVRBigEndian
 
 
-def _short(exc: BaseException, limit: int = 160) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
 # --------------------------------------------------------------------------- header values
 
 
 def _text(ds: Dataset, keyword: str) -> str:
+    """A text attribute; "" when absent or damaged (a value pydicom cannot convert, or a
+    sequence where text belongs): the file is shown without it rather than failed."""
     try:
-        value = ds.get(keyword)
-    except Exception:  # a value pydicom cannot convert: show nothing rather than fail the file
+        value = value_of(ds, keyword)
+        if value is None or isinstance(value, (Dataset, Sequence)):
+            return ""
+        if isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue":
+            return "\\".join(str(v) for v in value)
+        return str(value).strip()
+    except Exception:  # noqa: BLE001 - see above
         return ""
-    if value is None:
-        return ""
-    if isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue":
-        return "\\".join(str(v) for v in value)
-    return str(value).strip()
 
 
 def _int(path: str, ds: Dataset, keyword: str, default: int | None) -> int | None:
     """An integer attribute; a malformed one is an error naming the attribute and the value."""
+    tag = Tag(keyword)
     try:
-        value = ds.get(keyword)
-    except Exception as exc:
-        raise ImageReadError(path, f"invalid {keyword} value ({_short(exc, 60)})") from exc
+        value = value_of(ds, keyword)
+    except Exception as exc:  # noqa: BLE001 - damaged beyond reading
+        raise ImageReadError(path, f"damaged {element_name(tag.group, tag.element)}: {element_reason(exc)}") from exc
+    if isinstance(value, (Dataset, Sequence)):  # a damaged VR read it as a sequence
+        raise ImageReadError(path, f"damaged {element_name(tag.group, tag.element)}: a sequence where a number belongs")
     if value is None or value == "":
         return default
     try:
         return int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         vr = ds[keyword].VR
-        raise ImageReadError(path, f"invalid {keyword} value {str(value)!r} (VR {vr}: not an integer)") from None
+        raise ImageReadError(path, f"invalid {keyword} value {_short(str(value), 60)!r} (VR {vr}: not an integer)") from None
 
 
 def is_report_sop(sop_class_uid: str, modality: str) -> bool:
@@ -186,10 +197,10 @@ def is_report_sop(sop_class_uid: str, modality: str) -> bool:
 
 def _header(path: str, ds: Dataset, notes: list[str]) -> ImageHeader:
     meta = ds.file_meta
-    sop_class = _text(ds, "SOPClassUID") or str(meta.get("MediaStorageSOPClassUID", "") or "")
+    sop_class = _text(ds, "SOPClassUID") or _text(meta, "MediaStorageSOPClassUID")
     if sop_class == DICOMDIR_SOP_CLASS or "DirectoryRecordSequence" in ds:
         raise ImageReadError(path, DICOMDIR_REASON)
-    ts = str(meta.get("TransferSyntaxUID", "") or "")
+    ts = _text(meta, "TransferSyntaxUID")
     modality = _text(ds, "Modality")
     age = _text(ds, "PatientAge")
     warn = list(notes)
@@ -251,90 +262,35 @@ def read_header(path: str | os.PathLike[str]) -> ImageHeader:
     ------
     ImageReadError
         With a specific reason: empty file, not DICOM (what it looks like), a DICOMDIR,
-        malformed values.
+        malformed values; a failure nobody foresaw reads "unexpected error (...)".
     """
     path = os.fspath(path)
-    kind = sniffing.sniff(path)
-    if kind in ("png", "jpeg"):
-        from cxrviewer.imaging import raster
+    with _only_image_read_errors(path, "reading the header of"):
+        kind = sniffing.sniff(path)
+        if kind in ("png", "jpeg"):
+            from cxrviewer.imaging import raster
 
-        return raster.read_header(path, kind)  # type: ignore[arg-type]
-    ds, notes = _read(path, kind, header_only=True)
-    return _header(path, ds, notes)
-
-
-# --------------------------------------------------------------------------- JPEG 2000 guard
+            return raster.read_header(path, kind)  # type: ignore[arg-type]
+        ds, notes = _read(path, kind, header_only=True)
+        return _header(path, ds, notes)
 
 
-def _j2k_siz(ds: Dataset) -> tuple[int, int, int, int, bool] | None:
-    """(width, height, components, precision, signed) from the first frame's SIZ marker."""
-    from pydicom.encaps import generate_fragments
-
-    buf = b""
-    for index, fragment in enumerate(generate_fragments(ds.PixelData)):
-        if index == 0:  # the Basic Offset Table item
-            continue
-        buf += fragment
-        if len(buf) >= 2048:
-            break
-    start = buf.find(b"\xff\x4f\xff\x51")
-    if start < 0 or len(buf) < start + 4 + 38 + 3:
-        return None
-    p = start + 4
-    (_l, _r, xsiz, ysiz, xo, yo, _xt, _yt, _xto, _yto, comps) = struct.unpack(
-        ">HHIIIIIIIIH", buf[p : p + 38]
-    )
-    ssiz = buf[p + 38]
-    return xsiz - xo, ysiz - yo, comps, (ssiz & 0x7F) + 1, bool(ssiz & 0x80)
-
-
-def _check_j2k(path: str, ds: Dataset, header: ImageHeader) -> list[str]:
-    """Compare the codestream with the header BEFORE decoding (a fuzzed SIZ once made a decoder
-    allocate 826 M samples): refuse gross disagreement, warn on the recoverable kind."""
+@contextlib.contextmanager
+def _only_image_read_errors(path: str, doing: str) -> Iterator[None]:
+    """The boundary of the public readers: whatever goes wrong leaves as ImageReadError, so one
+    damaged file never stops a scan or a window; the unforeseen kind is logged with its stack."""
     try:
-        siz = _j2k_siz(ds)
-    except Exception:
-        siz = None
-    if siz is None:
-        return ["JPEG 2000 codestream has no readable SIZ marker"]
-    width, height, comps, precision, signed = siz
-    if width * height > 4 * max(1, header.rows * header.columns) or comps > 4 or width * height > _MAX_SAMPLES:
-        raise ImageReadError(
-            path,
-            f"JPEG 2000 codestream is {width}x{height}x{comps} but the header says "
-            f"{header.columns}x{header.rows}x{header.samples_per_pixel}: refused",
-        )
-    notes = []
-    if (width, height) != (header.columns, header.rows):
-        notes.append(
-            f"JPEG 2000 codestream is {width}x{height}, header says {header.columns}x{header.rows}"
-        )
-    if signed != bool(header.pixel_representation):
-        notes.append(
-            f"JPEG 2000 codestream is {'signed' if signed else 'unsigned'} but PixelRepresentation "
-            f"is {header.pixel_representation}: decoded as the header says"
-        )
-    if precision > header.bits_stored:
-        notes.append(
-            f"JPEG 2000 codestream has {precision}-bit samples, BitsStored is {header.bits_stored}"
-        )
-    return notes
+        yield
+    except ImageReadError:
+        raise
+    except MemoryError as exc:
+        raise ImageReadError(path, "not enough memory to decode this image") from exc
+    except Exception as exc:  # noqa: BLE001 - the point of the boundary
+        log.warning("unexpected error %s %s", doing, path, exc_info=True)
+        raise ImageReadError(path, unexpected(exc)) from exc
 
 
 # --------------------------------------------------------------------------- decoding
-
-
-def _check_geometry(path: str, header: ImageHeader) -> None:
-    if header.is_report:
-        raise ImageReadError(path, "a report/document (no image to show)")
-    missing = [k for k, v in (("Rows", header.rows), ("Columns", header.columns),
-                              ("BitsAllocated", header.bits_allocated)) if not v]
-    if missing:
-        raise ImageReadError(path, f"no image attributes ({', '.join(missing)} missing)")
-    if header.rows * header.columns * header.frames * header.samples_per_pixel > _MAX_SAMPLES:
-        raise ImageReadError(
-            path, f"image too large ({header.frames} x {header.rows} x {header.columns})"
-        )
 
 
 _NATIVE_LITTLE_ENDIAN = {"1.2.840.10008.1.2": False, "1.2.840.10008.1.2.1": True}  # uid -> explicit VR
@@ -427,34 +383,34 @@ def _pixel_data_length(path: str) -> int | None:
 
 def _decode_dataset(path: str, ds: Dataset, header: ImageHeader) -> tuple[np.ndarray, list[str]]:
     """Decode with each available plugin in measured-speed order until one works."""
-    from pydicom.pixels import get_decoder, pixel_array
+    from pydicom.pixels import pixel_array
 
     ts = header.transfer_syntax_uid
-    decoder = get_decoder(ts)
+    decoder = _decoder(ts)
     if decoder is None or not decoder.is_available:
         raise ImageReadError(path, f"unsupported transfer syntax: {header.transfer_syntax_name or ts}")
     plugins: tuple[str, ...] = ("",)
     if decoder.is_encapsulated:
         available = decoder.available_plugins
         preferred = [p for p in _PLUGIN_ORDER.get(ts, ()) if p in available]
-        plugins = tuple(preferred + [p for p in available if p not in preferred]) or ("",)
-    errors: list[str] = []
+        plugins = tuple(p for p in preferred + [p for p in available if p not in preferred]
+                        if p not in SKIPPED_PLUGINS.get()) or ("",)
+    errors: dict[str, list[str]] = {}  # reason -> the plugins that gave it
     # No warning capture here: a J2K decode can take 0.5 s and the capture lock would stall a
-    # concurrent folder scan; the mismatches worth telling are found by _check_j2k beforehand.
+    # concurrent folder scan; the mismatches worth telling are found by j2k.check_j2k beforehand.
     for plugin in plugins:
         try:
             return pixel_array(ds, decoding_plugin=plugin), []
         except BaseException as exc:  # pylibjpeg-rle raises a Rust PanicException (BaseException)
             if isinstance(exc, (KeyboardInterrupt, SystemExit, GeneratorExit, MemoryError)):
                 raise
-            errors.append(f"{plugin or 'pydicom'}: {_plugin_reason(exc)}")
+            errors.setdefault(_plugin_reason(exc), []).append(plugin or "pydicom")
     # A decoder that is not installed may be the only one for this file (12-bit JPEG Extended:
     # only pylibjpeg-libjpeg, which a GPL-free bundle leaves out): say what would decode it.
     missing = [m.replace(" - requires ", " needs ") for m in decoder.missing_dependencies] if decoder.is_encapsulated else []
     hint = f"; not installed: {', '.join(missing)}" if missing else ""
-    raise ImageReadError(
-        path, f"cannot decode {header.transfer_syntax_name or ts} pixel data ({'; '.join(errors)}{hint})"
-    )
+    tried = "; ".join(f"{', '.join(names)}: {why}" for why, names in errors.items())
+    raise ImageReadError(path, f"cannot decode {header.transfer_syntax_name or ts} pixel data ({tried}{hint})")
 
 
 _ALL_PLUGINS_FAILED = "Unable to decode as exceptions were raised by all available plugins:"
@@ -469,24 +425,45 @@ def _plugin_reason(exc: BaseException) -> str:
     return _short(text or exc, 100)
 
 
-def _pixels(path: str, kind: sniffing.Sniffed, ds: Dataset, header: ImageHeader) -> tuple[np.ndarray, int, list[str]]:
-    """Decoded stored values, the Pixel Data size in bytes, and decode warnings."""
+def _decoder(ts: str) -> Any:
     from pydicom.pixels import get_decoder
 
+    try:
+        return get_decoder(ts)
+    except NotImplementedError:  # a transfer syntax pydicom knows but cannot decode (e.g. video)
+        return None
+
+
+def _pixels(path: str, kind: sniffing.Sniffed, ds: Dataset, header: ImageHeader, damaged: bool = False,
+            assume: dict[str, int] | None = None) -> tuple[np.ndarray, int, list[str]]:
+    """Decoded stored values, the Pixel Data size in bytes, and decode warnings. A ``damaged``
+    header (see :func:`sanitise`), or one lacking attributes (``assume``: keyword -> value), is
+    decoded from the repaired dataset, never re-read by pydicom."""
     ts = header.transfer_syntax_uid
-    decoder = get_decoder(ts)
-    native = decoder is not None and not decoder.is_encapsulated
-    if native and kind == "dicom" and ts != pydicom.uid.ExplicitVRBigEndian:
+    decoder = _decoder(ts)
+    if decoder is None:
+        raise ImageReadError(path, f"unsupported transfer syntax: {header.transfer_syntax_name or ts}")
+    native = not decoder.is_encapsulated
+    replaced = any(w.startswith(syntax.REPLACED) for w in header.warnings)  # the file's own UID is damaged
+    if native and kind == "dicom" and ts != pydicom.uid.ExplicitVRBigEndian and not (replaced or damaged or assume):
         arr, nbytes = _decode_native(path, header)
         return arr, nbytes, []
     full, notes = _read(path, kind, header_only=False)
+    check_damage(path, sanitise(full))
+    for keyword, value in (assume or {}).items():
+        setattr(full, keyword, value)
     if "PixelData" not in full:
-        if any("ends early" in n for n in notes) or (decoder is not None and decoder.is_encapsulated):
+        if any("ends early" in n for n in notes) or decoder.is_encapsulated:
             raise ImageReadError(path, "truncated pixel data (the file ends inside the compressed data)")
         raise ImageReadError(path, "no pixel data")
+    if native and full["PixelData"].is_undefined_length:
+        raise ImageReadError(path, f"the pixel data is compressed but the transfer syntax ({header.transfer_syntax_name}) "
+                             "is not" + ("; the file's Transfer Syntax UID is damaged" if replaced else ""))
     warn: list[str] = []
-    if ts in _J2K_SYNTAXES:
-        warn += _check_j2k(path, full, header)
+    if ts in j2k.SYNTAXES:
+        warn += j2k.check_j2k(path, full, header)
+    elif ts in jpeg.SYNTAXES:
+        warn += jpeg.check_jpeg(path, full, header)
     if native:
         arr, nbytes = _decode_native_dataset(path, full, header)
         return arr, nbytes, warn
@@ -515,161 +492,7 @@ def _as_frames(path: str, arr: np.ndarray, header: ImageHeader) -> np.ndarray:
     return arr.reshape(shape)
 
 
-def _to_uint8_rgb(rgb: np.ndarray, bits: int) -> np.ndarray:
-    if rgb.dtype == np.uint8:
-        return np.ascontiguousarray(rgb)
-    shift = max(0, bits - 8)
-    return np.ascontiguousarray((rgb >> shift).astype(np.uint8))
-
-
-def _color(path: str, ds: Dataset, header: ImageHeader, arr: np.ndarray) -> np.ndarray:
-    """uint8 RGB: palettes through apply_color_lut; YBR was already converted by pixel_array
-    (its ``as_rgb=True`` default runs convert_color_space)."""
-    from pydicom.pixels import apply_color_lut
-
-    if header.photometric == "PALETTE COLOR":
-        rgb = apply_color_lut(arr, ds)
-        return _to_uint8_rgb(rgb, 8 if rgb.dtype == np.uint8 else 16)
-    return _to_uint8_rgb(arr, header.bits_stored or 8)
-
-
-# --------------------------------------------------------------------------- presets, tags
-
-
-def _floats(value: Any) -> list[float]:
-    if value is None:
-        return []
-    items = value if isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue" else [value]
-    out = []
-    for item in items:
-        try:
-            out.append(float(item))
-        except (TypeError, ValueError):
-            out.append(float("nan"))
-    return out
-
-
-def file_presets(ds: Dataset) -> tuple[VoiPreset, ...]:
-    """Every window (named by its explanation) and every VOI LUT the file carries."""
-    presets: list[VoiPreset] = []
-    centers = _floats(ds.get("WindowCenter"))
-    widths = _floats(ds.get("WindowWidth"))
-    explanations = ds.get("WindowCenterWidthExplanation")
-    if isinstance(explanations, str):
-        explanations = [explanations]
-    explanations = [str(e) for e in (explanations or [])]
-    function = str(ds.get("VOILUTFunction", "") or "LINEAR").upper()
-    if function not in ("LINEAR", "LINEAR_EXACT", "SIGMOID"):
-        function = "LINEAR"
-    for i, (c, w) in enumerate(zip(centers, widths)):
-        if not (np.isfinite(c) and np.isfinite(w)) or w <= 0:
-            continue
-        name = explanations[i] if i < len(explanations) and explanations[i] else f"File window {i + 1}"
-        presets.append(VoiPreset(name, Window(c, w, function), source="file"))  # type: ignore[arg-type]
-    for i, item in enumerate(ds.get("VOILUTSequence") or []):
-        try:
-            count, first, _bits = (int(v) for v in item.LUTDescriptor)
-            lut = np.asarray(item.LUTData, dtype=np.float64).ravel()
-        except Exception:
-            continue
-        count = count or 65536
-        name = str(item.get("LUTExplanation", "") or "") or f"File VOI LUT {i + 1}"
-        presets.append(VoiPreset(name, None, float(first), lut[:count], source="file"))
-    return tuple(presets)
-
-
-def _value_text(elem: Any) -> str:
-    value = elem.value
-    if value is None:
-        return ""
-    if isinstance(value, (bytes, bytearray)):
-        return f"<{len(value):,} bytes>"
-    if isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue":
-        items = list(value[:16])
-        text = "\\".join(str(v) for v in items)
-        if len(value) > 16:
-            text += f" ... ({len(value):,} values)"
-    else:
-        text = str(value)
-    return text if len(text) <= _TEXT_LIMIT else text[: _TEXT_LIMIT - 3] + "..."
-
-
-def tag_tree(ds: Dataset, pixel_bytes: int | None = None) -> tuple[TagNode, ...]:
-    """The tag browser's tree (file meta first), sequences as children, values truncated."""
-
-    def nodes(dataset: Dataset) -> list[TagNode]:
-        out = []
-        for elem in dataset:
-            keyword = elem.keyword or elem.name
-            tag = f"({elem.tag.group:04X},{elem.tag.element:04X})"
-            vr = str(elem.VR)
-            if vr == "SQ":
-                items = tuple(
-                    TagNode("", f"Item {i + 1}", "", "", children=tuple(nodes(item)))
-                    for i, item in enumerate(elem.value)
-                )
-                out.append(TagNode(tag, keyword, vr, f"{len(elem.value)} item(s)",
-                                   is_identifying(keyword, vr), items))
-                continue
-            if elem.tag == 0x7FE00010:
-                value = f"<pixel data: {len(elem.value):,} bytes>" if elem.value is not None else ""
-            else:
-                try:
-                    value = _value_text(elem)
-                except Exception:
-                    value = "<unreadable value>"
-            out.append(TagNode(tag, keyword, vr, value, is_identifying(keyword, vr)))
-        return out
-
-    meta = getattr(ds, "file_meta", None)
-    tree = (nodes(meta) if meta is not None else []) + nodes(ds)
-    if pixel_bytes is not None and "PixelData" not in ds:
-        tree.append(TagNode("(7FE0,0010)", "PixelData", "OB/OW", f"<pixel data: {pixel_bytes:,} bytes>"))
-    return tuple(tree)
-
-
 # --------------------------------------------------------------------------- load_image
-
-
-def _grey_display(ds: Dataset, arr: np.ndarray, warn: list[str]) -> dict[str, Any]:
-    """display_pixels and the linear map modality -> display for a grey image (no float copy)."""
-    from pydicom.pixels import apply_modality_lut
-
-    if "ModalityLUTSequence" in ds:
-        mod = apply_modality_lut(arr, ds)
-        if np.issubdtype(mod.dtype, np.integer) and mod.min() >= 0 and mod.max() <= 65535:
-            display = np.ascontiguousarray(mod.astype(np.uint16 if mod.max() > 255 else np.uint8, copy=False))
-        else:
-            display = np.ascontiguousarray(mod, dtype=np.float32)
-        rtype = str(ds.ModalityLUTSequence[0].get("ModalityLUTType", "") or "")
-        return dict(display_pixels=display, display_scale=1.0, display_offset=0.0,
-                    has_modality_lut=True, rescale_type="HU" if rtype == "HU" else "")
-    slope = _floats(ds.get("RescaleSlope", 1.0))[:1] or [1.0]
-    intercept = _floats(ds.get("RescaleIntercept", 0.0))[:1] or [0.0]
-    m, b = slope[0], intercept[0]
-    if not np.isfinite(m) or m == 0:
-        warn.append(f"RescaleSlope {ds.get('RescaleSlope')!r} is unusable: 1 used")
-        m = 1.0
-    if not np.isfinite(b):
-        warn.append(f"RescaleIntercept {ds.get('RescaleIntercept')!r} is unusable: 0 used")
-        b = 0.0
-    rtype = str(ds.get("RescaleType", "") or "")
-    if not rtype and str(ds.get("Modality", "")) == "CT":
-        rtype = "HU"
-    if rtype.upper() in ("US", "UNSPECIFIED"):
-        rtype = ""
-    if arr.dtype in (np.uint8, np.uint16):
-        display, shift = np.ascontiguousarray(arr), 0.0
-    elif arr.dtype == np.int16:
-        display, shift = arr.view(np.uint16) ^ np.uint16(0x8000), 32768.0
-    elif arr.dtype == np.int8:
-        display, shift = arr.view(np.uint8) ^ np.uint8(0x80), 128.0
-    else:  # 32-bit or float data: keep modality values as float32
-        display = np.ascontiguousarray(arr * m + b, dtype=np.float32)
-        return dict(display_pixels=display, display_scale=1.0, display_offset=0.0,
-                    rescale_slope=m, rescale_intercept=b, rescale_type=rtype)
-    return dict(display_pixels=display, display_scale=1.0 / m, display_offset=-b / m + shift,
-                rescale_slope=m, rescale_intercept=b, rescale_type=rtype)
 
 
 def _percentiles(sub: np.ndarray, q: tuple[float, ...]) -> list[float]:
@@ -705,6 +528,11 @@ def load_image(path: str | os.PathLike[str]) -> LoadedImage:
         With a specific reason for unusable files; usable oddities become ``warnings``.
     """
     path = os.fspath(path)
+    with _only_image_read_errors(path, "decoding"):
+        return _load_image(path)
+
+
+def _load_image(path: str) -> LoadedImage:
     kind = sniffing.sniff(path)
     if kind in ("png", "jpeg"):
         from cxrviewer.imaging import raster
@@ -713,19 +541,23 @@ def load_image(path: str | os.PathLike[str]) -> LoadedImage:
     # header first (0.3-0.5 ms): it validates the attributes the decode relies on, and
     # pixel_array(path) then reads only the pixel data; ds_out would hold group 0028 only
     ds, notes = _read(path, kind, header_only=True)
-    header = _header(path, ds, notes)
-    _check_geometry(path, header)
-    arr, nbytes, decode_notes = _pixels(path, kind, ds, header)
+    astray = where_damaged(ds) if _lacks_image_attributes(ds) else None  # before sanitise converts
+    damage = sanitise(ds)  # a damaged element can no longer raise below; the tag tree marks it
+    check_damage(path, damage)
+    assume, assumed_notes = assumed(ds.__contains__)
+    header = _header(path, ds, notes + [w for w in (damage.warning(),) if w] + assumed_notes)
+    check_geometry(path, header, astray)
+    arr, nbytes, decode_notes = _pixels(path, kind, ds, header, bool(damage.elements), assume)
     arr = _as_frames(path, arr, header)
     warn = list(header.warnings) + decode_notes
     is_color = header.samples_per_pixel == 3 or header.photometric == "PALETTE COLOR"
     fields: dict[str, Any]
     if is_color:
-        pixels = _color(path, ds, header, arr)
+        pixels = colour_pixels(path, ds, header, arr)
         fields = dict(display_pixels=pixels)
     else:
         pixels = arr
-        fields = _grey_display(ds, arr, warn)
+        fields = grey_display(ds, arr, warn)
     sample, robust = _ranges(fields["display_pixels"], fields.get("display_scale", 1.0),
                              fields.get("display_offset", 0.0), is_color)
     spacing, spacing_note = spacing_of(ds)
@@ -744,13 +576,17 @@ def load_image(path: str | os.PathLike[str]) -> LoadedImage:
         spacing=spacing,
         spacing_note=spacing_note,
         warnings=tuple(warn),
-        tags=tag_tree(ds, nbytes),
+        tags=tag_tree(ds, nbytes, damage),
         sop_class_name=UID(header.sop_class_uid).name if header.sop_class_uid else "",
         **fields,
     )
     from cxrviewer.imaging.display import presets_for
 
     return _with_presets(image, presets_for(image))
+
+
+def _lacks_image_attributes(ds: Dataset) -> bool:
+    return not all(tag in ds for tag in (0x00280010, 0x00280011, 0x00280100))
 
 
 def _replace_warnings(header: ImageHeader, warn: list[str]) -> ImageHeader:
