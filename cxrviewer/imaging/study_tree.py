@@ -19,7 +19,6 @@ import bisect
 import os
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from cxrviewer.imaging.records import FileIssue, ImageHeader
@@ -114,6 +113,8 @@ class TreeListener(Protocol):
     announced once, at its top node.
     """
 
+    def tree_resetting(self) -> None: ...  # everything is about to go
+
     def tree_reset(self) -> None: ...
 
     def rows_inserting(self, parent: Node, row: int) -> None: ...
@@ -150,6 +151,8 @@ class StudyTree(Node):
         self.clear()
 
     def clear(self) -> None:
+        if self.listener is not None:
+            self.listener.tree_resetting()
         self.children, self.child_keys = [], []
         self.patients: dict[str, PatientNode] = {}
         self.headers: dict[str, ImageHeader] = {}  # every image and report, by path
