@@ -43,7 +43,7 @@ class SearchController(QObject):
         search = session.search
         pane.model.anonymise = session.anonymise
         pane.model.thumbnailsWanted.connect(self._thumb_timer.start)
-        pane.searchRequested.connect(search.search)
+        pane.searchRequested.connect(self.run_query)
         pane.similarRequested.connect(search.similar)
         pane.libraryChosen.connect(search.open_library)
         pane.routeChosen.connect(search.set_route)
@@ -87,6 +87,10 @@ class SearchController(QObject):
     def start(self, library: str | None = None, query: str | None = None) -> None:
         """Open the user's library (the demo on a first start) and optionally run ``query``."""
         self.session.search.start(library, query)
+
+    def run_query(self, text: str, filters: dict) -> None:
+        """The query typed in the pane (Enter, a typing pause, a filter changed), with its filters."""
+        self.session.search.search(text, filters)
 
     def choose_and_build(self) -> None:
         from cxrviewer.gui.build_dialog import BuildLibraryDialog
