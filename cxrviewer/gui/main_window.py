@@ -103,6 +103,7 @@ class MainWindow(QMainWindow):
             self._viewer_placeholder.deleteLater()
             self._viewer = viewer
             self.viewer_controls.bind_viewer(viewer)
+            self.study.bind_viewer(viewer)
             self.explainer.bind_viewer(viewer)
         return self._viewer
 

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from cxrviewer.services.study import OpenedImage, Thumbnail
 
 THUMB_PAUSE_MS = 80  # strip scrolled: thumbnails are asked for once it rests
+VIEW_PAUSE_MS = 150  # zoomed, panned, windowed: the session hears of it once the view rests
 
 
 class StudyController(QObject):
@@ -49,6 +50,10 @@ class StudyController(QObject):
         self._thumb_timer.setInterval(THUMB_PAUSE_MS)
         self._thumb_timer.timeout.connect(self.request_thumbnails)
         strip.horizontalScrollBar().valueChanged.connect(lambda _: self._thumb_timer.start())
+        self._view_timer = QTimer(self)
+        self._view_timer.setSingleShot(True)
+        self._view_timer.setInterval(VIEW_PAUSE_MS)
+        self._view_timer.timeout.connect(self._note_presentation)
         browser.imageActivated.connect(session.film.open)
         strip.imageActivated.connect(session.film.open)
         browser.set_anonymise(session.anonymise)
@@ -64,7 +69,25 @@ class StudyController(QObject):
         film.opened.connect(self._film_opened)
         film.failed.connect(self._film_failed)
         film.report.connect(self._show_report)
+        film.present.connect(self._present)
         session.events.anonymise.connect(self._set_anonymise)
+
+    def bind_viewer(self, viewer: ImageViewer) -> None:
+        """Called once the viewer exists: how it shows the film goes to the session."""
+        for signal in (viewer.levelsChanged, viewer.frameDrawn, viewer.view.sigRangeChanged):
+            signal.connect(lambda *_: self._view_timer.start())
+
+    def _note_presentation(self) -> None:
+        from cxrviewer.gui.viewer_presentation import presentation_of
+
+        if self._viewer_built() and self.session.film.opened is not None:
+            self.session.film.note_presentation(presentation_of(self._viewer()))
+
+    def _present(self, presentation: object) -> None:
+        from cxrviewer.gui.viewer_presentation import apply_presentation
+
+        apply_presentation(self._viewer(), presentation)  # type: ignore[arg-type]
+        self._note_presentation()
 
     def status_widgets(self) -> tuple[QProgressBar, QPushButton]:
         return self.progress, self.cancel_button
@@ -171,3 +194,4 @@ class StudyController(QObject):
 
     def shutdown(self) -> None:
         self._thumb_timer.stop()
+        self._view_timer.stop()

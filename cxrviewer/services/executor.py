@@ -108,8 +108,8 @@ class Executor:
     name
         Thread name (shows up in stall reports and debuggers).
     listener
-        Called from the worker thread with every :class:`JobEvent`; the GUI's bridge re-emits
-        them as queued signals. Must not block.
+        Called from the worker thread with every :class:`JobEvent` of jobs submitted without a
+        listener of their own (``services.jobs`` gives each job its callbacks). Must not block.
     synchronous
         Run jobs in the caller's thread at submit time (deterministic tests, CLI use).
     """

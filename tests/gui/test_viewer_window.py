@@ -248,3 +248,30 @@ def test_malformed_files_are_listed_with_reasons_and_never_crash(qtbot, open_stu
         window.session.film.open(path)
         qtbot.waitUntil(window.is_idle, timeout=30000)
     assert window.isVisible()
+
+
+def test_the_session_knows_how_the_film_is_shown_and_can_show_it_so_again(qtbot, open_study, teaching_study: Path) -> None:
+    """The view's presentation (window, inversion, zoom and pan, turn, frame) is the session's,
+    as teaching files store it; a saved one is shown again exactly."""
+    from cxrviewer.imaging.records import Window
+    from cxrviewer.teaching.model import Presentation
+
+    window = open_study(teaching_study)
+    film, viewer = window.session.film, window.viewer
+    qtbot.waitUntil(lambda: film.presentation is not None)
+    assert film.presentation.rotation == 0 and film.presentation.zoom == 1.0
+    seen = []
+    film.events.presentation.connect(seen.append)
+    viewer.rotate(90)  # the user turns the film: the session hears of it once the view rests
+    qtbot.waitUntil(lambda: film.presentation.rotation == 90)
+    assert len(seen) == 1
+
+    key_image = Presentation(1200.0, 1800.0, True, 2.0, 100.0, 150.0, 270, True, False, 0)
+    film.show_presentation(key_image)
+    assert viewer.window == Window(1200.0, 1800.0) and viewer.user_invert
+    assert (viewer.orientation.rotation, viewer.orientation.flip_h) == (270, True)
+    shown = film.presentation
+    assert (shown.window_center, shown.window_width, shown.invert, shown.rotation, shown.flip_h) == \
+        (1200.0, 1800.0, True, 270, True)
+    assert shown.zoom == pytest.approx(2.0, rel=0.02)
+    assert (shown.pan_x, shown.pan_y) == (pytest.approx(100.0, abs=2), pytest.approx(150.0, abs=2))

@@ -56,7 +56,10 @@ def test_opening_a_folder_fills_the_study_model_and_shows_its_first_film(session
     tree = session.study.tree
     assert tree.image_count == 2 and session.study.summary.images == 2
     assert [Path(p).name for p in session.film.series] == ["pa.dcm", "lat.dcm"]  # instance order
-    assert session.film.path == str(study / "pa.dcm") == tree.first_image().path
+    # The first film found is shown at once (here the first batch may hold lat.dcm alone).
+    assert session.film.path in (str(study / "pa.dcm"), str(study / "lat.dcm"))
+    assert tree.first_image().path == str(study / "pa.dcm")
+    session.film.open(tree.first_image().path)
     assert session.film.opened.image.header.patient_name == "Doe^Jane"
     view = session.film.report_view()
     assert "Small left pleural effusion" in view.report.text and view.stated.get("Pleural Effusion") == "positive"
@@ -164,3 +167,23 @@ def test_the_viewers_film_is_decoded_once_for_the_model_jobs_too(session, demo_d
     session.search.similar("films")
     assert session.search.outcome.query_label.startswith("films like") and session.search.outcome.hits
     assert decodes == [film]
+
+
+def test_the_films_presentation_is_announced_when_it_changes(session, study):
+    from cxrviewer.teaching.model import Presentation
+
+    asked, noted = [], []
+    session.film.events.present.connect(asked.append)
+    session.film.events.presentation.connect(noted.append)
+    key_image = Presentation(rotation=90, zoom=2.0)
+    session.film.show_presentation(key_image)  # no film: nothing to show it on
+    assert asked == []
+    session.open_path(str(study))
+    session.film.open(str(study / "pa.dcm"))
+    session.film.show_presentation(key_image)
+    assert asked == [key_image]
+    session.film.note_presentation(key_image)  # what the view reports back
+    session.film.note_presentation(key_image)  # unchanged: not announced again
+    assert noted == [key_image] and session.film.presentation == key_image
+    session.film.step(1)
+    assert session.film.presentation is None  # a new film: the view will say how it shows it

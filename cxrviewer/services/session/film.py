@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
     from cxrviewer.services.session import Session
     from cxrviewer.services.study import OpenedImage, StudyReport
+    from cxrviewer.teaching.model import Presentation
 
 LOOKING = "Looking for a report…"
 
@@ -40,6 +41,8 @@ class FilmEvents(Events):
     series: Event  # (paths) the film belongs to another series than the last one (the strip)
     report: Event  # (ReportView) what the report pane shows changed
     cleared: Event  # () no film (a new folder is being read)
+    presentation: Event  # (Presentation) how the film is shown changed (window, zoom, turn, frame...)
+    present: Event  # (Presentation) show the film this way (a key image shown again as it was saved)
 
 
 class FilmSession:
@@ -54,6 +57,7 @@ class FilmSession:
         self.open_seconds = 0.0  # asked to decoded, for the last film shown
         self.library_case: Any = None  # library.store.CaseRow of the film, from a search or looked up
         self.library_case_source = ""  # the library it is a case of
+        self.presentation: Presentation | None = None  # how the viewer shows it (teaching.model)
         self._study_key: str | None = None
         self._file_report: StudyReport | None = None
         self._file_report_state = "pending"  # "pending", "done", or why it could not be read
@@ -63,7 +67,7 @@ class FilmSession:
     # -- choosing a film --------------------------------------------------------------------------
 
     def clear(self) -> None:
-        self.path, self.opened, self.series = None, None, []
+        self.path, self.opened, self.series, self.presentation = None, None, [], None
         self.library_case = None
         self._study_key = None
         self._file_report, self._file_report_state = None, "pending"
@@ -76,7 +80,7 @@ class FilmSession:
         if not path:
             return
         session = self._session
-        self.path, self.opened = path, None
+        self.path, self.opened, self.presentation = path, None, None
         self._open_started = time.perf_counter()
         self.events.changed.emit(path)
         tree = session.study.tree
@@ -111,6 +115,18 @@ class FilmSession:
         index = self.series.index(self.path) + delta
         if 0 <= index < len(self.series):
             self.open(self.series[index])
+
+    def note_presentation(self, presentation: Presentation | None) -> None:
+        """The view reports how it shows the film now (after the user's window/level, zoom...)."""
+        if presentation != self.presentation:
+            self.presentation = presentation
+            if presentation is not None:
+                self.events.presentation.emit(presentation)
+
+    def show_presentation(self, presentation: Presentation) -> None:
+        """Ask the view to show the film this way; it reports back through ``note_presentation``."""
+        if self.opened is not None:
+            self.events.present.emit(presentation)
 
     def _decoded(self, opened: OpenedImage) -> None:
         self.opened = opened
