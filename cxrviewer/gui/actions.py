@@ -12,8 +12,7 @@ Commands receive the window and reach its parts through their public handles: ``
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from PySide6.QtGui import QKeySequence
 
@@ -23,8 +22,7 @@ if TYPE_CHECKING:
 Keys = str | list[str] | QKeySequence.StandardKey | None
 
 
-@dataclass(frozen=True)
-class Command:
+class Command(NamedTuple):
     """One action. ``run(window)``, or ``run(window, checked)`` when ``checkable``; ``name`` keeps
     it as ``window.<name>``; ``checked(window)`` is its state at start; ``group`` makes the
     checkable actions of one group exclusive."""
@@ -39,13 +37,11 @@ class Command:
     group: str = ""
 
 
-@dataclass(frozen=True)
-class Separator:
+class Separator(NamedTuple):
     menu: str
 
 
-@dataclass(frozen=True)
-class Submenu:
+class Submenu(NamedTuple):
     """A submenu the window fills itself (Open recent), kept as ``window.<name>``."""
 
     menu: str

@@ -19,9 +19,12 @@ import bisect
 import os
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
-from cxrviewer.imaging.records import FileIssue, ImageHeader
+if TYPE_CHECKING:  # the window builds an empty tree at start-up: records load with the first scan results
+    from typing import Protocol
+
+    from cxrviewer.imaging.records import FileIssue, ImageHeader
 
 NO_PATIENT_ID = "(no patient id)"
 
@@ -106,22 +109,23 @@ class PatientNode(Node):
         return {s.key: s for s in self.children}
 
 
-class TreeListener(Protocol):
-    """Told about each change, around it, as Qt's item models need (``gui.study_tree_model``).
+if TYPE_CHECKING:
+    class TreeListener(Protocol):
+        """Told about each change, around it, as Qt's item models need (``gui.study_tree_model``).
 
-    A new patient, study or series arrives together with its first image, so a new subtree is
-    announced once, at its top node.
-    """
+        A new patient, study or series arrives together with its first image, so a new subtree is
+        announced once, at its top node.
+        """
 
-    def tree_resetting(self) -> None: ...  # everything is about to go
+        def tree_resetting(self) -> None: ...  # everything is about to go
 
-    def tree_reset(self) -> None: ...
+        def tree_reset(self) -> None: ...
 
-    def rows_inserting(self, parent: Node, row: int) -> None: ...
+        def rows_inserting(self, parent: Node, row: int) -> None: ...
 
-    def rows_inserted(self, parent: Node, row: int) -> None: ...
+        def rows_inserted(self, parent: Node, row: int) -> None: ...
 
-    def node_changed(self, node: Node) -> None: ...  # a count or the children's existence
+        def node_changed(self, node: Node) -> None: ...  # a count or the children's existence
 
 
 def group_keys(header: ImageHeader) -> tuple[str, str, str]:
@@ -168,6 +172,8 @@ class StudyTree(Node):
     # -- streaming in ----------------------------------------------------------------------
 
     def add(self, item: ImageHeader | FileIssue) -> None:
+        from cxrviewer.imaging.records import FileIssue
+
         if isinstance(item, FileIssue):
             self.issues.append(item)
             return

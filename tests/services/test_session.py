@@ -187,3 +187,10 @@ def test_the_films_presentation_is_announced_when_it_changes(session, study):
     assert noted == [key_image] and session.film.presentation == key_image
     session.film.step(1)
     assert session.film.presentation is None  # a new film: the view will say how it shows it
+
+
+def test_the_sessions_label_route_is_the_librarys():
+    from cxrviewer.library.manifest import LABEL_ROUTE
+    from cxrviewer.services.session import search
+
+    assert search.LABEL_ROUTE == LABEL_ROUTE

@@ -11,19 +11,22 @@ import dataclasses
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from cxrviewer.library.manifest import LABEL_ROUTE
 from cxrviewer.services.events import Event, Events
-from cxrviewer.services.search import FilmCases, GalleryThumbnails, SearchService
 
 if TYPE_CHECKING:
     from cxrviewer.library.library import SearchRequest
-    from cxrviewer.services.search import LibraryOpened, SearchOutcome
+    from cxrviewer.services.search import (FilmCases, GalleryThumbnails, LibraryOpened, SearchOutcome,
+                                           SearchService)
     from cxrviewer.services.session import Session
 
 EXAMPLE_QUERY = "Cardiomegaly with a small left pleural effusion."
 PAGE = 100  # results asked for first; reaching the end of the gallery asks for ten times more
 MAX_RESULTS = 1000
 NO_FILTERS: dict[str, Any] = {}
+
+
+LABEL_ROUTE = "labels"  # library.manifest.LABEL_ROUTE (a test holds them equal): the window
+# starts without importing the library
 
 
 def route_name(route: str) -> str:
@@ -48,9 +51,9 @@ class SearchSession:
     def __init__(self, session: Session) -> None:
         self._session = session
         self.events = SearchEvents()
-        self.service = SearchService()  # used on the search worker only
-        self.thumbs = GalleryThumbnails()  # used on the gallery worker only
-        self.film_cases = FilmCases()  # used on the gallery worker only
+        self._service: SearchService | None = None
+        self._thumbs: GalleryThumbnails | None = None
+        self._film_cases: FilmCases | None = None
         self.library: LibraryOpened | None = None
         self.route = session.settings.search_route or LABEL_ROUTE
         self.device = ""
@@ -64,6 +67,35 @@ class SearchSession:
         self._last_call: tuple[Callable[..., Any], tuple] | None = None
         self._appending = False
         self._building = ""
+
+    # What the workers use, made on first use (the window shows before the library code loads).
+
+    @property
+    def service(self) -> SearchService:
+        """The search worker's state: open libraries and encoders (used on that worker only)."""
+        if self._service is None:
+            from cxrviewer.services.search import SearchService
+
+            self._service = SearchService()
+        return self._service
+
+    @property
+    def thumbs(self) -> GalleryThumbnails:
+        """The gallery's thumbnails, with their own connection (used on the gallery worker only)."""
+        if self._thumbs is None:
+            from cxrviewer.services.search import GalleryThumbnails
+
+            self._thumbs = GalleryThumbnails()
+        return self._thumbs
+
+    @property
+    def film_cases(self) -> FilmCases:
+        """The library case of a film from disk (used on the gallery worker only)."""
+        if self._film_cases is None:
+            from cxrviewer.services.search import FilmCases
+
+            self._film_cases = FilmCases()
+        return self._film_cases
 
     # -- libraries and routes -------------------------------------------------------------------
 
@@ -273,5 +305,6 @@ class SearchSession:
     def closing_steps(self) -> dict[str, Callable[[], None]]:
         """What closes this session's connections, on the threads that use them (after their
         last job: a "close" job submitted at shutdown would be cancelled with the rest)."""
-        return {"search": self.service.close,
-                "gallery": lambda: (self.thumbs.close(), self.film_cases.close())}
+        return {"search": lambda: self._service is not None and self._service.close(),
+                "gallery": lambda: (self._thumbs is not None and self._thumbs.close(),
+                                    self._film_cases is not None and self._film_cases.close())}
