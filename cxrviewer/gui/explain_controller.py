@@ -35,6 +35,7 @@ class ExplainController(QObject):
         session.film.events.opened.connect(lambda _: self.film_opened())
         session.film.events.report.connect(self._report_changed)
         session.search.events.library.connect(lambda opened: opened is not None and self.film_opened())
+        self.film_opened()  # a film shown before this controller was made (it follows the first paint)
 
     def bind_viewer(self, viewer: ImageViewer) -> None:
         bar = viewer.saliency.bar

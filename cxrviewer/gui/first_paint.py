@@ -21,6 +21,7 @@ class WarmUp(QThread):
         import numpy  # noqa: F401
         import pyqtgraph  # noqa: F401
 
+        import cxrviewer.gui.explain_controller  # noqa: F401
         import cxrviewer.gui.results_pane  # noqa: F401
         import cxrviewer.gui.search_controller  # noqa: F401
         import cxrviewer.gui.viewer  # noqa: F401

@@ -20,8 +20,6 @@ from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMenu, QVBoxLayo
 from cxrviewer import settings as settings_store
 from cxrviewer.gui.actions import ACTIONS, MENUS, TOOLBAR, Command, Separator, Submenu
 from cxrviewer.gui.bridge import GuiThread
-from cxrviewer.gui.dialogs import WindowDialogs
-from cxrviewer.gui.explain_controller import ExplainController
 from cxrviewer.gui.first_paint import FirstPaint
 from cxrviewer.gui.report_pane import ReportPane
 from cxrviewer.gui.series_strip import SeriesStrip
@@ -48,7 +46,6 @@ class MainWindow(QMainWindow):
         self.settings = self.session.settings
         self.session.workers.activity.became_idle.connect(self.idle.emit)
         self.shortcut_table: list[tuple[str, str, str]] = []  # (menu, action, keys) for Help
-        self.dialogs = WindowDialogs(self)
 
         # The viewer (pyqtgraph + numpy, ~0.4 s of imports) is built just after the window first
         # paints, with its imports warmed in a thread, so the window appears at once; so are the
@@ -56,6 +53,8 @@ class MainWindow(QMainWindow):
         self._viewer: Any = None
         self._results: Any = None
         self._search: Any = None
+        self._explainer: Any = None
+        self._dialogs: Any = None
         self._findings_panel: Any = None
         self._viewer_placeholder = QLabel("Starting the viewer…")
         self._viewer_placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -77,8 +76,6 @@ class MainWindow(QMainWindow):
         self.study = StudyController(self.session, self.browser, self.strip, self.tags, self.report_pane,
                                      lambda: self.viewer, self.viewer_built, self)
         self.study.filmShown.connect(self.viewer_controls.film_shown)
-        self.explainer = ExplainController(self.session, lambda: self.viewer, lambda: self.findings_panel,
-                                           self.statusBar().showMessage, self.statusBar().addPermanentWidget, self)
         self._build_status_bar()
         self._build_actions()
         self._observe_session()
@@ -104,8 +101,31 @@ class MainWindow(QMainWindow):
             self._viewer = viewer
             self.viewer_controls.bind_viewer(viewer)
             self.study.bind_viewer(viewer)
-            self.explainer.bind_viewer(viewer)
+            if self._explainer is not None:
+                self._explainer.bind_viewer(viewer)
         return self._viewer
+
+    @property
+    def explainer(self) -> Any:
+        """Saliency and finding scores for the film shown (built after the first paint)."""
+        if self._explainer is None:
+            from cxrviewer.gui.explain_controller import ExplainController
+
+            self._explainer = ExplainController(self.session, lambda: self.viewer, lambda: self.findings_panel,
+                                                self.statusBar().showMessage, self.statusBar().addPermanentWidget,
+                                                self)
+            if self._viewer is not None:
+                self._explainer.bind_viewer(self._viewer)
+        return self._explainer
+
+    @property
+    def dialogs(self) -> Any:
+        """Open, save, train, import, shortcuts, About (``gui.dialogs``)."""
+        if self._dialogs is None:
+            from cxrviewer.gui.dialogs import WindowDialogs
+
+            self._dialogs = WindowDialogs(self)
+        return self._dialogs
 
     def viewer_built(self) -> bool:
         return self._viewer is not None
@@ -145,6 +165,7 @@ class MainWindow(QMainWindow):
 
     def _build_deferred(self) -> None:
         self.viewer  # noqa: B018 - built now, its imports warm
+        self.explainer  # noqa: B018
         self.search  # noqa: B018
 
     def paintEvent(self, event) -> None:  # noqa: N802 - Qt override

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QPoint, QSize, Qt, Signal
 from PySide6.QtWidgets import QAbstractItemView, QListView, QListWidget, QListWidgetItem, QWidget
 
-from cxrviewer.gui.qimages import array_to_qimage
 from cxrviewer.gui.study_tree_model import PATH_ROLE
 
 if TYPE_CHECKING:
@@ -93,6 +92,8 @@ class SeriesStrip(QListWidget):
             item.setText("unreadable")
             return
         from PySide6.QtGui import QIcon, QPixmap
+
+        from cxrviewer.gui.qimages import array_to_qimage
 
         item.setIcon(QIcon(QPixmap.fromImage(array_to_qimage(pixels))))
 

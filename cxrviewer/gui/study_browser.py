@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QAbstractItemView, QTabWidget, QTreeView, QTreeWidget, QTreeWidgetItem, QWidget
+from PySide6.QtWidgets import QTabWidget, QTreeView, QTreeWidget, QTreeWidgetItem, QWidget
 
 from cxrviewer.gui.study_tree_model import PATH_ROLE, StudyTreeModel
 
@@ -32,7 +32,6 @@ class StudyBrowser(QTabWidget):
         self.tree = QTreeView()
         self.tree.setModel(self.model)
         self.tree.setUniformRowHeights(True)
-        self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.tree.setColumnWidth(0, 200)
         self.tree.selectionModel().selectionChanged.connect(lambda *_: self._on_selection())
         self.issues = QTreeWidget()

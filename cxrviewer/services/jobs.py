@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from cxrviewer.services.events import Event
@@ -52,16 +51,19 @@ class Activity:
         return tuple(self._busy)
 
 
-@dataclass(frozen=True)
 class Callbacks:
-    """What to call (on the submitter's thread) for each thing a job reports."""
+    """What to call (on the submitter's thread) for each thing a job reports; ``on_event`` gets
+    every event (for a dialog with its own state machine)."""
 
-    on_done: Callable[[Any], None] | None = None
-    on_error: Callable[[BaseException], None] | None = None
-    on_cancelled: Callable[[], None] | None = None
-    on_partial: Callable[[Any], None] | None = None
-    on_progress: Callable[[float, float | None, str], None] | None = None
-    on_event: Callable[[JobEvent], None] | None = None  # every event, for a dialog's own state machine
+    __slots__ = ("on_done", "on_error", "on_cancelled", "on_partial", "on_progress", "on_event")
+
+    def __init__(self, on_done: Callable[[Any], None] | None = None,
+                 on_error: Callable[[BaseException], None] | None = None,
+                 on_cancelled: Callable[[], None] | None = None, on_partial: Callable[[Any], None] | None = None,
+                 on_progress: Callable[[float, float | None, str], None] | None = None,
+                 on_event: Callable[[JobEvent], None] | None = None) -> None:
+        self.on_done, self.on_error, self.on_cancelled = on_done, on_error, on_cancelled
+        self.on_partial, self.on_progress, self.on_event = on_partial, on_progress, on_event
 
     def deliver(self, event: JobEvent) -> None:
         if self.on_event is not None:

@@ -4,9 +4,8 @@ series, and what is known about it (the library case it is, the report found bes
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from cxrviewer.services.events import Event, Events
 
@@ -20,8 +19,7 @@ if TYPE_CHECKING:
 LOOKING = "Looking for a report…"
 
 
-@dataclass(frozen=True)
-class ReportView:
+class ReportView(NamedTuple):
     """What the report pane shows: a report, or a message (empty: the pane's "none found")."""
 
     report: StudyReport | None = None

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from cxrviewer.imaging.study_tree import StudyTree
 from cxrviewer.services.events import Event, Events
@@ -15,8 +14,7 @@ if TYPE_CHECKING:
     from cxrviewer.services.study import ScanBatch
 
 
-@dataclass(frozen=True)
-class ScanSummary:
+class ScanSummary(NamedTuple):
     """How a scan ended: "done", "error" (with ``reason``) or "cancelled"."""
 
     root: str
