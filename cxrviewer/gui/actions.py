@@ -12,41 +12,46 @@ Commands receive the window and reach its parts through their public handles: ``
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtGui import QKeySequence
 
 if TYPE_CHECKING:
     from cxrviewer.gui.main_window import MainWindow
 
-Keys = str | list[str] | QKeySequence.StandardKey | None
+if TYPE_CHECKING:
+    Keys = str | list[str] | QKeySequence.StandardKey | None
 
 
-class Command(NamedTuple):
+class Command:
     """One action. ``run(window)``, or ``run(window, checked)`` when ``checkable``; ``name`` keeps
     it as ``window.<name>``; ``checked(window)`` is its state at start; ``group`` makes the
-    checkable actions of one group exclusive."""
+    checkable actions of one group exclusive. (Plain classes here, not dataclasses: the table is
+    read before the window first shows.)"""
 
-    menu: str
-    text: str
-    keys: Keys
-    run: Callable[..., Any]
-    name: str = ""
-    checkable: bool = False
-    checked: Callable[[MainWindow], bool] | None = None
-    group: str = ""
+    __slots__ = ("menu", "text", "keys", "run", "name", "checkable", "checked", "group")
 
-
-class Separator(NamedTuple):
-    menu: str
+    def __init__(self, menu: str, text: str, keys: Keys, run: Callable[..., Any], name: str = "",
+                 checkable: bool = False, checked: Callable[[MainWindow], bool] | None = None,
+                 group: str = "") -> None:
+        self.menu, self.text, self.keys, self.run, self.name = menu, text, keys, run, name
+        self.checkable, self.checked, self.group = checkable, checked, group
 
 
-class Submenu(NamedTuple):
+class Separator:
+    __slots__ = ("menu",)
+
+    def __init__(self, menu: str) -> None:
+        self.menu = menu
+
+
+class Submenu:
     """A submenu the window fills itself (Open recent), kept as ``window.<name>``."""
 
-    menu: str
-    text: str
-    name: str
+    __slots__ = ("menu", "text", "name")
+
+    def __init__(self, menu: str, text: str, name: str) -> None:
+        self.menu, self.text, self.name = menu, text, name
 
 
 Entry = Command | Separator | Submenu

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cxrviewer.services.events import Event
 from cxrviewer.services.executor import Executor, Job, JobEvent
 
-Post = Callable[[Callable[[], None]], None]
+if TYPE_CHECKING:
+    Post = Callable[[Callable[[], None]], None]
 
 
 def _call_now(call: Callable[[], None]) -> None:

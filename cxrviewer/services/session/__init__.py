@@ -21,12 +21,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from cxrviewer.services.events import Event, Events
-from cxrviewer.services.jobs import Post, Workers
+from cxrviewer.services.jobs import Workers
 from cxrviewer.services.session.film import FilmSession, ReportView
 from cxrviewer.services.session.search import SearchSession
 from cxrviewer.services.session.study import ScanSummary, StudySession
 
 if TYPE_CHECKING:
+    from cxrviewer.services.jobs import Post
     from cxrviewer.settings import Settings
 
 __all__ = ["FilmSession", "ReportView", "ScanSummary", "SearchSession", "Session", "StudySession"]

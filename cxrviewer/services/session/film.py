@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from cxrviewer.services.events import Event, Events
 
@@ -19,12 +19,16 @@ if TYPE_CHECKING:
 LOOKING = "Looking for a report…"
 
 
-class ReportView(NamedTuple):
+class ReportView:
     """What the report pane shows: a report, or a message (empty: the pane's "none found")."""
 
-    report: StudyReport | None = None
-    message: str = ""
-    pending: bool = False
+    __slots__ = ("report", "message", "pending")
+
+    def __init__(self, report: StudyReport | None = None, message: str = "", pending: bool = False) -> None:
+        self.report, self.message, self.pending = report, message, pending
+
+    def __repr__(self) -> str:
+        return f"ReportView({self.report!r}, {self.message!r}, pending={self.pending})"
 
     @property
     def stated(self) -> dict[str, str]:

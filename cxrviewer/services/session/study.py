@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from cxrviewer.imaging.study_tree import StudyTree
 from cxrviewer.services.events import Event, Events
@@ -14,15 +14,17 @@ if TYPE_CHECKING:
     from cxrviewer.services.study import ScanBatch
 
 
-class ScanSummary(NamedTuple):
+class ScanSummary:
     """How a scan ended: "done", "error" (with ``reason``) or "cancelled"."""
 
-    root: str
-    outcome: str
-    images: int
-    issues: int
-    seconds: float
-    reason: str = ""
+    __slots__ = ("root", "outcome", "images", "issues", "seconds", "reason")
+
+    def __init__(self, root: str, outcome: str, images: int, issues: int, seconds: float, reason: str = "") -> None:
+        self.root, self.outcome, self.images, self.issues, self.seconds, self.reason = (
+            root, outcome, images, issues, seconds, reason)
+
+    def __repr__(self) -> str:
+        return f"ScanSummary({self.root!r}, {self.outcome!r}, images={self.images}, issues={self.issues})"
 
     @property
     def text(self) -> str:
