@@ -188,7 +188,7 @@ def _gdcm_jpeg_lossless(source: Path, out: Path) -> None:
 
 def step_demo_data(ctx: Context) -> str:
     """The synthetic demo dataset, written by spawned worker processes."""
-    from cxrviewer.datasets.demo import write_demo
+    from cxrviewer.demo import write_demo
 
     root = ctx.folder / "demo-data"
     summary = write_demo(root, n_cases=N_CASES, size=IMAGE_SIZE, workers=2)

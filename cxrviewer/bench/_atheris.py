@@ -13,7 +13,7 @@ input counts as a failure), ``-rss_limit_mb``. A failure is written as ``crash-<
 current folder; rerun it with ``python -m cxrviewer.bench._atheris header crash-<sha1>``.
 
 ``header``: :func:`cxrviewer.imaging.dicom.read_header` and then what loading does before the
-pixels (the header-only read, :func:`~cxrviewer.imaging.tags.sanitise`, the tag tree). Only
+pixels (the header-only read, :func:`~cxrviewer.imaging.dicom.tags.sanitise`, the tag tree). Only
 ImageReadError may come out, and never as "unexpected error". ``labeler``:
 :func:`cxrviewer.reports.labeler.label_text` must return a result for any text.
 """
@@ -27,9 +27,10 @@ import tempfile
 
 def _header_target():
     from cxrviewer.imaging import dicom, sniffing
-    from cxrviewer.imaging.dicom_errors import UNEXPECTED
+    from cxrviewer.imaging.dicom.errors import UNEXPECTED
+    from cxrviewer.imaging.dicom.header import read_dataset
+    from cxrviewer.imaging.dicom.tags import sanitise, tag_tree
     from cxrviewer.imaging.records import ImageReadError
-    from cxrviewer.imaging.tags import sanitise, tag_tree
 
     folder = "/dev/shm" if os.path.isdir("/dev/shm") else tempfile.gettempdir()
     path = os.path.join(folder, f"cxrviewer-atheris-{os.getpid()}.dcm")
@@ -42,7 +43,7 @@ def _header_target():
             kind = sniffing.sniff(path)
             if kind in ("png", "jpeg"):
                 return
-            ds, _notes = dicom._read(path, kind, header_only=True)
+            ds, _notes = read_dataset(path, kind, header_only=True)
             tag_tree(ds, None, sanitise(ds))
         except ImageReadError as exc:
             if exc.reason.startswith(UNEXPECTED):

@@ -16,7 +16,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from cxrviewer.imaging.dicom_errors import UNEXPECTED
+from cxrviewer.imaging.dicom.errors import UNEXPECTED
 from cxrviewer.imaging.records import FileIssue, ImageHeader, ImageReadError
 
 
@@ -41,7 +41,11 @@ def check_file(path: str) -> dict[str, Any]:
     """The outcome of one file: ok, the app's error (with its reason) or a foreign exception."""
     from cxrviewer.imaging.dicom import read_header
     from cxrviewer.imaging.display import (
-        apply_mapping, auto_window, default_preset, mapping_for, window_from_drag,
+        apply_mapping,
+        auto_window,
+        default_preset,
+        mapping_for,
+        window_from_drag,
     )
     from cxrviewer.imaging.isolated import load_image_isolated
     from cxrviewer.imaging.scan import StudyTree, scan_file, summarize

@@ -70,7 +70,7 @@ def quiet() -> bool:
 def check(root: str, *, timeout: float = DECODE_TIMEOUT_S,
           progress: Callable[[int, int], None] | None = None) -> Iterator[DecodeResult]:
     """A result for every file the folder scan finds (reports and litter aside), in scan order."""
-    from cxrviewer.imaging.dicom_errors import unexpected
+    from cxrviewer.imaging.dicom.errors import unexpected
     from cxrviewer.imaging.isolated import DecodeAbandoned, IsolatedWorker
     from cxrviewer.imaging.scan import iter_folder
 
@@ -107,7 +107,12 @@ def check(root: str, *, timeout: float = DECODE_TIMEOUT_S,
 
 def _decode(worker: Any, path: str) -> dict[str, Any]:
     """As the window decodes: a crash gets a second attempt without the crash-prone decoder."""
-    from cxrviewer.imaging.isolated import CRASH_NOTE, CRASH_PRONE, CRASHED, DecodeAbandoned
+    from cxrviewer.imaging.isolated import (
+        CRASH_NOTE,
+        CRASH_PRONE,
+        CRASHED,
+        DecodeAbandoned,
+    )
 
     target = "cxrviewer.imaging.decode_check:decode_summary"
     try:

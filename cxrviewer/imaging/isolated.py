@@ -124,8 +124,7 @@ def warm() -> bool:
 def is_compressed(path: str) -> bool:
     """True for DICOM files whose pixel data is encapsulated (JPEG, JPEG 2000, JPEG-LS, RLE...);
     False for a damaged or unknown Transfer Syntax UID (load_image says what is wrong)."""
-    from cxrviewer.imaging import syntax
-    from cxrviewer.imaging.dicom import read_header
+    from cxrviewer.imaging.dicom import read_header, syntax
 
     try:
         uid = read_header(path).transfer_syntax_uid

@@ -59,7 +59,7 @@ def scan_file(path: str) -> ImageHeader | FileIssue | None:
             return None
         return FileIssue(path, exc.reason)
     except Exception as exc:  # noqa: BLE001 - read_header's own boundary failing: still one file
-        from cxrviewer.imaging.dicom_errors import unexpected
+        from cxrviewer.imaging.dicom.errors import unexpected
 
         return FileIssue(path, unexpected(exc))
     if not header.is_report and (header.rows == 0 or header.columns == 0):

@@ -135,7 +135,7 @@ def _build(args: argparse.Namespace) -> int:
             folder = args.out or catalog.default_out(catalog.DEMO_NAME)
             root = catalog.demo_data_dir()
             if not (root / "demo_cases.jsonl").exists():
-                from cxrviewer.datasets.demo import write_demo
+                from cxrviewer.demo import write_demo
 
                 write_demo(root, n_cases=args.cases or catalog.DEMO_CASES,
                            progress=lambda d, t: bar("generating", d, t))

@@ -10,7 +10,7 @@ import struct
 
 from pydicom.dataset import Dataset
 
-from cxrviewer.imaging.geometry import MAX_SAMPLES
+from cxrviewer.imaging.dicom.geometry import MAX_SAMPLES
 from cxrviewer.imaging.records import ImageHeader, ImageReadError
 
 SYNTAXES = {

@@ -12,7 +12,7 @@ import struct
 
 from pydicom.dataset import Dataset
 
-from cxrviewer.imaging.j2k import first_bytes
+from cxrviewer.imaging.dicom.j2k import first_bytes
 from cxrviewer.imaging.records import ImageHeader, ImageReadError
 
 SYNTAXES = {

@@ -20,7 +20,7 @@ from pydicom.dataset import Dataset
 from pydicom.tag import Tag
 
 from cxrviewer.imaging.anonymise import is_identifying
-from cxrviewer.imaging.dicom_errors import DamagedValue, element_name, element_reason
+from cxrviewer.imaging.dicom.errors import DamagedValue, element_name, element_reason
 from cxrviewer.imaging.records import TagNode
 
 _TEXT_LIMIT = 200

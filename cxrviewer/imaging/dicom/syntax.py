@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydicom.uid import UID, AllTransferSyntaxes, PrivateTransferSyntaxes
 
 # The start of the warning given when a file's Transfer Syntax UID is replaced by the encoding
-# its bytes were read in (see :func:`cxrviewer.imaging.dicom._read`).
+# its bytes were read in (see :func:`cxrviewer.imaging.dicom.header.read_dataset`).
 REPLACED = "Transfer Syntax UID "
 
 

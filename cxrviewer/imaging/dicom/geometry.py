@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from cxrviewer.imaging.records import ImageHeader, ImageReadError
 
 if TYPE_CHECKING:
-    from cxrviewer.imaging.tags import Damage
+    from cxrviewer.imaging.dicom.tags import Damage
 
 MAX_SAMPLES = 1 << 28  # 268 M samples: far beyond any radiograph; refuse rather than allocate
 _BITS_ALLOCATED = (1, 8, 16, 32, 64)

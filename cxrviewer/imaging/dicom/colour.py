@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 from pydicom.dataset import Dataset
 
-from cxrviewer.imaging.dicom_errors import short
+from cxrviewer.imaging.dicom.errors import short
 from cxrviewer.imaging.records import ImageHeader, ImageReadError
 
 _PALETTE = "PALETTE COLOR image without a usable colour lookup table"

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 from pydicom.dataset import Dataset
 
-from cxrviewer.imaging.dicom_errors import short
+from cxrviewer.imaging.dicom.errors import short
 from cxrviewer.imaging.records import VoiPreset, Window
 
 

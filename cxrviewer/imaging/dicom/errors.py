@@ -9,12 +9,17 @@ damaged elements shown in the tag tree.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import re
 import struct
 import zlib
+from collections.abc import Iterator
 
 from pydicom.datadict import keyword_for_tag
 from pydicom.errors import InvalidDicomError
+
+from cxrviewer.imaging.records import ImageReadError
 
 # The reason given when an exception of a kind nobody expected escapes a step: the app goes on
 # (the file is skipped or not shown), and the fuzz test counts it as a bug to fix.
@@ -25,6 +30,8 @@ _TAG = r"\(([0-9A-Fa-f]{4}),\s*([0-9A-Fa-f]{4})\)"
 
 class DamagedValue(ValueError):
     """An element damaged beyond reading; the message is the reason."""
+
+log = logging.getLogger(__name__)
 
 
 def short(exc: BaseException | str, limit: int = 160) -> str:
@@ -100,3 +107,18 @@ def read_reason(exc: BaseException) -> str:
 
 def unexpected(exc: BaseException) -> str:
     return f"{UNEXPECTED} ({type(exc).__name__}: {short(exc, 120)})"
+
+
+@contextlib.contextmanager
+def only_image_read_errors(path: str, doing: str) -> Iterator[None]:
+    """The boundary of the public readers: whatever goes wrong leaves as ImageReadError, so one
+    damaged file never stops a scan or a window; the unforeseen kind is logged with its stack."""
+    try:
+        yield
+    except ImageReadError:
+        raise
+    except MemoryError as exc:
+        raise ImageReadError(path, "not enough memory to decode this image") from exc
+    except Exception as exc:  # noqa: BLE001 - the point of the boundary
+        log.warning("unexpected error %s %s", doing, path, exc_info=True)
+        raise ImageReadError(path, unexpected(exc)) from exc
