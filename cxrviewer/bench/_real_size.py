@@ -57,7 +57,7 @@ def write_films(root: Path, fmt: str, films: int, phantoms: list[np.ndarray]) ->
         if fmt == "jpeg":  # 8-bit grey at quality 95, as MIMIC-CXR-JPG
             Image.fromarray((pixels >> 4).astype(np.uint8)).save(study / "film.jpg", quality=95)
         elif fmt == "png":  # 16-bit grey, as PadChest
-            Image.fromarray((pixels.astype(np.uint16) << 4)).save(study / "film.png")
+            Image.fromarray(pixels.astype(np.uint16) << 4).save(study / "film.png")
         else:
             write_dicom(study / "film.dcm", pixels.astype(np.uint16),
                         study=SyntheticStudy(patient_id=f"P{i:05d}"), bits_stored=12, window=(2048, 4096))

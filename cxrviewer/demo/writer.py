@@ -173,7 +173,7 @@ def _one_blas_thread() -> Iterator[None]:
     """Spawned workers inherit this environment: one BLAS thread each, because idle OpenBLAS
     threads spin and, with one worker per core, steal the cores from the other workers."""
     saved = {k: os.environ.get(k) for k in _BLAS_ENV}
-    os.environ.update({k: "1" for k in _BLAS_ENV})
+    os.environ.update(dict.fromkeys(_BLAS_ENV, "1"))
     try:
         yield
     finally:

@@ -53,7 +53,7 @@ def _raw_dicom(head: bytes) -> RawDicom | None:
 
     Past offset 0 an explicit VR is required too, so random binary is not taken for DICOM.
     """
-    for offset in range(0, 4):
+    for offset in range(4):
         chunk = head[offset : offset + 8]
         if len(chunk) < 8:
             return None

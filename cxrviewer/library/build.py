@@ -23,8 +23,7 @@ from typing import Any
 from cxrviewer.datasets.case import Case, DatasetError, DatasetProblem
 from cxrviewer.library.errors import LibraryDamaged, LibraryError, repair_advice
 from cxrviewer.library.locations import same_source, source_entry
-from cxrviewer.library.manifest import (LABEL_ROUTE, MANIFEST_NAME, Manifest, now_iso, read_manifest,
-                                       write_manifest)
+from cxrviewer.library.manifest import LABEL_ROUTE, MANIFEST_NAME, Manifest, now_iso, read_manifest, write_manifest
 from cxrviewer.library.prepare import PreparedImage, prepare_image, warm_up
 from cxrviewer.library.sqlite_access import STORE_SIDE_FILES
 from cxrviewer.library.store import STORE_NAME, FindingDetail, PreparedCase, Store

@@ -116,7 +116,7 @@ def prepare_image(job: tuple[str, int, int, int, str, str]) -> PreparedImage:
             encoder_input = fit_film(film, model_size, fit)
         return PreparedImage(buffer.getvalue(), (picture.width, picture.height), "", encoder_input,
                              report_details(report))
-    except BaseException as exc:  # noqa: BLE001 - pixel decoders raise Rust panics (BaseException)
+    except BaseException as exc:  # pixel decoders raise Rust panics (BaseException)
         if isinstance(exc, (KeyboardInterrupt, SystemExit)):
             raise
         reason = getattr(exc, "reason", None) or f"{type(exc).__name__}: {exc}"

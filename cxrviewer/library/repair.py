@@ -24,8 +24,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cxrviewer.library.build import (SET_ASIDE_PREFIX, BuildOptions, BuildProgress, BuildResult,
-                                     build_library, write_index)
+from cxrviewer.library.build import (
+    SET_ASIDE_PREFIX,
+    BuildOptions,
+    BuildProgress,
+    BuildResult,
+    build_library,
+    write_index,
+)
 from cxrviewer.library.errors import LibraryDamaged, LibraryError
 from cxrviewer.library.locations import current_root
 from cxrviewer.library.manifest import LABEL_ROUTE, MANIFEST_NAME, Manifest, read_manifest, write_manifest
@@ -160,7 +166,7 @@ def _check(folder: Path) -> _Found:
         manifest_check = FileCheck(str(manifest_path))
     except LibraryDamaged as exc:
         manifest_check = FileCheck(str(manifest_path), _without_advice(exc.reason))
-    except LibraryError as exc:
+    except LibraryError:
         if manifest_path.exists():  # unreadable, another format version: not ours to change
             raise
         manifest_check = FileCheck(str(manifest_path), "manifest.json is missing")

@@ -26,8 +26,7 @@ from typing import Any
 import numpy as np
 
 from cxrviewer.datasets.case import Case, DatasetProblem
-from cxrviewer.library.build import (BuildOptions, BuildProgress, ProgressFn, _open_or_create, _route_of,
-                                     write_index)
+from cxrviewer.library.build import BuildOptions, BuildProgress, ProgressFn, _open_or_create, _route_of, write_index
 from cxrviewer.library.errors import LibraryError
 from cxrviewer.library.locations import same_source, source_entry
 from cxrviewer.library.manifest import MANIFEST_NAME, Manifest, read_manifest, write_manifest

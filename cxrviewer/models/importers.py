@@ -24,7 +24,7 @@ from pathlib import Path
 
 from cxrviewer.models.errors import ModelError
 from cxrviewer.models.formats import check_folder, hash_weights, spec_from_folder
-from cxrviewer.models.pickles import PICKLE_SUFFIXES, inspect_pickle, refusal
+from cxrviewer.models.pickles import inspect_pickle, refusal
 from cxrviewer.models.registry import EncoderSpec, all_specs, models_dir, record_import
 
 

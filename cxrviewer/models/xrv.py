@@ -26,8 +26,8 @@ import torch.nn.functional as F
 
 from cxrviewer.models.encoders import Encoder
 from cxrviewer.models.errors import ModelError
+from cxrviewer.models.film_fit import center_crop, xrv_resize, xrv_scaled
 from cxrviewer.models.formats import read_json
-from cxrviewer.models.film_fit import XRV_MAX, center_crop, xrv_resize, xrv_scaled
 from cxrviewer.models.registry import EncoderSpec
 
 XRV_FORMAT = "torchxrayvision"

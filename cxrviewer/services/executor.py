@@ -264,7 +264,7 @@ class Executor:
         except (Cancelled, CancelledError):
             job.future.set_exception(Cancelled())
             self._notify(job, JobEvent(job.id, job.channel, "cancelled"))
-        except BaseException as exc:  # noqa: BLE001 - decoders raise BaseException subclasses (Rust panics)
+        except BaseException as exc:  # decoders raise BaseException subclasses (Rust panics)
             if isinstance(exc, (KeyboardInterrupt, SystemExit)):
                 raise
             log.debug("job %s failed", job, exc_info=True)

@@ -13,9 +13,7 @@ import io
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from cxrviewer.library.manifest import LABEL_ROUTE
 from cxrviewer.services.executor import Cancelled, JobContext
@@ -248,8 +246,8 @@ class SearchService:
         text, a library case or a label lies."""
         import numpy as np
 
-        from cxrviewer.explain import (Cancelled as ExplainCancelled, EmbeddingTarget, LabelTarget,
-                                       SaliencyCache, TextTarget, explain)
+        from cxrviewer.explain import Cancelled as ExplainCancelled
+        from cxrviewer.explain import EmbeddingTarget, LabelTarget, SaliencyCache, TextTarget, explain
         from cxrviewer.services.films import decoded, model_input, open_film
 
         image = decoded(film)

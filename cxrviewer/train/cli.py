@@ -291,11 +291,11 @@ def _run_eval_findings(args: argparse.Namespace) -> int:
     from cxrviewer.cli import UserError
     from cxrviewer.library.catalog import resolve
     from cxrviewer.library.errors import LibraryError
+    from cxrviewer.models.card import write_card
     from cxrviewer.models.classify import film_domain
     from cxrviewer.models.encoders import load_encoder
     from cxrviewer.models.errors import ModelError
     from cxrviewer.models.registry import get_spec, model_card, model_card_path
-    from cxrviewer.models.card import write_card
     from cxrviewer.train.validate import validate_model
 
     folder = resolve(args.library)

@@ -121,7 +121,7 @@ def present_labels(cases: CaseSet, min_positives: int = 2) -> list[str]:
 
     ``No Finding`` is left out: it is the absence of the others, which the head already says.
     """
-    counts = {label: 0 for label in ALL_LABELS}
+    counts = dict.fromkeys(ALL_LABELS, 0)
     for statuses in cases.statuses:
         for label, status in statuses.items():
             if status == "positive" and label in counts:

@@ -20,8 +20,8 @@ from cxrviewer.fileio import atomic_write_text
 from cxrviewer.train import runner
 from cxrviewer.train.config import CancelFn, ProgressFn, TrainConfig, TrainProgress, TrainResult
 from cxrviewer.train.data import CaseSet, concat, label_targets, patient_folds, pos_weight, present_labels
-from cxrviewer.train.losses import label_loss
 from cxrviewer.train.loop import Loop, LoopResult
+from cxrviewer.train.losses import label_loss
 from cxrviewer.train.metrics import per_label_metrics
 from cxrviewer.train.model import Batcher, JointModel, create_image_tower, image_normalisation
 

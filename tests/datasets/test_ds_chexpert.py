@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from dataset_trees import assert_patient_disjoint, run_adapter, write_csv, write_image
 
 from cxrviewer.datasets import chexpert
 from cxrviewer.datasets.case import DatasetError
 from cxrviewer.datasets.registry import detect
-from dataset_trees import assert_patient_disjoint, run_adapter, write_csv, write_image
 
 HEADER = ["Path", "Sex", "Age", "Frontal/Lateral", "AP/PA", "No Finding", "Enlarged Cardiomediastinum",
           "Cardiomegaly", "Lung Opacity", "Lung Lesion", "Edema", "Consolidation", "Pneumonia",

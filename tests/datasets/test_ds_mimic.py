@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from dataset_trees import assert_patient_disjoint, run_adapter, write_csv, write_image
 
 from cxrviewer.datasets import mimic
 from cxrviewer.datasets.case import DatasetError
 from cxrviewer.datasets.registry import detect
-from dataset_trees import assert_patient_disjoint, run_adapter, write_csv, write_image
 
 META = ["dicom_id", "subject_id", "study_id", "PerformedProcedureStepDescription", "ViewPosition", "Rows",
         "Columns", "StudyDate", "StudyTime", "ProcedureCodeSequence_CodeMeaning",

@@ -7,11 +7,11 @@ import shutil
 from pathlib import Path
 
 import pytest
+from dataset_trees import assert_patient_disjoint, run_adapter, write_image
 
 from cxrviewer.datasets import nih
 from cxrviewer.datasets.case import DatasetError
 from cxrviewer.datasets.registry import detect
-from dataset_trees import assert_patient_disjoint, run_adapter, write_image
 
 # As distributed: the header's "[Width,Height]" splits into two cells, and rows end with a comma.
 HEADER = ("Image Index,Finding Labels,Follow-up #,Patient ID,Patient Age,Patient Gender,View Position,"

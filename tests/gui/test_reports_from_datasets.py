@@ -7,10 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from dataset_trees import CHEXPERT_FOLDER, MIMIC_FILMS, chexpert_tree, mimic_image, mimic_tree, nih_tree
 from PySide6.QtCore import Qt
 
 from cxrviewer.library.build import BuildOptions, build_library
-from dataset_trees import CHEXPERT_FOLDER, MIMIC_FILMS, chexpert_tree, mimic_image, mimic_tree, nih_tree
 
 DATASET_LABELS = "Labels from the dataset's table"
 

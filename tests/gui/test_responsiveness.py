@@ -7,11 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from heartbeat import assert_no_stall
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
-
-from heartbeat import assert_no_stall
 
 from cxrviewer.imaging.synthetic import SyntheticStudy, chest_phantom, write_dicom
 

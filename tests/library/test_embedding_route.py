@@ -79,6 +79,5 @@ def test_missing_encoder_is_a_clear_message(clip_library, tmp_path):
     manifest = json.loads((copy / "manifest.json").read_text())
     manifest["preprocessing"]["encoder"]["path"] = str(tmp_path / "gone")
     (copy / "manifest.json").write_text(json.dumps(manifest))
-    with Library.open(copy) as library:
-        with pytest.raises(LibraryError, match="encoder cannot be loaded"):
-            library.search(SearchRequest(text="effusion", route="tiny-clip"))
+    with Library.open(copy) as library, pytest.raises(LibraryError, match="encoder cannot be loaded"):
+        library.search(SearchRequest(text="effusion", route="tiny-clip"))

@@ -77,4 +77,4 @@ def test_bundle_is_trimmed_and_carries_licences(bundle):
     assert not list(internal.rglob("__pycache__"))
     assert not [p for p in internal.rglob("tests") if p.is_dir() and any(p.glob("test_*.py"))]
     platforms = {p.name for p in (qt / "Qt" / "plugins" / "platforms").glob("*")}
-    assert any("offscreen" in n for n in platforms) and any("xcb" in n for n in platforms) or os.name == "nt"
+    assert (any("offscreen" in n for n in platforms) and any("xcb" in n for n in platforms)) or os.name == "nt"

@@ -16,13 +16,13 @@ import pydicom
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 
-from cxrviewer.imaging import sniffing
 import cxrviewer.imaging.dicom.j2k as j2k
 import cxrviewer.imaging.dicom.jpeg as jpeg
 import cxrviewer.imaging.dicom.syntax as syntax
+from cxrviewer.imaging import sniffing
 from cxrviewer.imaging.dicom.errors import short as _short
 from cxrviewer.imaging.dicom.geometry import check_damage
-from cxrviewer.imaging.dicom.header import captured_warnings, read_dataset  # noqa: E402
+from cxrviewer.imaging.dicom.header import captured_warnings, read_dataset
 from cxrviewer.imaging.dicom.tags import sanitise
 from cxrviewer.imaging.records import ImageHeader, ImageReadError
 
@@ -35,7 +35,7 @@ _PLUGIN_ORDER: dict[str, tuple[str, ...]] = {
     "1.2.840.10008.1.2.4.81": ("pyjpegls", "gdcm", "pylibjpeg"),  # JPEG-LS near-lossless
     "1.2.840.10008.1.2.4.57": ("gdcm", "pylibjpeg"),  # JPEG lossless
     "1.2.840.10008.1.2.4.70": ("gdcm", "pylibjpeg"),  # JPEG lossless SV1
-    **{uid: ("gdcm", "pylibjpeg", "pillow") for uid in j2k.SYNTAXES},
+    **dict.fromkeys(j2k.SYNTAXES, ("gdcm", "pylibjpeg", "pillow")),
 }
 # Decoders not to try (the isolated decoder's second attempt after one of them crashed the process).
 SKIPPED_PLUGINS: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar("skipped_plugins", default=())

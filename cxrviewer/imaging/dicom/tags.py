@@ -79,7 +79,7 @@ def value_of(ds: Dataset, keyword: str) -> Any:
     """
     try:
         return ds.get(keyword)
-    except Exception as exc:  # noqa: BLE001 - any conversion failure
+    except Exception as exc:  # any conversion failure
         damage = Damage()
         elem = _repair(ds, Tag(keyword), exc, damage, "")
         if not damage.elements[0].rescued:
@@ -115,7 +115,7 @@ def _repair(dataset: Dataset, tag: Any, exc: Exception, damage: Damage, where: s
     name = element_name(tag.group, tag.element)
     vr = _dictionary_vr(int(tag))
     written = _printable(getattr(raw, "VR", None))
-    if isinstance(raw, RawDataElement) and raw.VR != vr and vr not in ("UN", "SQ"):
+    if isinstance(raw, RawDataElement) and vr != raw.VR and vr not in ("UN", "SQ"):
         try:
             dataset[tag] = raw._replace(VR=vr)
             elem = dataset[tag]

@@ -22,7 +22,7 @@ LOOKING = "Looking for a report…"
 class ReportView:
     """What the report pane shows: a report, or a message (empty: the pane's "none found")."""
 
-    __slots__ = ("report", "message", "pending")
+    __slots__ = ("message", "pending", "report")
 
     def __init__(self, report: StudyReport | None = None, message: str = "", pending: bool = False) -> None:
         self.report, self.message, self.pending = report, message, pending

@@ -15,8 +15,7 @@ from cxrviewer.services.events import Event, Events
 
 if TYPE_CHECKING:
     from cxrviewer.library.library import SearchRequest
-    from cxrviewer.services.search import (FilmCases, GalleryThumbnails, LibraryOpened, SearchOutcome,
-                                           SearchService)
+    from cxrviewer.services.search import FilmCases, GalleryThumbnails, LibraryOpened, SearchOutcome, SearchService
     from cxrviewer.services.session import Session
 
 EXAMPLE_QUERY = "Cardiomegaly with a small left pleural effusion."
