@@ -107,7 +107,8 @@ def step_codecs(ctx: Context) -> str:
             wanted = tuple(p for p in wanted if p != "pylibjpeg")
         missing = [p for p in wanted if p not in available]
         if missing:
-            raise StepFailed(f"{name}: no {', '.join(missing)} decoder (available: {', '.join(sorted(available)) or 'none'})")
+            raise StepFailed(f"{name}: no {', '.join(missing)} decoder "
+                             f"(available: {', '.join(sorted(available)) or 'none'})")
         for plugin in wanted:
             try:
                 decoded = pixel_array(ds, decoding_plugin=plugin)

@@ -48,7 +48,8 @@ class Settings:
 
     def remember_folder(self, folder: str, keep: int = 10) -> None:
         self.last_folder = folder
-        self.recent_folders = [folder] + [f for f in self.recent_folders if f != folder][: keep - 1]
+        others = [f for f in self.recent_folders if f != folder]
+        self.recent_folders = [folder, *others[:keep - 1]]
 
 
 class _Unusable(Exception):

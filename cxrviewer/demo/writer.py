@@ -116,7 +116,7 @@ def _record(plan: Plan, sections: ReportSections, truth: Truth, ph: Phantom, roo
             folder: Path) -> dict[str, object]:
     status_of = {f[0]: f[4] for f in plan.findings}
     drawn = [{"kind": kind, "status": status_of[kind], "severity": info.get("severity"),
-              "side": SIDE_WORD[int(info.get("side", 0))] if kind in ONE_SIDED + ("effusion",) else "",  # type: ignore[call-overload]
+              "side": SIDE_WORD[int(info.get("side", 0))] if kind in (*ONE_SIDED, "effusion") else "",  # type: ignore[call-overload]
               "where": info.get("where", ""), "bbox": list(ph.boxes[kind]),
               **{k: v for k, v in info.items() if k not in ("side", "severity", "where")}}
              for kind, info in ph.details.items()]

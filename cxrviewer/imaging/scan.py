@@ -80,7 +80,7 @@ def _dicomdir(path: str, seen: set[str], look: Callable[[], bool]) -> Iterator[I
     try:
         fileset = FileSet(pydicom.dcmread(path))
         listed = [os.fspath(instance.path) for instance in fileset]
-    except Exception as exc:  # a damaged index: the walk still finds the files
+    except Exception as exc:  # noqa: BLE001 - a damaged index: the walk still finds the files
         if look():
             yield FileIssue(path, f"DICOMDIR could not be read ({type(exc).__name__}): files found by walking",
                             "warning")

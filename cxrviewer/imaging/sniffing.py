@@ -6,7 +6,7 @@ import os
 import stat
 import struct
 from dataclasses import dataclass
-from typing import Literal, Union
+from typing import Literal
 
 from cxrviewer.imaging.records import ImageReadError
 
@@ -33,7 +33,7 @@ class RawDicom:
         return "1.2.840.10008.1.2.1" if self.little_endian else "1.2.840.10008.1.2.2"
 
 
-Sniffed = Union[Literal["dicom", "png", "jpeg"], RawDicom]
+Sniffed = Literal["dicom", "png", "jpeg"] | RawDicom
 
 _MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"%PDF", "a PDF document"),

@@ -170,7 +170,7 @@ class Library:
             raise
         if check_index and manifest.index is not None:
             try:
-                library.index
+                library.index  # noqa: B018 - reading the property loads and checks the index
             except LibraryError:
                 library.close()
                 raise
@@ -249,7 +249,7 @@ class Library:
         elif request.case_id:
             query, study = self._case_query(request.case_id)
             filters = Filters(**{**filters.__dict__,
-                                 "exclude_studies": filters.exclude_studies + (study,)})
+                                 "exclude_studies": (*filters.exclude_studies, study)})
         else:
             query = LR.query_from_text(request.text)
         if query.is_empty:
@@ -395,7 +395,7 @@ class Library:
         if request.case_id:
             study = self.store.study_of(self._row(request.case_id))[0]
             filters = Filters(**{**filters.__dict__,
-                                 "exclude_studies": filters.exclude_studies + (study,)})
+                                 "exclude_studies": (*filters.exclude_studies, study)})
         t0 = time.perf_counter()
         query = self.query_vector(request)
         t1 = time.perf_counter()

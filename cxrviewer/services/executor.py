@@ -116,7 +116,8 @@ class Executor:
 
     _ids = itertools.count(1)  # shared by all executors, so ids order requests app-wide
 
-    def __init__(self, name: str = "cxrviewer-worker", listener: Listener | None = None, synchronous: bool = False) -> None:
+    def __init__(self, name: str = "cxrviewer-worker", listener: Listener | None = None,
+                 synchronous: bool = False) -> None:
         self.name = name
         self.listener = listener
         self.synchronous = synchronous

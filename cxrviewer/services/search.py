@@ -4,7 +4,8 @@ A ``SearchService`` lives on one executor thread: opening a library (building th
 use), searching it, and "similar films" from a film on disk all run there, so the encoder and
 the index are loaded once and never touched from two threads. Gallery thumbnails come from a
 ``GalleryThumbnails`` on another thread with its own SQLite connection, so scrolling a gallery
-never waits behind a query; so does ``FilmCases``, the library case of a film opened from disk. Everything returned is plain frozen data.
+never waits behind a query; so does ``FilmCases``, the library case of a film opened from disk.
+Everything returned is plain frozen data.
 """
 
 from __future__ import annotations

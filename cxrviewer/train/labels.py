@@ -34,7 +34,8 @@ class LabelTask:
 
     def __init__(self, model: JointModel, train: CaseSet, valid: CaseSet, labels: list[str],
                  batcher: Batcher, cfg: TrainConfig) -> None:
-        self.model, self.train, self.valid, self.labels, self.batcher, self.cfg = model, train, valid, labels, batcher, cfg
+        self.model, self.train, self.valid = model, train, valid
+        self.labels, self.batcher, self.cfg = labels, batcher, cfg
         self.n_train = len(train)
         targets, mask = label_targets(train, labels, cfg.uncertain)
         self.targets, self.mask = torch.from_numpy(targets), torch.from_numpy(mask)

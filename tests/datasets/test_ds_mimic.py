@@ -121,5 +121,5 @@ def test_without_split_file_splits_by_patient(root: Path) -> None:
 
 
 def test_wrong_root(tmp_path: Path) -> None:
-    with pytest.raises(DatasetError, match="expected mimic-cxr-2.0.0-metadata.csv"):
+    with pytest.raises(DatasetError, match=r"expected mimic-cxr-2\.0\.0-metadata\.csv"):
         mimic.ADAPTER.iter_cases(tmp_path, lambda p: None)

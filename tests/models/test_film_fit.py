@@ -9,7 +9,7 @@ from cxrviewer.models.film_fit import film_region, fit_film, map_on_film
 
 
 def _film(rows: int, cols: int) -> np.ndarray:
-    y, x = np.mgrid[0:rows, 0:cols]
+    _y, x = np.mgrid[0:rows, 0:cols]
     return ((x * 255) // max(cols - 1, 1)).astype(np.uint8)  # dark left edge, bright right edge
 
 

@@ -12,7 +12,8 @@ from cxrviewer.teaching.films import findings_from_report
 from cxrviewer.teaching.model import KnownFinding
 from cxrviewer.teaching.quiz import report_segments, score_answer
 
-LARGE_RIGHT_EFFUSION = "FINDINGS: Large right pleural effusion. Heart size is normal.\nIMPRESSION: Large right effusion."
+LARGE_RIGHT_EFFUSION = ("FINDINGS: Large right pleural effusion. Heart size is normal.\n"
+                        "IMPRESSION: Large right effusion.")
 
 
 def test_small_left_effusion_against_a_large_right_one():

@@ -75,7 +75,8 @@ def test_key_image_uses_the_window_and_writes_no_metadata(tmp_path):
     assert image.info == {} or set(image.info) <= {"dpi", "gamma"}
     grey = np.asarray(image.convert("L"))
     assert grey[:, :14].max() == 0 and grey[:, 18:].min() == 255
-    inverted = np.asarray(Image.open(io.BytesIO(key_image_png(path, Presentation(invert=True), max_side=32))).convert("L"))
+    inverted_png = key_image_png(path, Presentation(invert=True), max_side=32)
+    inverted = np.asarray(Image.open(io.BytesIO(inverted_png)).convert("L"))
     assert inverted[:, :14].min() == 255
 
 

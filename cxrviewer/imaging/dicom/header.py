@@ -172,7 +172,8 @@ def _int(path: str, ds: Dataset, keyword: str, default: int | None) -> int | Non
         return int(value)
     except (TypeError, ValueError, OverflowError):
         vr = ds[keyword].VR
-        raise ImageReadError(path, f"invalid {keyword} value {_short(str(value), 60)!r} (VR {vr}: not an integer)") from None
+        raise ImageReadError(path, f"invalid {keyword} value {_short(str(value), 60)!r} "
+                                   f"(VR {vr}: not an integer)") from None
 
 
 def is_report_sop(sop_class_uid: str, modality: str) -> bool:
