@@ -375,8 +375,11 @@ class Library:
         weighted sum of pixels and text."""
         parts: list[tuple[float, np.ndarray]] = []
         if request.case_id:
-            row = self._row(request.case_id)
-            parts.append((1.0, np.frombuffer(self.store.embedding(row), np.float32)))
+            blob = self.store.embedding(self._row(request.case_id))
+            if blob is None:
+                raise LibraryError(self.folder, f"case {request.case_id!r} has no stored embedding: the "
+                                                "library is damaged; build it again")
+            parts.append((1.0, np.frombuffer(blob, np.float32)))
         elif request.image is not None:
             self._check_reads(self.encoder, request.image_synthetic)
             pixels = _as_input(request.image, self.encoder.spec)
