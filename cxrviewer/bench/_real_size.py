@@ -95,7 +95,10 @@ def bench_real_size(films: int, workers: int, repeats: int = 2) -> dict[str, dic
             n = len(cases)
             full_jobs = [(c.image, c.frame, 256, False) for c in cases]
             reduced_jobs = [(c.image, c.frame, 256, True) for c in cases]
-            full, reduced, builds, fixed = [], [], [], []
+            full: list[float] = []
+            reduced: list[float] = []
+            builds: list[float] = []
+            fixed: list[float] = []
             out = Path(tmp) / f"library-{fmt}"
             two = Path(tmp) / f"two-{fmt}"
             if not two.exists():

@@ -82,7 +82,9 @@ def bench_index(n: int, dim: int, queries: int, ef_values: tuple[int, ...]) -> d
     for ef in ef_values:
         import faiss
 
-        faiss.downcast_index(hnsw.index.index).hnsw.efSearch = ef
+        inner = faiss.downcast_index(hnsw.index.index)
+        assert isinstance(inner, faiss.IndexHNSW)
+        inner.hnsw.efSearch = ef
         times = []
         found = np.empty_like(truth)
         for i in range(queries):
@@ -165,6 +167,7 @@ def bench_build(root: Path | None, cases: int, size: int, workers: int, repeats:
             for case_id in ids[:200]:
                 t = time.perf_counter()
                 jpeg = library.thumbnail(case_id)
+                assert jpeg is not None  # the ids are the library's own
                 Image.open(io.BytesIO(jpeg)).load()
                 times.append(time.perf_counter() - t)
         thumb_ms = 1000 * float(np.mean(times))

@@ -76,7 +76,7 @@ def downsample_mask(mask: np.ndarray, out: int = MASK_SIZE) -> np.ndarray:
     if n <= out:
         return mask.astype(bool)
     f = n // out
-    return mask[: f * out, : f * out].reshape(out, f, out, f).any(axis=(1, 3))
+    return np.asarray(mask[: f * out, : f * out].reshape(out, f, out, f).any(axis=(1, 3)))
 
 
 def make_case(plan: Plan, root: Path, size: int) -> dict[str, object]:
@@ -107,7 +107,8 @@ def make_case(plan: Plan, root: Path, size: int) -> dict[str, object]:
     # plain writes: the index, written last and atomically, is what makes a case part of the set
     (folder / "report.txt").write_text(report_text(sections), encoding="utf-8")
     buf = io.BytesIO()
-    np.savez_compressed(buf, **{k: downsample_mask(m) for k, m in ph.masks.items()})
+    # numpy's stub reads **arrays as maybe filling its allow_pickle: bool
+    np.savez_compressed(buf, **{k: downsample_mask(m) for k, m in ph.masks.items()})  # type: ignore[arg-type]
     (folder / "masks.npz").write_bytes(buf.getvalue())
     return _record(plan, sections, truth, ph, root, folder)
 

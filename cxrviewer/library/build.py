@@ -24,7 +24,7 @@ from cxrviewer.datasets.case import Case, DatasetError, DatasetProblem
 from cxrviewer.library.errors import LibraryDamaged, LibraryError, repair_advice
 from cxrviewer.library.locations import same_source, source_entry
 from cxrviewer.library.manifest import LABEL_ROUTE, MANIFEST_NAME, Manifest, now_iso, read_manifest, write_manifest
-from cxrviewer.library.prepare import PreparedImage, prepare_image, warm_up
+from cxrviewer.library.prepare import PreparedImage, PrepareJob, prepare_image, warm_up
 from cxrviewer.library.sqlite_access import STORE_SIDE_FILES
 from cxrviewer.library.store import STORE_NAME, FindingDetail, PreparedCase, Store
 
@@ -314,8 +314,8 @@ def _store_images(store: Store, pool: ImagePool, encoder: Any, todo: list[Case],
     batch: list[PreparedCase] = []
     batch_skipped: list[tuple[str, str, str]] = []
     model_size = int(encoder.spec.input_size) if encoder is not None else 0
-    fit = encoder.spec.film_fit if encoder is not None else "squash"
-    jobs = [(c.image, c.frame, options.thumb_size, model_size, c.report.body, fit) for c in todo]
+    fit: str = encoder.spec.film_fit if encoder is not None else "squash"
+    jobs: list[PrepareJob] = [(c.image, c.frame, options.thumb_size, model_size, c.report.body, fit) for c in todo]
     first = None
     for n, (case, prepared) in enumerate(zip(todo, pool.map(jobs)), start=1):
         first = first if first is not None else time.perf_counter()
@@ -402,7 +402,7 @@ class ImagePool:
             for _ in range(self.workers):
                 self.pool.submit(warm_up)
 
-    def map(self, jobs: Sequence[tuple[str, int, int]]) -> Iterator[PreparedImage]:
+    def map(self, jobs: Sequence[PrepareJob]) -> Iterator[PreparedImage]:
         if self.pool is None or len(jobs) < 2 * self.workers:
             return map(prepare_image, jobs)
         return self.pool.map(prepare_image, jobs, chunksize=8)

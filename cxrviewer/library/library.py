@@ -263,7 +263,7 @@ class Library:
     def label_model(self, name: str = "") -> Any:
         """A model with a finding head: ``name``, else this library's encoder when it has one."""
         if not name:
-            if self.manifest.route != LABEL_ROUTE and getattr(self.encoder, "label_names", ()):
+            if self.manifest.route != LABEL_ROUTE and getattr(self.encoder, "label_names", None):
                 return self.encoder
             raise LibraryError(self.folder, "the findings route reads a film's pixels only with a "
                                             "finding model; name one (e.g. demo-clip)")
@@ -390,7 +390,7 @@ class Library:
             parts.append((weight, self.encoder.encode_texts([request.text])[0]))
         if not parts:
             raise LibraryError(self.folder, "nothing to search for: give text, a case or an image")
-        vector = sum(w * v.astype(np.float32) for w, v in parts)
+        vector = np.sum([w * v.astype(np.float32) for w, v in parts], axis=0)
         return (vector / max(float(np.linalg.norm(vector)), 1e-12)).astype(np.float32)
 
     def _embedding_search(self, request: SearchRequest, started: float) -> SearchResult:

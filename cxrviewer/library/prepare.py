@@ -90,7 +90,11 @@ def report_details(text: str) -> tuple[tuple[str, str | None, str | None], ...]:
                  if f.severity or f.laterality)
 
 
-def prepare_image(job: tuple[str, int, int, int, str, str]) -> PreparedImage:
+# (path, frame, thumbnail size, model input size or 0, report text, film fit)
+PrepareJob = tuple[str, int, int, int, str, str]
+
+
+def prepare_image(job: PrepareJob) -> PreparedImage:
     """``job`` is (path, frame, thumbnail size, model input size or 0, report text, film fit).
     Never raises: a bad file becomes an error text."""
     path, frame, thumb_size, model_size, report, fit = job

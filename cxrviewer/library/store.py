@@ -12,7 +12,7 @@ becomes a ``LibraryError`` naming the file (``library.sqlite_access``).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -75,7 +75,7 @@ CREATE TABLE IF NOT EXISTS problems(id INTEGER PRIMARY KEY, path TEXT NOT NULL, 
 """
 
 
-def pattern_of(findings: dict[str, str] | Iterable[tuple[str, str]]) -> str:
+def pattern_of(findings: Mapping[str, str] | Iterable[tuple[str, str]]) -> str:
     statuses = dict(findings)
     return "".join(STATUS_CODES.get(statuses.get(label, ""), NOT_MENTIONED) for label in ALL_LABELS)
 

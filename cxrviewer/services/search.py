@@ -20,6 +20,7 @@ from cxrviewer.library.manifest import LABEL_ROUTE
 from cxrviewer.services.executor import Cancelled, JobContext
 
 if TYPE_CHECKING:  # the library pulls in numpy: imported when the first job runs, not at start-up
+    from cxrviewer.explain.types import Target
     from cxrviewer.imaging.loaded import LoadedImage
     from cxrviewer.library.library import Hit, Library, SearchRequest, SearchResult
     from cxrviewer.library.store import Store
@@ -255,6 +256,7 @@ class SearchService:
         image_path = image.header.path
         encoder = self.explaining_encoder(path, image.header.synthetic_demo, need_text=target_kind == "text")
         library = self.library(path)
+        target: Target
         if target_kind == "text":
             target = TextTarget(target_value)
         elif target_kind == "case":

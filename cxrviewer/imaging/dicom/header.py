@@ -84,7 +84,7 @@ def _read_raw(path: str, raw: sniffing.RawDicom, header_only: bool) -> Dataset:
             stop_when=_stop_at_pixels if header_only else None,
         )
     ds.file_meta = FileMetaDataset()
-    ds.file_meta.TransferSyntaxUID = raw.transfer_syntax
+    ds.file_meta.TransferSyntaxUID = UID(raw.transfer_syntax)
     ds.set_original_encoding(raw.implicit_vr, raw.little_endian)
     return ds
 
@@ -256,6 +256,6 @@ def read_header(path: str | os.PathLike[str]) -> ImageHeader:
         if kind in ("png", "jpeg"):
             from cxrviewer.imaging import raster
 
-            return raster.read_header(path, kind)  # type: ignore[arg-type]
+            return raster.read_header(path, kind)
         ds, notes = read_dataset(path, kind, header_only=True)
         return header_of(path, ds, notes)

@@ -194,7 +194,8 @@ class FilmSession:
             self._case_lookup = path
             self._session.workers.gallery.submit(
                 search.film_cases.find, search.library.path, path, channel="film_case",
-                on_done=lambda found: self._case_found(*found, search.library.path if search.library else ""),
+                on_done=lambda found: self._case_found(found[0], found[1],  # (film path, case or None)
+                                                       search.library.path if search.library else ""),
                 on_error=lambda _: self._case_found(path, None, ""),
                 on_cancelled=lambda: self._case_found(path, None, ""))
         if case is not None and self._file_report_state != "pending":
