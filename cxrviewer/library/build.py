@@ -23,14 +23,15 @@ from typing import Any
 from cxrviewer.datasets.case import Case, DatasetError, DatasetProblem
 from cxrviewer.library.errors import LibraryDamaged, LibraryError, repair_advice
 from cxrviewer.library.locations import same_source, source_entry
-from cxrviewer.library.manifest import (LABEL_ROUTE, MANIFEST_NAME, Manifest, now_iso, read_manifest,
-                                       write_manifest)
+from cxrviewer.library import versions
+from cxrviewer.library.manifest import (LABEL_ROUTE, MANIFEST_NAME, IndexInfo, Manifest, now_iso,
+                                       read_manifest, write_manifest)
 from cxrviewer.library.prepare import PreparedImage, prepare_image, warm_up
 from cxrviewer.library.sqlite_access import STORE_SIDE_FILES
-from cxrviewer.library.store import STORE_NAME, FindingDetail, PreparedCase, Store
+from cxrviewer.library.store import STORE_NAME, FindingDetail, PreparedCase, Store, encode_vector
 
 LABEL_DIM = 0  # the label route has no vectors: it scores finding patterns (label_route.py)
-SET_ASIDE_PREFIX = "damaged-"  # a repair keeps damaged files in <library>/damaged-<time>/ (repair.py)
+SET_ASIDE_PREFIX = versions.SET_ASIDE_PREFIX  # a repair keeps damaged files in <library>/damaged-<time>/
 
 
 class BuildCancelled(Exception):
@@ -112,38 +113,81 @@ def build_library(options: BuildOptions, progress: ProgressFn | None = None,
 def _build(folder: Path, options: BuildOptions, encoder: Any, report: ProgressFn, cancelled: CancelFn,
            started: float) -> BuildResult:
     manifest, resumed = _open_or_create(folder, options, encoder, report)
-    store = Store(folder / STORE_NAME, create=True)
     pool = ImagePool(options.workers)
+    store: Store | None = None
     try:
         report(BuildProgress("reading", 0, 0, f"reading {options.dataset} at {options.root}"))
         cases, problems = read_dataset(options.dataset, Path(options.root), options.limit)
+        versioned = manifest.state == "ready"  # its files are never changed: see library.versions
+        if versioned:
+            pending = versions.pending_store(folder, manifest)
+            resumed = pending is not None
+            known = _known_case_ids(pending or folder / manifest.store)
+            todo = [c for c in cases if c.case_id not in known]
+            if not todo and pending is None:  # nothing to add: no new version
+                if manifest.sources != _read_sources(folder):
+                    write_manifest(folder, manifest.touched())
+                counts = _counts(folder / manifest.store)
+                return BuildResult(folder, 0, 0, counts["cases"], False, time.perf_counter() - started,
+                                   tuple(problems))
+            if pending is None:
+                report(BuildProgress("reading", 0, 0, f"copying {manifest.store} to a new version"))
+            store = Store(pending or versions.start_version(folder, manifest), create=True)
+        else:
+            store = Store(folder / manifest.store, create=True)
+            known = store.known_case_ids()
+            todo = [c for c in cases if c.case_id not in known]
         store.clear_problems()
         store.add_problems(problems)
-        known = store.known_case_ids()
-        todo = [c for c in cases if c.case_id not in known]
         added, skipped, span = _store_images(store, pool, encoder, todo, options, report, cancelled)
         report(BuildProgress("finishing", len(todo), len(todo), "writing the index"))
         counts = store.counts()
-        if encoder is not None and (added or manifest.index is None):
-            manifest = write_index(folder, store, manifest, options.index_kind)
-        manifest = manifest.touched(state="ready", counts=counts)
-        write_manifest(folder, manifest)
+        index = manifest.index
+        if encoder is not None and (added or index is None or versioned):
+            generation = versions.generation_of(store.path.name) if versioned else None
+            index = index_stored_vectors(folder, store, manifest, options.index_kind, generation)
+        store.finish()
+        previous = manifest
+        manifest = manifest.touched(state="ready", counts=counts, store=store.path.name, index=index)
+        write_manifest(folder, manifest)  # the swap: readers follow from their next search
+        versions.remove_old_versions(folder, versions.files_of(manifest) | versions.files_of(previous))
         return BuildResult(folder, added, skipped, counts["cases"], resumed,
                            time.perf_counter() - started, tuple(problems), span)
     finally:
         pool.close()
+        if store is not None:
+            store.close()
+
+
+def _known_case_ids(path: Path) -> set[str]:
+    store = Store(path, read_only=True)
+    try:
+        return store.known_case_ids()
+    finally:
         store.close()
+
+
+def _counts(path: Path) -> dict[str, int]:
+    store = Store(path, read_only=True)
+    try:
+        return store.counts()
+    finally:
+        store.close()
+
+
+def _read_sources(folder: Path) -> tuple[dict[str, str], ...]:
+    return read_manifest(folder).sources
 
 
 def _check_existing(folder: Path, manifest: Manifest, report: ProgressFn) -> None:
     """Refuse to build on a damaged library, before anything in it is changed: the build would
     add nothing, say "ready" and leave the damage in place. The message names the damaged file
     and the repair (``library repair``)."""
-    from cxrviewer.library.index import read_checked
+    from cxrviewer.library.index_files import verify_index_file
 
     report(BuildProgress("reading", 0, 0, f"checking {folder}"))
-    if (folder / STORE_NAME).exists():
-        store = Store(folder / STORE_NAME)
+    if (folder / manifest.store).exists():
+        store = Store(folder / manifest.store, read_only=manifest.state == "ready")
         try:
             problem = store.check(thorough=False)
         finally:
@@ -152,7 +196,7 @@ def _check_existing(folder: Path, manifest: Manifest, report: ProgressFn) -> Non
             raise LibraryDamaged(store.path, f"the library's metadata file is damaged ({problem}); "
                                              f"{repair_advice(folder)}")
     if manifest.index is not None:
-        read_checked(folder, manifest.index)
+        verify_index_file(folder, manifest.index)
 
 
 def _remove_if_empty(folder: Path, new_library: bool, new_folder: bool) -> None:
@@ -277,8 +321,8 @@ def _open_or_create(folder: Path, options: BuildOptions, encoder: Any,
         others = tuple(s for s in manifest.sources if not same_source(s, source))
         if source not in manifest.sources:  # new, or its root relative to the library changed
             manifest = manifest.touched(sources=others + (source,))
-        manifest = manifest.touched(state="building")
-        write_manifest(folder, manifest)
+        if resumed:  # a finished library's manifest changes only with the new version (_build)
+            write_manifest(folder, manifest)
         return manifest, resumed
     if folder.exists() and any(not p.name.startswith(SET_ASIDE_PREFIX) for p in folder.iterdir()):
         raise LibraryError(folder, "the folder is not empty and is not a cxrviewer library; "
@@ -338,35 +382,31 @@ def _with_embeddings(encoder: Any, batch: list[PreparedCase]) -> list[PreparedCa
     import numpy as np
 
     vectors = encoder.encode_images([item.model_input for item in batch], batch_size=len(batch))
-    return [dataclasses.replace(item, embedding=np.ascontiguousarray(v, np.float32).tobytes(),
-                                model_input=None) for item, v in zip(batch, vectors)]
+    return [dataclasses.replace(item, embedding=encode_vector(np.asarray(v, np.float32)), model_input=None)
+            for item, v in zip(batch, vectors)]
+
+
+def index_stored_vectors(folder: Path, store: Store, manifest: Manifest, kind: str,
+                         generation: int | None = None) -> IndexInfo:
+    """Index every embedding in ``store`` under a new versioned file (``generation``, or the
+    next one); the caller points the manifest at it."""
+    from cxrviewer.library.index import build_index
+    from cxrviewer.library.index_files import save_index
+
+    rows, vectors = store.vectors(manifest.dim)
+    index = build_index(vectors, rows, kind)
+    del vectors
+    return save_index(folder, index, generation or versions.index_generation(folder, manifest))
 
 
 def write_index(folder: Path, store: Store, manifest: Manifest, kind: str) -> Manifest:
-    """Index every stored embedding under a new versioned file, then point the manifest at it."""
-    import numpy as np
-
-    from cxrviewer.library.index import build_index, remove_stale, save_index
-
-    rows, blobs = zip(*store.embeddings()) if store.count() else ((), ())
-    vectors = np.frombuffer(b"".join(blobs), np.float32).reshape(len(rows), manifest.dim)
-    index = build_index(vectors, np.asarray(rows, np.int64), kind)
-    info = save_index(folder, index, _next_generation(folder, manifest))
-    write_manifest(folder, manifest.touched(index=info))
-    remove_stale(folder, info.file)
-    return manifest.touched(index=info)
-
-
-def _next_generation(folder: Path, manifest: Manifest) -> int:
-    """A generation above the manifest's and any index file in the folder or set aside by a
-    repair: a new index never takes the name of one a reader may still know."""
-    names = [path.name for pattern in ("index-*.faiss", f"{SET_ASIDE_PREFIX}*/index-*.faiss")
-             for path in folder.glob(pattern)]
-    if manifest.index is not None:
-        names.append(manifest.index.file)
-    numbers = [int(n[len("index-"):-len(".faiss")]) for n in names
-               if n.startswith("index-") and n.endswith(".faiss") and n[len("index-"):-len(".faiss")].isdigit()]
-    return max(numbers, default=0) + 1
+    """Index every stored embedding under a new versioned file, then point the manifest at it
+    (a repair: the database stays, the index is new) and remove index files of older versions."""
+    info = index_stored_vectors(folder, store, manifest, kind)
+    updated = manifest.touched(index=info)
+    write_manifest(folder, updated)
+    versions.remove_old_versions(folder, versions.files_of(updated) | versions.files_of(manifest))
+    return updated
 
 
 class ImagePool:

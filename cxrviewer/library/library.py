@@ -2,6 +2,10 @@
 
 Search takes a ``SearchRequest`` (text or a case id, filters, k, route) and returns plain
 frozen data, so the result can cross threads as it is.
+
+An open library follows its folder: when a build has made a new version (``versions``), the
+next search, case or thumbnail opens it (one ``stat`` of ``manifest.json`` per call), and the
+files of the version it leaves are only closed, never written.
 """
 
 from __future__ import annotations
@@ -18,9 +22,9 @@ import numpy as np
 from cxrviewer.library import label_route as LR
 from cxrviewer.library.errors import LibraryError
 from cxrviewer.library.locations import ImageLocator
-from cxrviewer.library.manifest import LABEL_ROUTE, Manifest, read_manifest
-from cxrviewer.library.store import STORE_NAME, CaseRow, Store
-from cxrviewer.reports.labels import ALL_LABELS
+from cxrviewer.library.manifest import LABEL_ROUTE, MANIFEST_NAME, Manifest, read_manifest
+from cxrviewer.library.row_filter import RowFilter, known_label
+from cxrviewer.library.store import CaseRow, Store
 
 
 @dataclass(frozen=True)
@@ -57,22 +61,15 @@ class Filters:
             params += list(self.splits)
         for label in self.required:
             parts.append("row IN (SELECT row FROM findings WHERE label = ? AND status = 'positive')")
-            params.append(_known_label(label))
+            params.append(known_label(label))
         for label in self.excluded:
             parts.append("row NOT IN (SELECT row FROM findings WHERE label = ? "
                          "AND status IN ('positive', 'uncertain'))")
-            params.append(_known_label(label))
+            params.append(known_label(label))
         if self.exclude_studies:
             parts.append(f"study_id NOT IN ({', '.join('?' * len(self.exclude_studies))})")
             params += list(self.exclude_studies)
         return " AND ".join(parts), params
-
-
-def _known_label(label: str) -> str:
-    for known in ALL_LABELS:
-        if known.lower() == label.strip().lower():
-            return known
-    raise ValueError(f"unknown finding {label!r}; known: {', '.join(ALL_LABELS)}")
 
 
 @dataclass(frozen=True)
@@ -133,7 +130,8 @@ class Library:
     """A library folder opened for searching. Use from one thread at a time."""
 
     def __init__(self, folder: Path, manifest: Manifest, store: Store,
-                 encoder_loader: Callable[[str], Any] | None = None) -> None:
+                 encoder_loader: Callable[[str], Any] | None = None,
+                 manifest_stamp: tuple[int, int, int] | None = None) -> None:
         self.folder = folder
         self.manifest = manifest
         self.store = store
@@ -141,10 +139,20 @@ class Library:
         store.image_path = self.image_path
         self._encoder_loader = encoder_loader
         self._route_refusal: str | None = None
-        self._label_index: Any = None
         self._encoder: Any = None
-        self._index: Any = None
         self._label_models: dict[str, Any] = {}
+        # the manifest file's stamp when ``manifest`` was read (refresh compares with it)
+        self._manifest_stamp = manifest_stamp or _stamp(folder / MANIFEST_NAME)
+        self._use_version(manifest, store)
+
+    def _use_version(self, manifest: Manifest, store: Store) -> None:
+        """Search ``store`` and the index ``manifest`` names (loaded on first use)."""
+        self.manifest = manifest
+        self.store = store
+        store.image_path = self.image_path
+        self._label_index: Any = None
+        self._row_filter: RowFilter | None = None
+        self._index: Any = None
         patterns = store.patterns()
         self._patterns = [p for p, _ in patterns]
         self._pattern_counts = np.array([n for _, n in patterns], np.int64)
@@ -156,15 +164,16 @@ class Library:
         the encoder loads on the first search that needs it (``encoder_loader`` maps a model
         name to an encoder, for tests)."""
         folder = Path(folder)
+        stamp = _stamp(folder / MANIFEST_NAME)  # before reading: a newer manifest is then followed
         manifest = read_manifest(folder)
         if manifest.state != "ready":
             raise LibraryError(folder, "the library's build did not finish; run the same "
                                        "`cxrviewer library build` again to resume it")
         if manifest.route != LABEL_ROUTE and manifest.index is None:
             raise LibraryError(folder / "manifest.json", "the manifest names no index file")
-        store = Store(folder / STORE_NAME)
+        store = Store(folder / manifest.store, read_only=True)
         try:
-            library = cls(folder, manifest, store, encoder_loader)
+            library = cls(folder, manifest, store, encoder_loader, stamp)
         except BaseException:
             store.close()
             raise
@@ -178,6 +187,35 @@ class Library:
 
     def close(self) -> None:
         self.store.close()
+
+    def refresh(self) -> bool:
+        """Move to the version of the library its manifest names now, if a build made a new one
+        since this library was opened or refreshed (True then). A manifest of an unfinished
+        build (a repair) is not followed: this version stays open until it is finished."""
+        stamp = _stamp(self.folder / MANIFEST_NAME)
+        if stamp == self._manifest_stamp:
+            return False
+        manifest = read_manifest(self.folder)
+        if manifest.state != "ready" or (manifest.route, manifest.dim) != (self.manifest.route, self.manifest.dim):
+            return False
+        if (manifest.store, manifest.index) == (self.manifest.store, self.manifest.index):
+            self.manifest, self._manifest_stamp = manifest, stamp
+            return False
+        store = Store(self.folder / manifest.store, read_only=True)
+        old = (self.manifest, self.store, self.image_path)
+        try:
+            self.image_path = ImageLocator(self.folder, manifest.sources)
+            self._use_version(manifest, store)
+            if manifest.index is not None:
+                self.index
+        except BaseException:  # the version open before stays in use
+            store.close()
+            self.image_path = old[2]
+            self._use_version(old[0], old[1])
+            raise
+        old[1].close()
+        self._manifest_stamp = stamp
+        return True
 
     def __enter__(self) -> Library:
         return self
@@ -233,6 +271,7 @@ class Library:
 
     def search(self, request: SearchRequest) -> SearchResult:
         started = time.perf_counter()
+        self.refresh()
         if request.k < 1:  # the routes would each read it their own way: -5 as "all but five"
             raise LibraryError(self.folder, f"the number of hits must be at least 1, not {request.k}")
         if request.route not in self.routes():
@@ -294,13 +333,20 @@ class Library:
     def _label_hits(self, query: LR.LabelQuery, filters: Filters, k: int) -> tuple[list[Hit], int]:
         """Rank by findings (see :mod:`.label_route`) over the library's arrays
         (:class:`.label_index.LabelIndex`, built on the first query of this open library)."""
-        where, params = filters.sql()
-        allowed = np.asarray(self.store.filtered_rows(where, params), np.int64) if where else None
-        ranked = self.label_index().rank(query, k, allowed)
+        ranked = self.label_index().rank(query, k, self.allowed_rows(filters))
         cases = self.store.cases([int(r) for r in ranked.rows])
         return [Hit(n, round(int(t) / 1e9, 9), case, float(d), float(o))
                 for n, (t, d, o, case) in enumerate(zip(ranked.totals, ranked.details, ranked.overlaps, cases), 1)
                 ], ranked.candidates
+
+    def allowed_rows(self, filters: Filters) -> np.ndarray | None:
+        """The rows ``filters`` keep (ascending), None when they keep all; the filter columns
+        are loaded on the first filtered search of this version (see row_filter)."""
+        if not filters.sql()[0]:
+            return None
+        if self._row_filter is None:
+            self._row_filter = RowFilter(self.store)
+        return self._row_filter.rows(filters)
 
     def label_index(self) -> Any:
         """The findings route's arrays over this library (loaded once; see label_index)."""
@@ -364,7 +410,7 @@ class Library:
     @property
     def index(self) -> Any:
         if self._index is None:
-            from cxrviewer.library.index import load_index
+            from cxrviewer.library.index_files import load_index
 
             assert self.manifest.index is not None
             self._index = load_index(self.folder, self.manifest.index)
@@ -376,7 +422,10 @@ class Library:
         parts: list[tuple[float, np.ndarray]] = []
         if request.case_id:
             row = self._row(request.case_id)
-            parts.append((1.0, np.frombuffer(self.store.embedding(row), np.float32)))
+            vector = self.store.vector(row, self.manifest.dim)
+            if vector is None:
+                raise LibraryError(self.folder, f"case {request.case_id!r} has no stored embedding")
+            parts.append((1.0, vector))
         elif request.image is not None:
             self._check_reads(self.encoder, request.image_synthetic)
             pixels = _as_input(request.image, self.encoder.spec)
@@ -399,8 +448,7 @@ class Library:
         t0 = time.perf_counter()
         query = self.query_vector(request)
         t1 = time.perf_counter()
-        where, params = filters.sql()
-        allowed = np.asarray(self.store.filtered_rows(where, params), np.int64) if where else None
+        allowed = self.allowed_rows(filters)
         if allowed is not None and allowed.size == 0:
             return SearchResult((), request.route, {}, time.perf_counter() - started, 0,
                                 "no case matches the filters")
@@ -437,6 +485,7 @@ class Library:
     # -- cases -----------------------------------------------------------------------------
 
     def case(self, case_id: str) -> CaseRow:
+        self.refresh()
         row = self.store.row_of(case_id)
         if row is None:
             raise LibraryError(self.folder, f"no case {case_id!r} in this library")
@@ -445,10 +494,12 @@ class Library:
     def case_for_image(self, path: str) -> CaseRow | None:
         """The case of the film at ``path`` (a file opened from the dataset's folder rather than
         from a search), or None when this library does not hold it. Its ``image`` is ``path``."""
+        self.refresh()
         rows = self.store.rows_of_images(self.image_path.stored_forms(path))
         return replace(self.store.cases(rows[:1])[0], image=path) if rows else None
 
     def thumbnail(self, case_id: str) -> bytes | None:
+        self.refresh()
         row = self.store.row_of(case_id)
         return None if row is None else self.store.thumbnail(row)
 
@@ -459,10 +510,26 @@ class Library:
             "synthetic": m.synthetic, "state": m.state, "sources": list(m.sources),
             "counts": self.store.counts(), "splits": self.store.split_counts(),
             "findings": self.store.label_counts(), "created": m.created, "updated": m.updated,
-            "format_version": m.format_version,
+            "format_version": m.file_version(), "store": m.store,
             "index": None if m.index is None else {"file": m.index.file, "kind": m.index.kind,
                                                    "count": m.index.count},
         }
+
+
+def _stamp(path: Path) -> tuple[int, int, int] | None:
+    """What changes whenever the manifest is rewritten (it is replaced, so its inode changes)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_ino, st.st_mtime_ns, st.st_size
+
+
+def current_store_path(folder: str | Path) -> Path:
+    """The database of the library's current version (what a connection of its own opens,
+    read-only: ``Store(current_store_path(folder), read_only=True)``)."""
+    folder = Path(folder)
+    return folder / read_manifest(folder).store
 
 
 def _as_input(image: Any, spec: Any) -> np.ndarray:

@@ -3,9 +3,13 @@
 SQLite gives filters as SQL and commits that survive a crash (WAL with ``synchronous=FULL`` is
 durable across power loss too). The ``row`` of a case is its id in the FAISS index, so the two
 never need a mapping table. Thumbnails are JPEG blobs here rather than hundreds of thousands of
-small files.
+small files. Embeddings are kept as float16 (half the bytes: 1 GB at 1M x 512; float32 blobs
+of older libraries are read too): they are what the index is built from at every version and
+rebuilt from by a repair, and an index's own codes (PQ, 8-bit) are lossy, so they cannot be the
+source. float16 costs nothing measurable in recall (``bench library``).
 
-Where this account cannot write the library it is opened read-only, and every SQLite error
+A finished library's database is opened ``read_only`` (immutable: see ``library.versions``).
+Elsewhere, where this account cannot write the library it is opened read-only, and every SQLite error
 becomes a ``LibraryError`` naming the file (``library.sqlite_access``).
 """
 
@@ -17,14 +21,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from cxrviewer.datasets.case import Case, DatasetProblem
-from cxrviewer.library.errors import LibraryError
+from cxrviewer.library.errors import LibraryDamaged, LibraryError, repair_advice
 from cxrviewer.library.sqlite_access import connect_read_only, database_error, errors_name_the_file, writable
 from cxrviewer.reports.labels import ALL_LABELS
 from cxrviewer.reports.sections import ReportSections
 
-STORE_NAME = "library.sqlite"
+STORE_NAME = "library.sqlite"  # the first version's database (library.versions names later ones)
 SCHEMA_VERSION = 1
+VECTOR_DTYPE = np.dtype("<f2")
 
 # One character per label in ALL_LABELS order: the finding "pattern" of a case. Cases that
 # share a pattern score the same on the label route, so the route scores patterns, not rows.
@@ -84,6 +91,19 @@ def findings_of_pattern(pattern: str) -> dict[str, str]:
     return {label: CODE_STATUS[c] for label, c in zip(ALL_LABELS, pattern) if c != NOT_MENTIONED}
 
 
+def encode_vector(vector: np.ndarray) -> bytes:
+    """An embedding as stored: little-endian float16."""
+    return np.ascontiguousarray(vector, VECTOR_DTYPE).tobytes()
+
+
+def decode_vector(blob: bytes, dim: int) -> np.ndarray:
+    """A stored embedding as float32, from float16 (2 bytes a value) or an older float32 blob."""
+    width = len(blob) // max(dim, 1)
+    if width * dim != len(blob) or width not in (2, 4):
+        raise ValueError(f"a stored embedding of {len(blob)} bytes is not {dim} float16 or float32 values")
+    return np.frombuffer(blob, VECTOR_DTYPE if width == 2 else np.dtype("<f4")).astype(np.float32)
+
+
 @dataclass(frozen=True)
 class FindingDetail:
     """Severity and laterality of one finding, from the report, when it gives them."""
@@ -138,16 +158,17 @@ class Store:
     """One SQLite connection to a library's metadata. Not shared across threads.
 
     ``read_only`` is true where this account cannot write the library (see
-    ``library.sqlite_access``); a build (``create=True``) always opens it for writing.
+    ``library.sqlite_access``) or where asked (a finished version, which nothing changes);
+    a build (``create=True``) always opens it for writing.
     """
 
-    def __init__(self, path: Path, *, create: bool = False) -> None:
+    def __init__(self, path: Path, *, create: bool = False, read_only: bool = False) -> None:
         self.path = path = Path(path)
         # Stored image path -> where the film is now; the library sets it (library.locations).
         self.image_path: Callable[[str], str] = str
         if not create and not path.is_file():
             raise LibraryError(path, "the library's metadata file is missing")
-        self.read_only = not create and not writable(path)
+        self.read_only = not create and (read_only or not writable(path))
         try:
             self.db = self._connect(create)
             if create:
@@ -184,6 +205,19 @@ class Store:
         db = getattr(self, "db", None)
         if db is not None:
             db.close()
+
+    def finish(self) -> None:
+        """Fold the write-ahead log into the file and leave it in rollback-journal mode, so the
+        file stands alone for readers that open it immutable; then close. Where another
+        connection is open the mode cannot change: the log is still folded in and emptied (a
+        reader finds an empty ``-wal`` and opens immutable) unless that connection is reading."""
+        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        self.db.execute("PRAGMA busy_timeout=0")
+        try:
+            self.db.execute("PRAGMA journal_mode=DELETE").fetchone()
+        except sqlite3.OperationalError:
+            pass
+        self.close()
 
     def check(self, thorough: bool = True) -> str:
         """What SQLite finds wrong in the file ("" when nothing): ``integrity_check`` reads
@@ -352,6 +386,30 @@ class Store:
 
     def embeddings(self) -> Iterator[tuple[int, bytes]]:
         yield from self.db.execute("SELECT row, vec FROM embeddings ORDER BY row")
+
+    def vectors(self, dim: int) -> tuple[np.ndarray, np.ndarray]:
+        """(rows, float32 vectors) of every stored embedding, in row order."""
+        count = self.embedding_count()
+        rows = np.empty(count, np.int64)
+        vectors = np.empty((count, dim), np.float32)
+        n = -1
+        for n, (row, blob) in enumerate(self.embeddings()):
+            if n >= count:
+                break
+            rows[n] = row
+            vectors[n] = self._decoded(blob, dim)
+        return rows[:n + 1], vectors[:n + 1]
+
+    def vector(self, row: int, dim: int) -> np.ndarray | None:
+        """The stored embedding of ``row`` as float32 (None when it has none)."""
+        blob = self.embedding(row)
+        return None if blob is None else self._decoded(blob, dim)
+
+    def _decoded(self, blob: bytes, dim: int) -> np.ndarray:
+        try:
+            return decode_vector(bytes(blob), dim)
+        except ValueError as exc:
+            raise LibraryDamaged(self.path, f"{exc}; {repair_advice(self.path.parent)}") from None
 
     def tie_break_texts(self, rows: Sequence[int]) -> dict[int, tuple[str, str]]:
         """row -> (case id, impression and findings text), what the label route breaks ties by."""
