@@ -5,7 +5,7 @@ A library of ``n`` cases in the real format, with the shipped ``demo-clip`` mode
 dimension), CheXpert-like findings, views, sexes and ages, and thumbnails the size of real ones
 (11 KB; 256 px thumbnails of the real DICOMs in shared/data are 8-10 KB).
 In a fresh process: the open (first, with the index hashed, and again), each filter of the
-search panel (over arrays, ``row_filter``, and as the SQL it replaces), fetching 100 hits, and the whole impression-to-gallery search (encode, filter,
+search panel (over arrays, ``filters.RowFilter``, and as the SQL it replaces), fetching 100 hits, and the whole impression-to-gallery search (encode, filter,
 index, fetch: ``SearchResult.timings``); the memory of that process; and the copy a build makes
 of the database for a new version (``library.versions``). Goal: a search under 50 ms on a CPU.
 """
@@ -143,7 +143,7 @@ def _median_ms(run, repeats: int = 5) -> float:
 def _child(folder: Path) -> dict[str, Any]:
     from cxrviewer.bench._index_kinds import _memory_mb
     from cxrviewer.library.library import Filters, Library, SearchRequest
-    from cxrviewer.library.row_filter import RowFilter
+    from cxrviewer.library.filters import RowFilter
     from cxrviewer.library.versions import start_version
 
     started = time.perf_counter()

@@ -1,17 +1,28 @@
 """The FAISS index of an embedding route: its kind chosen by size, built, and searched.
 
-Measured here (design.md, ``bench library``): an exact inner-product scan costs 36 ms per query
-at 224k x 512 and 167 ms at 1M, so above ``EXACT_LIMIT`` vectors the index is approximate. Up
-to ``COMPACT_LIMIT`` it is HNSW over the float vectors (0.09 ms at recall@10 0.9995 at 224k,
-2.3 KB a film); above, where the float vectors alone pass 1 GB, an IVF index of 4-bit product
-codes with a refine step over 8-bit scalar codes (``ivf-pq``: 0.6 KB a film, opened
-memory-mapped in milliseconds; figures in the README). ``hnsw-sq`` (HNSW over 8-bit codes) is
-kept as a choice: it searches faster but its graph cannot be memory-mapped as cheaply and
-its 8-bit codes cap its recall (``bench library --n 1000000``).
+Below ``EXACT_LIMIT`` vectors the index is exact (``flat``). Above, it is ``ivf-pq``: inverted
+lists of 4-bit product codes (faiss fast-scan) whose best ``k_factor * k`` candidates are
+re-scored on float16 copies of the vectors (a refine step). On 512-d clustered unit vectors
+(``bench library``, this 2-core machine, shared):
+
+=========  ==========  ==========  ========  =====================  ============  ===========
+kind        n           build       bytes     recall@10 (setting)    ms / query    open (mmap)
+=========  ==========  ==========  ========  =====================  ============  ===========
+hnsw        224,000     212 s       2,320     1.000 (ef 64)          0.29          33 ms
+ivf-pq      224,000     3 s         1,070     1.000 (nprobe 8)       0.17-0.29     30 ms
+hnsw        1,000,000   1,156 s     2,320     0.995 (ef 128)         0.38          90 ms
+hnsw-sq     1,000,000   929 s       1,296     0.993 (ef 128)         0.29          82 ms
+ivf-pq      1,000,000   49 s        1,067     0.998 (k_factor 64)    0.47          65-103 ms
+=========  ==========  ==========  ========  =====================  ============  ===========
+
+So ``ivf-pq`` is as good as HNSW from 50,000 vectors up (recall@10 0.9995 there) at half the
+file and a small part of the build, which every new version of a library repeats. 8-bit scalar
+codes (``hnsw-sq`` with ``sq=SQ8``, or an SQ8 refine) cap recall@10 at 0.96 at 1M: float16
+it is. ``hnsw``, ``hnsw-sq`` and ``ivf`` stay available by name.
 
 The index stores positions 0..n-1; the library's rows are its ids. When the rows are not
-0..n-1 (they are in every library built so far), an ``IndexIDMap`` keeps them, and a filter is
-turned into positions here, so every kind filters the same way. Files: ``index_files``.
+0..n-1, an ``IndexIDMap`` keeps them, and a filter is turned into positions here, so every
+kind filters the same way. Files: ``index_files``.
 """
 
 from __future__ import annotations
@@ -25,7 +36,6 @@ from typing import Any
 import numpy as np
 
 EXACT_LIMIT = 50_000
-COMPACT_LIMIT = 400_000
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 128  # 40 gave recall@10 0.92 at efSearch 64 on 224k clustered vectors; 128 gives 1.0
 HNSW_EF_SEARCH = 64
@@ -36,17 +46,18 @@ DEFAULT_PARAMS: dict[str, dict[str, Any]] = {
     "hnsw": {"m": HNSW_M, "ef_construction": HNSW_EF_CONSTRUCTION, "ef_search": HNSW_EF_SEARCH},
     "hnsw-sq": {"m": HNSW_M, "ef_construction": HNSW_EF_CONSTRUCTION, "ef_search": 128, "sq": "SQfp16"},
     "ivf": {"nprobe": 8},
-    "ivf-pq": {"pq_m": 64, "refine": "SQfp16", "nprobe": 32, "k_factor": 8},
+    "ivf-pq": {"pq_m": 64, "refine": "SQfp16", "nprobe": 16, "k_factor": 64},
 }
 # 8-bit codes could not rank clustered vectors closely enough: searched exhaustively they reach
 # recall@10 0.982 at 100k (float16: 1.0), below the 0.99 goal whatever the index around them.
 SCALAR_QUANTIZERS = {"SQ8": "QT_8bit", "SQfp16": "QT_fp16"}
 TRAIN_PER_LIST = 128  # k-means sample per inverted list: faiss wants >= 39, more only costs time
-# A filter that leaves at most this many rows is searched exactly over them (their vectors
-# rebuilt from the index's own codes): an approximate search told to skip almost every film
-# returns fewer hits than it could (HNSW found 2 of 3 allowed rows), and 20,000 vectors take
-# a few ms to score.
-EXACT_SUBSET_LIMIT = 20_000
+# A filter that leaves at most this many rows is searched exactly over them (the index's own
+# float32 / float16 codes, faiss skipping the others by a bitmap): an approximate search told to
+# skip almost every film returns fewer hits than it could (HNSW found 2 of 3 allowed rows), and
+# scanning 50,000 of 1M float16 rows took 11 ms (20,000: 7 ms).
+EXACT_SUBSET_LIMIT = 50_000
+MAX_EF_SEARCH = 2048  # the widest HNSW queue a filtered search gets (see VectorIndex._parameters)
 
 
 def _openblas_core() -> str | None:
@@ -82,9 +93,7 @@ def choose_kind(count: int, requested: str = "auto") -> str:
         raise ValueError(f"index kind must be one of {', '.join(KINDS)}")
     if requested != "auto":
         return requested
-    if count < EXACT_LIMIT:
-        return "flat"
-    return "hnsw" if count < COMPACT_LIMIT else "ivf-pq"
+    return "flat" if count < EXACT_LIMIT else "ivf-pq"
 
 
 def search_params(kind: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -135,15 +144,18 @@ class VectorIndex:
         selector = allowed = bitmap = None
         if allowed_rows is not None:
             allowed = self._positions(np.unique(np.asarray(allowed_rows, np.int64)))
-            found = self._search_subset(faiss, queries, k, allowed) if len(allowed) <= EXACT_SUBSET_LIMIT else None
-            if found is not None:
-                return self._as_rows(*found)
             # a bitmap of every position: 1 ms for 250,000 of 1M rows, where a hash set took 48
             bitmap = np.zeros(self.count, bool)
             bitmap[allowed] = True
             bitmap = np.packbits(bitmap, bitorder="little")
             selector = faiss.IDSelectorBitmap(self.count, faiss.swig_ptr(bitmap))
-        params, keep = self._parameters(faiss, selector, k)
+            store = self._exact_store(faiss) if len(allowed) <= EXACT_SUBSET_LIMIT else None
+            if store is not None:
+                scores, positions = store.search(queries, k, params=faiss.SearchParameters(sel=selector))
+                del bitmap
+                return self._as_rows(scores, positions)
+        share = 1.0 if allowed is None else max(len(allowed), 1) / max(self.count, 1)
+        params, keep = self._parameters(faiss, selector, k, share)
         scores, positions = self.inner.search(queries, k, params=params)
         del keep, bitmap
         return self._as_rows(scores, positions)
@@ -153,45 +165,41 @@ class VectorIndex:
             return scores, positions
         return scores, np.where(positions >= 0, self.ids[np.maximum(positions, 0)], -1)
 
-    def _search_subset(self, faiss: Any, queries: np.ndarray, k: int, positions: np.ndarray
-                       ) -> tuple[np.ndarray, np.ndarray] | None:
-        """Exact scores over ``positions`` (ascending), from vectors the index can give back;
-        None for a kind that cannot (``ivf``: the search with a selector is used)."""
-        store = {"flat": lambda: self.inner, "ivf-pq": lambda: faiss.downcast_index(self.inner.refine_index),
-                 "hnsw": lambda: faiss.downcast_index(self.inner.storage),
-                 "hnsw-sq": lambda: faiss.downcast_index(self.inner.storage)}.get(self.kind)
-        if store is None:
-            return None
-        vectors = store().reconstruct_batch(positions) if len(positions) else np.zeros((0, self.inner.d), np.float32)
-        scores = queries @ vectors.T
-        take = min(k, len(positions))
-        top = np.argpartition(-scores, take - 1, axis=1)[:, :take] if take else np.zeros((len(queries), 0), np.int64)
-        top = np.take_along_axis(top, np.argsort(-np.take_along_axis(scores, top, axis=1), axis=1), axis=1)
-        out_scores = np.full((len(queries), k), -np.inf, np.float32)
-        out_positions = np.full((len(queries), k), -1, np.int64)
-        out_scores[:, :take] = np.take_along_axis(scores, top, axis=1)
-        out_positions[:, :take] = positions[top]
-        return out_scores, out_positions
-
     def _positions(self, rows: np.ndarray) -> np.ndarray:
         if self.ids is None:
-            return np.ascontiguousarray(rows, np.int64)
+            return np.ascontiguousarray(rows[(rows >= 0) & (rows < self.count)], np.int64)
         at = np.searchsorted(self.ids, rows)
         found = (at < len(self.ids)) & (self.ids[np.minimum(at, len(self.ids) - 1)] == rows)
         return np.ascontiguousarray(at[found], np.int64)
 
-    def _parameters(self, faiss: Any, selector: Any, k: int) -> tuple[Any, list[Any]]:
+    def _exact_store(self, faiss: Any) -> Any:
+        """The index's flat codes (float32 or float16 vectors: what a filtered search scans
+        exactly), None for a kind without them (``ivf``)."""
+        if self.kind == "flat":
+            return self.inner
+        if self.kind == "ivf-pq":
+            return faiss.downcast_index(self.inner.refine_index)
+        if self.kind in ("hnsw", "hnsw-sq"):
+            return faiss.downcast_index(self.inner.storage)
+        return None
+
+    def _parameters(self, faiss: Any, selector: Any, k: int, share: float) -> tuple[Any, list[Any]]:
         """faiss's search parameters for this kind (and the objects they point at, which must
-        outlive the search: SWIG does not keep them alive)."""
+        outlive the search: SWIG does not keep them alive). A filter that keeps a ``share`` of
+        the rows widens the search by 1 / share (more lists probed, a longer HNSW queue), so
+        about as many allowed candidates are met as without it."""
         extra: dict[str, Any] = {} if selector is None else {"sel": selector}
         p = self.params
         if self.kind in ("hnsw", "hnsw-sq"):
-            params = faiss.SearchParametersHNSW(efSearch=max(int(p["ef_search"]), k), **extra)
-            return params, [selector]
+            ef = min(MAX_EF_SEARCH, math.ceil(max(int(p["ef_search"]), k) / share))
+            return faiss.SearchParametersHNSW(efSearch=max(ef, k), **extra), [selector]
+        if self.kind in ("ivf", "ivf-pq"):
+            lists = self.inner if self.kind == "ivf" else faiss.downcast_index(self.inner.base_index)
+            nprobe = min(int(lists.nlist), math.ceil(int(p["nprobe"]) / share))
         if self.kind == "ivf":
-            return faiss.SearchParametersIVF(nprobe=int(p["nprobe"]), **extra), [selector]
+            return faiss.SearchParametersIVF(nprobe=nprobe, **extra), [selector]
         if self.kind == "ivf-pq":
-            base = faiss.SearchParametersIVF(nprobe=int(p["nprobe"]), **extra)
+            base = faiss.SearchParametersIVF(nprobe=nprobe, **extra)
             params = faiss.IndexRefineSearchParameters(k_factor=float(p["k_factor"]), base_index_params=base)
             return params, [base, selector]
         return (faiss.SearchParameters(**extra) if extra else None), [selector]

@@ -22,54 +22,12 @@ import numpy as np
 from cxrviewer.library import label_route as LR
 from cxrviewer.library.errors import LibraryError
 from cxrviewer.library.locations import ImageLocator
-from cxrviewer.library.manifest import LABEL_ROUTE, MANIFEST_NAME, Manifest, read_manifest
-from cxrviewer.library.row_filter import RowFilter, known_label
+from cxrviewer.library.manifest import LABEL_ROUTE, Manifest, read_manifest
+from cxrviewer.library.filters import Filters, RowFilter
 from cxrviewer.library.store import CaseRow, Store
+from cxrviewer.library.versions import current_store_path, manifest_stamp
 
-
-@dataclass(frozen=True)
-class Filters:
-    """What a hit must be. Empty fields do not filter."""
-
-    views: tuple[str, ...] = ()
-    sex: str = ""
-    age_min: float | None = None
-    age_max: float | None = None
-    splits: tuple[str, ...] = ()
-    required: tuple[str, ...] = ()  # labels that must be positive
-    excluded: tuple[str, ...] = ()  # labels that must not be positive or uncertain
-    exclude_studies: tuple[str, ...] = ()
-
-    def sql(self) -> tuple[str, list[object]]:
-        """A WHERE clause over ``cases`` (without the keyword) and its parameters."""
-        parts: list[str] = []
-        params: list[object] = []
-        if self.views:
-            parts.append(f"view IN ({', '.join('?' * len(self.views))})")
-            params += [v.upper() for v in self.views]
-        if self.sex:
-            parts.append("sex = ?")
-            params.append(self.sex.upper()[:1])
-        if self.age_min is not None:
-            parts.append("age >= ?")
-            params.append(self.age_min)
-        if self.age_max is not None:
-            parts.append("age <= ?")
-            params.append(self.age_max)
-        if self.splits:
-            parts.append(f"split IN ({', '.join('?' * len(self.splits))})")
-            params += list(self.splits)
-        for label in self.required:
-            parts.append("row IN (SELECT row FROM findings WHERE label = ? AND status = 'positive')")
-            params.append(known_label(label))
-        for label in self.excluded:
-            parts.append("row NOT IN (SELECT row FROM findings WHERE label = ? "
-                         "AND status IN ('positive', 'uncertain'))")
-            params.append(known_label(label))
-        if self.exclude_studies:
-            parts.append(f"study_id NOT IN ({', '.join('?' * len(self.exclude_studies))})")
-            params += list(self.exclude_studies)
-        return " AND ".join(parts), params
+__all__ = ["Filters", "Hit", "Library", "SearchRequest", "SearchResult", "current_store_path"]
 
 
 @dataclass(frozen=True)
@@ -142,7 +100,7 @@ class Library:
         self._encoder: Any = None
         self._label_models: dict[str, Any] = {}
         # the manifest file's stamp when ``manifest`` was read (refresh compares with it)
-        self._manifest_stamp = manifest_stamp or _stamp(folder / MANIFEST_NAME)
+        self._manifest_stamp = manifest_stamp or manifest_stamp(folder)
         self._use_version(manifest, store)
 
     def _use_version(self, manifest: Manifest, store: Store) -> None:
@@ -164,7 +122,7 @@ class Library:
         the encoder loads on the first search that needs it (``encoder_loader`` maps a model
         name to an encoder, for tests)."""
         folder = Path(folder)
-        stamp = _stamp(folder / MANIFEST_NAME)  # before reading: a newer manifest is then followed
+        stamp = manifest_stamp(folder)  # before reading: a newer manifest is then followed
         manifest = read_manifest(folder)
         if manifest.state != "ready":
             raise LibraryError(folder, "the library's build did not finish; run the same "
@@ -192,7 +150,7 @@ class Library:
         """Move to the version of the library its manifest names now, if a build made a new one
         since this library was opened or refreshed (True then). A manifest of an unfinished
         build (a repair) is not followed: this version stays open until it is finished."""
-        stamp = _stamp(self.folder / MANIFEST_NAME)
+        stamp = manifest_stamp(self.folder)
         if stamp == self._manifest_stamp:
             return False
         manifest = read_manifest(self.folder)
@@ -341,7 +299,7 @@ class Library:
 
     def allowed_rows(self, filters: Filters) -> np.ndarray | None:
         """The rows ``filters`` keep (ascending), None when they keep all; the filter columns
-        are loaded on the first filtered search of this version (see row_filter)."""
+        are loaded on the first filtered search of this version (see filters.RowFilter)."""
         if not filters.sql()[0]:
             return None
         if self._row_filter is None:
@@ -514,22 +472,6 @@ class Library:
             "index": None if m.index is None else {"file": m.index.file, "kind": m.index.kind,
                                                    "count": m.index.count},
         }
-
-
-def _stamp(path: Path) -> tuple[int, int, int] | None:
-    """What changes whenever the manifest is rewritten (it is replaced, so its inode changes)."""
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    return st.st_ino, st.st_mtime_ns, st.st_size
-
-
-def current_store_path(folder: str | Path) -> Path:
-    """The database of the library's current version (what a connection of its own opens,
-    read-only: ``Store(current_store_path(folder), read_only=True)``)."""
-    folder = Path(folder)
-    return folder / read_manifest(folder).store
 
 
 def _as_input(image: Any, spec: Any) -> np.ndarray:

@@ -26,7 +26,7 @@ from collections.abc import Iterable
 from contextlib import closing
 from pathlib import Path
 
-from cxrviewer.library.manifest import FIRST_STORE, Manifest
+from cxrviewer.library.manifest import FIRST_STORE, MANIFEST_NAME, Manifest, read_manifest
 from cxrviewer.library.sqlite_access import STORE_SIDE_FILES, connect_read_only
 
 SET_ASIDE_PREFIX = "damaged-"  # a repair keeps damaged files in <library>/damaged-<time>/ (repair.py)
@@ -96,6 +96,23 @@ def start_version(folder: Path, manifest: Manifest) -> Path:
         os.fsync(handle.fileno())
     os.replace(partial, target)
     return target
+
+
+def manifest_stamp(folder: Path) -> tuple[int, int, int] | None:
+    """What changes whenever the manifest is rewritten (it is replaced, so its inode changes):
+    an open library compares it on each search to follow a new version."""
+    try:
+        st = (folder / MANIFEST_NAME).stat()
+    except OSError:
+        return None
+    return st.st_ino, st.st_mtime_ns, st.st_size
+
+
+def current_store_path(folder: str | Path) -> Path:
+    """The database of the library's current version (what a connection of its own opens,
+    read-only: ``Store(current_store_path(folder), read_only=True)``)."""
+    folder = Path(folder)
+    return folder / read_manifest(folder).store
 
 
 def _has_unfolded_journal(path: Path) -> bool:

@@ -24,9 +24,8 @@ def _vectors(n: int, d: int = 32, seed: int = 0) -> np.ndarray:
 
 def test_kind_follows_size_unless_asked():
     assert I.choose_kind(10) == "flat"
-    assert I.choose_kind(I.EXACT_LIMIT) == "hnsw"
-    assert I.choose_kind(I.COMPACT_LIMIT - 1) == "hnsw"
-    assert I.choose_kind(I.COMPACT_LIMIT) == "ivf-pq"
+    assert I.choose_kind(I.EXACT_LIMIT - 1) == "flat"
+    assert I.choose_kind(I.EXACT_LIMIT) == I.choose_kind(10_000_000) == "ivf-pq"
     assert I.choose_kind(10, "ivf") == "ivf"
     with pytest.raises(ValueError):
         I.choose_kind(10, "pq")
@@ -105,8 +104,8 @@ def _clustered(n: int, d: int = 64, seed: int = 3) -> np.ndarray:
 
 @pytest.mark.parametrize("kind, goal", [("hnsw-sq", 0.97), ("ivf-pq", 0.97)])
 def test_compact_kinds_agree_with_exact_search(kind, goal):
-    """The kinds chosen above COMPACT_LIMIT (float16 codes: hnsw-sq; 4-bit PQ + float16 refine:
-    ivf-pq), on a small library with settings scaled to it."""
+    """The compact kinds (float16 codes: hnsw-sq; 4-bit PQ + float16 refine: ivf-pq, chosen
+    above EXACT_LIMIT), on a small library with settings scaled to it."""
     v = _clustered(8000)
     q = v[:100] + 0.02 * np.random.default_rng(4).normal(size=(100, v.shape[1])).astype(np.float32)
     _, want = I.build_index(v, np.arange(len(v)), "flat").search(q, 10)

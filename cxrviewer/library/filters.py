@@ -1,5 +1,5 @@
-"""The search panel's filters (view, sex, age, split, required and excluded findings) over arrays
-of the library's rows, loaded once per open library version.
+"""The search panel's filters (view, sex, age, split, required and excluded findings): as SQL, and
+over arrays of the library's rows, loaded once per open library version (``RowFilter``).
 
 As SQL (``Filters.sql``) a filter that keeps a quarter of a million-case library returns 250,000
 rows through Python, and a filter on a finding reads the findings table: hundreds of ms a query
@@ -10,15 +10,12 @@ comparisons. The rows kept are exactly those of ``Filters.sql`` (the tests hold 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 import numpy as np
 
 from cxrviewer.library.store import STATUS_CODES, Store
 from cxrviewer.reports.labels import ALL_LABELS
-
-if TYPE_CHECKING:
-    from cxrviewer.library.library import Filters
 
 _POSITIVE = ord(STATUS_CODES["positive"])
 _UNCERTAIN = ord(STATUS_CODES["uncertain"])
@@ -29,6 +26,51 @@ def known_label(label: str) -> str:
         if known.lower() == label.strip().lower():
             return known
     raise ValueError(f"unknown finding {label!r}; known: {', '.join(ALL_LABELS)}")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What a hit must be. Empty fields do not filter."""
+
+    views: tuple[str, ...] = ()
+    sex: str = ""
+    age_min: float | None = None
+    age_max: float | None = None
+    splits: tuple[str, ...] = ()
+    required: tuple[str, ...] = ()  # labels that must be positive
+    excluded: tuple[str, ...] = ()  # labels that must not be positive or uncertain
+    exclude_studies: tuple[str, ...] = ()
+
+    def sql(self) -> tuple[str, list[object]]:
+        """A WHERE clause over ``cases`` (without the keyword) and its parameters."""
+        parts: list[str] = []
+        params: list[object] = []
+        if self.views:
+            parts.append(f"view IN ({', '.join('?' * len(self.views))})")
+            params += [v.upper() for v in self.views]
+        if self.sex:
+            parts.append("sex = ?")
+            params.append(self.sex.upper()[:1])
+        if self.age_min is not None:
+            parts.append("age >= ?")
+            params.append(self.age_min)
+        if self.age_max is not None:
+            parts.append("age <= ?")
+            params.append(self.age_max)
+        if self.splits:
+            parts.append(f"split IN ({', '.join('?' * len(self.splits))})")
+            params += list(self.splits)
+        for label in self.required:
+            parts.append("row IN (SELECT row FROM findings WHERE label = ? AND status = 'positive')")
+            params.append(known_label(label))
+        for label in self.excluded:
+            parts.append("row NOT IN (SELECT row FROM findings WHERE label = ? "
+                         "AND status IN ('positive', 'uncertain'))")
+            params.append(known_label(label))
+        if self.exclude_studies:
+            parts.append(f"study_id NOT IN ({', '.join('?' * len(self.exclude_studies))})")
+            params += list(self.exclude_studies)
+        return " AND ".join(parts), params
 
 
 class _Codes:
