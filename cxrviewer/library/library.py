@@ -89,7 +89,7 @@ class Library:
 
     def __init__(self, folder: Path, manifest: Manifest, store: Store,
                  encoder_loader: Callable[[str], Any] | None = None,
-                 manifest_stamp: tuple[int, int, int] | None = None) -> None:
+                 stamp: tuple[int, int, int] | None = None) -> None:
         self.folder = folder
         self.manifest = manifest
         self.store = store
@@ -100,7 +100,7 @@ class Library:
         self._encoder: Any = None
         self._label_models: dict[str, Any] = {}
         # the manifest file's stamp when ``manifest`` was read (refresh compares with it)
-        self._manifest_stamp = manifest_stamp or manifest_stamp(folder)
+        self._manifest_stamp = stamp or manifest_stamp(folder)
         self._use_version(manifest, store)
 
     def _use_version(self, manifest: Manifest, store: Store) -> None:
