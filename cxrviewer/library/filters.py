@@ -10,6 +10,7 @@ comparisons. The rows kept are exactly those of ``Filters.sql`` (the tests hold 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -86,9 +87,13 @@ class _Codes:
             code = self.code[text] = len(self.code)
         self.values[row] = code
 
-    def isin(self, texts: object) -> np.ndarray:
-        wanted = [self.code[t] for t in texts if t in self.code]  # type: ignore[attr-defined]
-        return np.isin(self.values, wanted)
+    def isin(self, texts: Sequence[str]) -> np.ndarray:
+        """Rows whose value is one of ``texts`` (one comparison per value: np.isin sorted the
+        million codes, 10 ms)."""
+        mask = np.zeros(len(self.values), bool)
+        for code in {self.code[t] for t in texts if t in self.code}:
+            mask |= self.values == code
+        return mask
 
 
 class RowFilter:
