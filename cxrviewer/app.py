@@ -26,12 +26,17 @@ NO_ARGUMENTS = {
 def build_gui_parser() -> argparse.ArgumentParser:
     import argparse
 
-    parser = argparse.ArgumentParser(
+    class GuiParser(argparse.ArgumentParser):
+        def format_help(self) -> str:
+            # The command list imports every command module: only when help is asked for.
+            from cxrviewer.cli import commands_help
+
+            return super().format_help() + "\n" + commands_help()
+
+    parser = GuiParser(
         prog="cxrviewer",
-        description=(
-            "Open the cxrviewer window, optionally on a study folder or file. "
-            "Commands (cxrviewer COMMAND --help): info, labels, eval, ..."
-        ),
+        description="Open the cxrviewer window, optionally on a study folder or file; or run a command "
+                    "(listed below): `cxrviewer COMMAND [OPTIONS]`.",
     )
     parser.add_argument("path", nargs="?", help="a study folder, DICOMDIR or image file to open")
     parser.add_argument(
@@ -67,7 +72,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         if first in cli.command_names():
             return cli.run(argv)
-    args = build_gui_parser().parse_args(argv) if argv else SimpleNamespace(**NO_ARGUMENTS)
+    if argv:
+        parser = build_gui_parser()
+        args, extra = parser.parse_known_args(argv)
+        if args.path and _names_no_path(args.path):
+            from cxrviewer import cli
+
+            print(cli.unknown_command_message(args.path), file=sys.stderr, end="")
+            return 2
+        if extra:
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    else:
+        args = SimpleNamespace(**NO_ARGUMENTS)
     if args.version:
         from cxrviewer import __version__
 
@@ -80,3 +96,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     from cxrviewer.gui.launch import launch
 
     return launch(args)
+
+
+def _names_no_path(word: str) -> bool:
+    """A bare word ("serach", "foo") that is no file or folder here: a mistyped command, not a
+    study to open. Anything path-like (a slash, a dot, "~") goes to the window, which says
+    "Not found" when it is missing."""
+    import os
+    import re
+
+    return bool(re.fullmatch(r"[A-Za-z][\w-]*", word)) and not os.path.exists(word)

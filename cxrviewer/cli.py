@@ -16,6 +16,7 @@ import warnings
 from collections.abc import Sequence
 
 from cxrviewer import __version__
+from cxrviewer.logs import quiet_library_loggers
 
 # Modules that contribute commands; each defines ``register(subparsers, groups)``.
 COMMAND_MODULES = (
@@ -27,6 +28,7 @@ COMMAND_MODULES = (
     "cxrviewer.explain.classify_cli",
     "cxrviewer.train.cli",
     "cxrviewer.explain.cli",
+    "cxrviewer.teaching.cli",
 )
 
 
@@ -77,6 +79,53 @@ def command_names() -> set[str]:
     return set()
 
 
+def command_summaries(parser: argparse.ArgumentParser | None = None, prefix: str = "") -> list[tuple[str, str]]:
+    """Every command that runs something ("info", "library build") with its one-line help, in the
+    order the modules register them; a group ("library") is listed as its commands."""
+    parser = parser or build_parser()
+    found: list[tuple[str, str]] = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for choice in action._choices_actions:
+                sub = action.choices[choice.dest]
+                nested = command_summaries(sub, f"{prefix}{choice.dest} ")
+                found += nested or [(prefix + choice.dest, choice.help or "")]
+    return found
+
+
+def commands_help(width: int | None = None) -> str:
+    """The command list that ``cxrviewer --help`` and a mistyped command print."""
+    import shutil
+    import textwrap
+
+    width = width or min(120, shutil.get_terminal_size().columns)
+    summaries = command_summaries()
+    column = max(len(name) for name, _ in summaries) + 4
+    lines = ["commands (cxrviewer COMMAND --help shows a command's options):"]
+    for name, text in summaries:
+        wrapped = textwrap.wrap(text, max(30, width - column)) or [""]
+        lines.append(f"  {name:<{column - 2}}{wrapped[0]}")
+        lines += [" " * column + more for more in wrapped[1:]]
+    return "\n".join(lines) + "\n"
+
+
+def unknown_command_message(word: str) -> str:
+    """What to say when ``cxrviewer WORD`` names neither a command nor an existing file or folder:
+    the nearest command when there is one ("serach" -> "search", "biuld" -> "library build")."""
+    import difflib
+
+    summaries = command_summaries()
+    candidates = {name: name for name in command_names()}
+    for name, _ in summaries:  # a group's command by its own name, e.g. "build"
+        candidates.setdefault(name.split()[-1], name)
+    nearest = difflib.get_close_matches(word.lower(), list(candidates), n=1, cutoff=0.6)
+    if nearest:
+        head = f"cxrviewer: unknown command '{word}'; did you mean '{candidates[nearest[0]]}'?"
+    else:
+        head = f"cxrviewer: unknown command '{word}' (and no file or folder of that name here)"
+    return f"{head}\n\n{commands_help()}"
+
+
 def run(argv: Sequence[str]) -> int:
     parser = build_parser()
     args = parser.parse_args(list(argv))
@@ -84,6 +133,7 @@ def run(argv: Sequence[str]) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    quiet_library_loggers()  # faiss's "Could not load library with AVX512 support" is DEBUG
     if not args.verbose:
         # pydicom reports every odd header value; the commands report what matters themselves.
         logging.getLogger("pydicom").setLevel(logging.ERROR)

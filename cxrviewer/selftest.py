@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cxrviewer.logs import quiet_library_loggers
+
 log = logging.getLogger("cxrviewer.selftest")
 
 QUERY = "Mild cardiomegaly. Small left pleural effusion."
@@ -186,7 +188,7 @@ def _gdcm_jpeg_lossless(source: Path, out: Path) -> None:
 
 def step_demo_data(ctx: Context) -> str:
     """The synthetic demo dataset, written by spawned worker processes."""
-    from cxrviewer.datasets.demo import write_demo
+    from cxrviewer.demo import write_demo
 
     root = ctx.folder / "demo-data"
     summary = write_demo(root, n_cases=N_CASES, size=IMAGE_SIZE, workers=2)
@@ -369,6 +371,7 @@ def main(argv: list[str] | None = None) -> int:
     saved_level = root_logger.level
     root_logger.addHandler(handler)
     root_logger.setLevel(logging.INFO)
+    quiet_library_loggers()
 
     def out(line: str) -> None:
         print(line, flush=True)

@@ -1,7 +1,10 @@
 """User settings: a typed dataclass saved as JSON in the config folder.
 
 Unknown keys are ignored and missing keys take their defaults, so an older or newer settings file
-never stops the app from starting; a corrupt file is set aside (renamed) rather than overwritten.
+never stops the app from starting. A file that cannot be used as it is (not UTF-8 text, not JSON,
+nested past what the parser handles, values of the wrong type) is set aside, renamed beside it,
+never overwritten, and the app starts with the defaults for what was wrong, saying so
+(:func:`load_with_notice`).
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +22,9 @@ from cxrviewer import paths
 from cxrviewer.fileio import atomic_write_text
 
 log = logging.getLogger(__name__)
+
+# Far above any real settings file (a few kB); a bigger one is not read into memory.
+MAX_SETTINGS_BYTES = 1_000_000
 
 
 @dataclass
@@ -44,41 +51,97 @@ class Settings:
         self.recent_folders = [folder] + [f for f in self.recent_folders if f != folder][: keep - 1]
 
 
-def _from_dict(data: dict[str, Any]) -> Settings:
-    known = {f.name for f in dataclasses.fields(Settings)}
-    values = {k: v for k, v in data.items() if k in known}
-    presets = values.pop("user_presets", []) or []
-    settings = Settings(**values)
-    settings.user_presets = [
-        UserPreset(str(p["name"]), float(p["center"]), float(p["width"]))
-        for p in presets
-        if isinstance(p, dict) and {"name", "center", "width"} <= p.keys()
-    ]
-    return settings
+class _Unusable(Exception):
+    """The file cannot be used at all (its text or its JSON); the message says why."""
+
+
+def _preset(value: Any) -> UserPreset | None:
+    if not isinstance(value, dict) or not isinstance(value.get("name"), str):
+        return None
+    numbers = [value.get("center"), value.get("width")]
+    if not all(isinstance(n, (int, float)) and not isinstance(n, bool) and math.isfinite(n) for n in numbers):
+        return None
+    return UserPreset(value["name"], float(numbers[0]), float(numbers[1]))
+
+
+def _from_dict(data: dict[str, Any]) -> tuple[Settings, list[str]]:
+    """The settings in ``data`` and the keys whose values were unusable (those keep their defaults)."""
+    settings = Settings()
+    invalid: list[str] = []
+    for f in dataclasses.fields(Settings):
+        if f.name not in data:
+            continue
+        value, default = data[f.name], getattr(settings, f.name)
+        if f.name == "user_presets":
+            presets = [_preset(p) for p in value] if isinstance(value, list) else [None]
+            ok = None not in presets
+            value = [p for p in presets if p is not None]
+        elif f.name == "recent_folders":
+            ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+            value = [v for v in value if isinstance(v, str)] if isinstance(value, list) else default
+        else:  # str and bool fields: exactly that type (json gives bool for true/false only)
+            ok = type(value) is type(default)
+            value = value if ok else default
+        if not ok:
+            invalid.append(f.name)
+        setattr(settings, f.name, value)
+    return settings, invalid
+
+
+def _parse(raw: bytes) -> dict[str, Any]:
+    try:
+        text = raw.decode("utf-8-sig")  # a byte-order mark (Notepad's UTF-8) is harmless
+    except UnicodeDecodeError:
+        raise _Unusable("not UTF-8 text") from None
+    try:
+        data = json.loads(text)
+    except RecursionError:
+        raise _Unusable("nested too deeply") from None
+    except ValueError as exc:
+        raise _Unusable(f"not JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise _Unusable("not a JSON object")
+    return data
+
+
+def _set_aside(path: Path) -> Path | None:
+    aside = path.with_suffix(".corrupt.json")
+    try:
+        os.replace(path, aside)
+    except OSError as exc:
+        log.warning("could not move the settings file aside: %s", exc)
+        return None
+    return aside
+
+
+def load_with_notice(path: Path | None = None) -> tuple[Settings, str]:
+    """The saved settings and, when the file could not be used as it was, a sentence for the user
+    saying what was wrong, where the file went and what the app uses instead ("" otherwise)."""
+    path = path or paths.settings_file()
+    try:
+        if path.stat().st_size > MAX_SETTINGS_BYTES:
+            raise _Unusable(f"{path.stat().st_size:,} bytes, far too large")
+        data = _parse(path.read_bytes())
+        settings, invalid = _from_dict(data)
+        if not invalid:
+            return settings, ""
+        reset = f"Settings {', '.join(invalid)} reset to their defaults (invalid values)"
+    except FileNotFoundError:
+        return Settings(), ""
+    except _Unusable as exc:
+        settings, reset = Settings(), f"Settings reset to their defaults (the file was {exc})"
+    except OSError as exc:
+        notice = f"Settings reset to their defaults: {path} could not be read ({exc.strerror or exc})."
+        log.warning("%s", notice)
+        return Settings(), notice
+    aside = _set_aside(path)
+    notice = f"{reset}; the old file is now {aside}." if aside else f"{reset}; the file {path} is left as it was."
+    log.warning("%s", notice)
+    return settings, notice
 
 
 def load(path: Path | None = None) -> Settings:
-    path = path or paths.settings_file()
-    try:
-        raw = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return Settings()
-    except OSError as exc:
-        log.warning("cannot read settings %s: %s", path, exc)
-        return Settings()
-    try:
-        data = json.loads(raw)
-        if not isinstance(data, dict):
-            raise ValueError("not a JSON object")
-        return _from_dict(data)
-    except (ValueError, TypeError) as exc:
-        aside = path.with_suffix(".corrupt.json")
-        log.warning("settings file %s is unreadable (%s); moved to %s", path, exc, aside)
-        try:
-            os.replace(path, aside)
-        except OSError:
-            pass
-        return Settings()
+    return load_with_notice(path)[0]
 
 
 def save(settings: Settings, path: Path | None = None) -> None:

@@ -41,7 +41,7 @@ def dicom_dir(shared_data: Path) -> Path:
 @pytest.fixture(scope="session")
 def demo_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small synthetic demo dataset (real DICOM files, reports, masks), written once per run."""
-    from cxrviewer.datasets.demo import write_demo
+    from cxrviewer.demo import write_demo
 
     root = tmp_path_factory.mktemp("demo-data")
     write_demo(root, n_cases=48, size=128, seed=7, workers=1)

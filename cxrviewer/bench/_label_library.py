@@ -35,7 +35,7 @@ def write_label_library(folder: Path, n: int, seed: int = 0, texts: bool = False
     """A label-route library of ``n`` cases at ``folder`` (manifest + store, no films)."""
     from cxrviewer.datasets.case import Case
     from cxrviewer.library.manifest import Manifest, write_manifest
-    from cxrviewer.library.store import STORE_NAME, FindingDetail, PreparedCase, Store
+    from cxrviewer.library.store import STORE_NAME, PreparedCase, Store
     from cxrviewer.reports.sections import ReportSections
 
     rng = np.random.default_rng(seed)

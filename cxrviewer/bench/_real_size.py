@@ -31,7 +31,7 @@ REPORTS = ("Small left pleural effusion.", "The heart is enlarged.", "No acute c
 
 
 def _phantoms(count: int) -> list[np.ndarray]:
-    from cxrviewer.datasets.demo import plan_cases, render_plan
+    from cxrviewer.demo import plan_cases, render_plan
 
     out = []
     for plan in plan_cases(count, seed=5)[:count]:

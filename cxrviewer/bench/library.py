@@ -116,7 +116,7 @@ def _bound_job(job: tuple[str, int, int]) -> int:
 
 
 def bench_build(root: Path | None, cases: int, size: int, workers: int, repeats: int = 3) -> dict[str, float]:
-    from cxrviewer.datasets.demo import write_demo
+    from cxrviewer.demo import write_demo
     from cxrviewer.library.build import BuildOptions, build_library, read_dataset
     from cxrviewer.library.library import Library
 

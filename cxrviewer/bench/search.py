@@ -65,6 +65,7 @@ def write_library(folder: Path, encoder_folder: Path, n: int, dim: int = 512) ->
 
     from PIL import Image
 
+    from cxrviewer.bench.library import _clustered
     from cxrviewer.datasets.case import Case
     from cxrviewer.library.index import build_index
     from cxrviewer.library.index_files import save_index
@@ -72,8 +73,6 @@ def write_library(folder: Path, encoder_folder: Path, n: int, dim: int = 512) ->
     from cxrviewer.library.store import STORE_NAME, PreparedCase, Store, encode_vector
     from cxrviewer.reports.labels import CHEXPERT_LABELS
     from cxrviewer.reports.sections import ReportSections
-
-    from cxrviewer.bench.library import _clustered
 
     rng = np.random.default_rng(0)
     buffer = io.BytesIO()

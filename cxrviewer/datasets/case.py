@@ -6,13 +6,13 @@ dataset exactly as distributed and yield cases; they never convert or copy image
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol
 
 from cxrviewer.reports.sections import ReportSections
+from cxrviewer.splits import split_for_patient as split_for_patient  # the adapters' import
 
 Status = Literal["positive", "negative", "uncertain"]
 View = Literal["PA", "AP", "LATERAL", ""]
@@ -107,15 +107,3 @@ def normalise_sex(value: object) -> str:
     if text in ("F", "FEMALE"):
         return "F"
     return ""
-
-
-def split_for_patient(patient_id: str, valid: float = 0.1, test: float = 0.1, salt: str = "") -> str:
-    """A stable, patient-disjoint split for datasets that ship none: every image of a patient
-    lands in the same split because the split is a hash of the patient id alone."""
-    digest = hashlib.sha256(f"{salt}{patient_id}".encode()).digest()
-    u = int.from_bytes(digest[:8], "big") / 2**64
-    if u < test:
-        return "test"
-    if u < test + valid:
-        return "valid"
-    return "train"

@@ -59,8 +59,7 @@ class CompareDialog(QDialog):
         self._follow(self.left, self.right)
 
     def right_failed(self, reason: str) -> None:
-        self.right.clear()
-        self.right.placeholder.setText(f"Cannot show this film:\n{reason}")
+        self.right.show_error("Cannot show this film", reason)
 
     def _follow(self, source, target) -> None:
         if self._syncing or not self.sync.isChecked() or source.image is None or target.image is None:

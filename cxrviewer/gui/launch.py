@@ -34,6 +34,7 @@ def start_logging(crashes_to_stderr: bool = False) -> Path | None:
     import os
 
     from cxrviewer import paths
+    from cxrviewer.logs import PatientDataFilter, quiet_library_loggers
 
     folder = paths.log_dir()
     log_file = folder / "cxrviewer.log"
@@ -50,6 +51,9 @@ def start_logging(crashes_to_stderr: bool = False) -> Path | None:
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s"))
     console = logging.StreamHandler()
     console.setLevel(logging.WARNING)
+    for each in (handler, console):
+        each.addFilter(PatientDataFilter())  # pydicom quotes the values of damaged elements
+    quiet_library_loggers()
     root = logging.getLogger()
     root.addHandler(handler)
     root.addHandler(console)
@@ -84,22 +88,35 @@ def launch(args: argparse.Namespace) -> int:
 
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     log_file = start_logging(crashes_to_stderr=bool(args.screenshot))
+    import warnings
+
+    # pydicom sends each of its warnings to its logger too (the log gets them with the values
+    # taken out); as Python warnings on stderr they would show the values.
+    warnings.filterwarnings("ignore", module=r"pydicom(\..*)?$")
     from cxrviewer import __version__
 
     log.info("cxrviewer %s (Python %s, %s) started: %s", __version__, sys.version.split()[0],
-             "bundle" if getattr(sys, "frozen", False) else "install", " ".join(sys.argv[1:]) or "(no arguments)")
+             "bundle" if getattr(sys, "frozen", False) else "install", describe_options(args))
+    from cxrviewer.gui.platform_check import platform_problem
+
+    problem = platform_problem()  # before Qt, which would abort the process instead
+    if problem:
+        log.error("%s", problem)  # on stderr too (the console handler), for a launch from a shell
+        return 1
     try:
         app = create_app()
         from cxrviewer import settings as settings_store
         from cxrviewer.gui.main_window import MainWindow
 
-        settings = settings_store.load()
+        settings, settings_notice = settings_store.load_with_notice()  # the notice is logged (and on stderr)
         if args.anonymise:
             settings.anonymise = True
         window = MainWindow(settings)
     except Exception as exc:  # noqa: BLE001 - shown to the user, not as a traceback
         return _startup_failed(exc)
     _install_excepthook(window, log_file)
+    if settings_notice:
+        show_settings_notice(window, settings_notice)
     if args.screenshot:
         return take_screenshot(app, window, args)
     if getattr(args, "saliency", False):
@@ -112,14 +129,59 @@ def launch(args: argparse.Namespace) -> int:
     return int(status)
 
 
+def show_settings_notice(window, notice: str) -> None:
+    """Say in the status bar that the settings were reset, for the session: a temporary message
+    would be replaced within seconds by a first start's search results. Status messages cover it
+    while they show."""
+    from PySide6.QtWidgets import QLabel, QSizePolicy
+
+    label = QLabel(notice)
+    label.setObjectName("settings_notice")
+    label.setToolTip(notice)
+    label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # clipped, never widening the window
+    window.statusBar().addWidget(label, 1)
+
+
+# Options whose values can identify a patient or a person's files: logged as placeholders.
+_PLACEHOLDERS = {"path": "<path>", "screenshot": "<file>", "library": "<library>"}
+
+
+def describe_options(args: argparse.Namespace) -> str:
+    """The options a start used, for the log: paths and the query as placeholders, since folder
+    names and typed impressions can carry patient data."""
+    from cxrviewer.app import NO_ARGUMENTS
+
+    parts = []
+    for key, default in NO_ARGUMENTS.items():
+        value = getattr(args, key, default)
+        if value == default:
+            continue
+        option = "--" + key.replace("_", "-")
+        if key == "query":
+            parts.append(f"{option} <query: {len(value)} chars>")
+        elif key in _PLACEHOLDERS:
+            parts.append(_PLACEHOLDERS[key] if key == "path" else f"{option} {_PLACEHOLDERS[key]}")
+        else:
+            parts.append(option if value is True else f"{option} {value}")
+    return " ".join(parts) or "(no arguments)"
+
+
 def _startup_failed(exc: Exception) -> int:
     message = f"cxrviewer could not start: {type(exc).__name__}: {exc}"
-    print(message, file=sys.stderr)
+    if isinstance(exc, ImportError):  # PySide6 on a bare system: libEGL.so.1, libfontconfig.so.1, ...
+        from cxrviewer.gui.platform_check import libraries_in_error, package_hint
+
+        hint = package_hint(libraries_in_error(str(exc)))
+        message += f"\n  {hint}" if hint else ""
+    log.error("%s", message)  # on stderr too (the console handler)
     log.debug("start-up failure", exc_info=True)
     try:
         from PySide6.QtWidgets import QApplication, QMessageBox
 
-        if QApplication.instance() is not None:
+        app = QApplication.instance()
+        # No dialog without a screen: offscreen (--screenshot) nobody could close it, and it would
+        # wait forever.
+        if app is not None and app.platformName() not in ("offscreen", "minimal"):
             QMessageBox.critical(None, "cxrviewer", message)
     except Exception:  # noqa: BLE001 - nothing more we can do
         pass
@@ -157,12 +219,17 @@ def take_screenshot(app, window, args: argparse.Namespace) -> int:
     out = Path(args.screenshot)
     out.parent.mkdir(parents=True, exist_ok=True)
     ok = window.grab().save(str(out), "PNG")
+    error = window.viewer.error if window.viewer_built() else None
+    shown = Path(window.current_path or "").name
     window.close()
     app.processEvents()
     if not ok:
         print(f"cxrviewer: could not write {out}", file=sys.stderr)
         return 1
     print(f"saved {out}")
+    if error is not None:  # the screenshot shows the reason; a script checking films needs it too
+        print(f"cxrviewer: cannot show {shown}: {error}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -198,5 +265,7 @@ def screenshot_ready(window, requested_path: bool) -> bool:
     if window.root_path is None:
         return False
     # Idle means the scan, the image, its series' thumbnails and the report have all arrived
-    # (a job's partial results are delivered before its "done").
-    return window.viewer.image is not None or window.browser.image_count() == 0
+    # (a job's partial results are delivered before its "done"); a film that cannot be decoded
+    # has arrived too, as its reason.
+    viewer = window.viewer
+    return viewer.image is not None or viewer.error is not None or window.browser.image_count() == 0

@@ -576,8 +576,8 @@ class MainWindow(QMainWindow):
                 self.statusBar().showMessage("Shown with a warning: " + "; ".join(opened.image.warnings))
         elif event.kind == "error":
             reason = getattr(event.payload, "reason", None) or f"cannot decode: {event.payload}"
-            self.viewer.clear()
-            self.viewer.placeholder.setText(f"Cannot show {Path(self.current_path or '').name}:\n{reason}")
+            self.viewer.show_error(f"Cannot show {Path(self.current_path or '').name}", reason)
+            self.tags.set_tags(())
             self.statusBar().showMessage(f"Cannot show this image: {reason}")
 
     def _on_thumbs(self, event: JobEvent) -> None:

@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QLineEdit, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
 if TYPE_CHECKING:
     from cxrviewer.imaging.records import TagNode
 
 HIDDEN = "‹hidden›"
+DAMAGED_BRUSH = QBrush(QColor(200, 60, 40))
 
 
 class TagBrowser(QWidget):
@@ -53,6 +55,10 @@ class TagBrowser(QWidget):
         value = HIDDEN if (self.anonymise and node.identifying) else node.value
         item = QTreeWidgetItem([node.tag, node.keyword, node.vr, value])
         item.setToolTip(3, value)
+        if node.damaged:  # shown as the file has it, marked, with why it could not be read
+            for column in range(4):
+                item.setForeground(column, DAMAGED_BRUSH)
+                item.setToolTip(column, f"Damaged element: {node.damaged}")
         item.addChildren([self._item(child) for child in node.children])
         return item
 

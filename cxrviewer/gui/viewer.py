@@ -9,11 +9,12 @@ expensive parts (decode, presets, percentiles) arrive precomputed in an ``Opened
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QFont, QImage, QPixmap
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QSlider, QVBoxLayout, QWidget
 
@@ -104,6 +105,47 @@ class CornerOverlay(QLabel):
         self.setTextFormat(Qt.TextFormat.PlainText)
 
 
+class MessageOverlay(QLabel):
+    """Centred, word-wrapped text over the view: the start hint, or why a film cannot be shown.
+
+    A QLabel on the viewport rather than a text item in the scene: it wraps to the view's width
+    (a decode error is often longer than one line) and keeps its place when the view resizes.
+    """
+
+    MARGIN = 24
+
+    def __init__(self, parent: QWidget, text: str) -> None:
+        super().__init__(parent)
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setWordWrap(True)
+        self.setTextFormat(Qt.TextFormat.PlainText)
+        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.set_error(False)
+        self.setText(text)
+        parent.installEventFilter(self)
+        self.place()
+
+    def setText(self, text: str) -> None:  # noqa: N802 - Qt override
+        # Long unbroken runs (paths, UIDs, codec messages) get places to wrap at.
+        super().setText(re.sub(r"(\S{32})(?=\S)", "\\1\u200b", text))
+
+    def plain_text(self) -> str:
+        return self.text().replace("\u200b", "")
+
+    def set_error(self, error: bool) -> None:
+        colour = "#e8c8a0" if error else "#a0a0a0"
+        self.setStyleSheet(f"color: {colour}; font-size: {14 if error else 13}px; background: transparent;")
+
+    def place(self) -> None:
+        m = self.MARGIN
+        self.setGeometry(self.parentWidget().rect().adjusted(m, m, -m, -m))
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt override
+        if watched is self.parentWidget() and event.type() == QEvent.Type.Resize:
+            self.place()
+        return False
+
+
 class ImageViewer(QWidget):
     """Shows one ``LoadedImage`` at a time.
 
@@ -141,8 +183,7 @@ class ImageViewer(QWidget):
         self.graphics.setCentralItem(self.view)
         self.item = FastImageItem(axisOrder="row-major")
         self.view.addItem(self.item)
-        self.placeholder = pg.TextItem("Open a study folder (Ctrl+O) or drop one here", color=(160, 160, 160), anchor=(0.5, 0.5))
-        self.view.addItem(self.placeholder, ignoreBounds=True)
+        self.error: str | None = None  # why the film asked for cannot be shown
 
         self.frame_slider = QSlider(Qt.Orientation.Horizontal)
         self.frame_slider.setVisible(False)
@@ -164,6 +205,8 @@ class ImageViewer(QWidget):
         layout.addWidget(self.saliency.bar)
 
         viewport = self.graphics.viewport()
+        self.message = MessageOverlay(viewport, "Open a study folder (Ctrl+O) or drop one here")
+        self.placeholder = self.message  # the name callers have used for it
         self.corners = {
             corner: CornerOverlay(viewport, corner)
             for corner in (
@@ -216,7 +259,8 @@ class ImageViewer(QWidget):
         self.frame = 0
         self.orientation = Orientation(0, False, False)
         self.user_invert = False
-        self.placeholder.hide()
+        self.error = None
+        self.message.hide()
         frames = self.image.display_pixels.shape[0]
         self.frame_slider.blockSignals(True)
         self.frame_slider.setRange(0, frames - 1)
@@ -228,13 +272,22 @@ class ImageViewer(QWidget):
         self._redraw_pixels()
         self.fit()
 
+    def show_error(self, title: str, reason: str) -> None:
+        """No film, and why: ``title`` ("Cannot show x.dcm") over the reason, wrapped to the view."""
+        self.clear()
+        self.error = reason
+        self.message.set_error(True)
+        self.message.setText(f"{title}\n\n{reason}")
+
     def clear(self) -> None:
         self.clear_measurements()
         self.saliency.clear()
         self.opened = self.image = None
+        self.error = None
+        self.message.set_error(False)
         self._displayed = None
         self.item.clear()
-        self.placeholder.show()
+        self.message.show()
         self.frame_slider.setVisible(False)
         self.frame_label.setVisible(False)
         self._update_overlays()

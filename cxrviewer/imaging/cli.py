@@ -17,10 +17,15 @@ def register(subparsers: argparse._SubParsersAction, groups: Any) -> None:
         "info",
         help="summarise a DICOM/PNG/JPEG file or study folder",
         description="Summarise a study folder (patients, studies, series, images, modalities, "
-        "sizes, transfer syntaxes) and list every skipped file with its reason.",
+        "sizes, transfer syntaxes) and list every skipped file with its reason. With --decode, "
+        "decode every frame of every file instead and list each file that cannot be shown, and "
+        "why (exit status 1 when any cannot).",
     )
     parser.add_argument("path", metavar="PATH", help="a file or a folder (DICOMDIR is read)")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    parser.add_argument("--decode", action="store_true",
+                        help="decode every frame of every file in an isolated decoder and list what "
+                        "fails and why: check a folder received from elsewhere before a session")
     parser.set_defaults(func=run_info)
 
 
@@ -77,6 +82,8 @@ def run_info(args: argparse.Namespace) -> int:
         logging.getLogger("pydicom").setLevel(logging.ERROR)
     import warnings
 
+    if args.decode:
+        return _run_decode(path, args)
     tree = StudyTree()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -87,3 +94,28 @@ def run_info(args: argparse.Namespace) -> int:
     else:
         print(format_summary(path, summary))
     return 0 if summary["images"] or summary["reports"] else 1
+
+
+def _run_decode(path: str, args: argparse.Namespace) -> int:
+    """Exit 0 when every file decodes, 1 when any cannot be shown (or there is nothing)."""
+    import sys
+    import time
+
+    from cxrviewer.imaging.decode_check import check, format_results
+
+    tty = sys.stderr.isatty() and not args.json
+
+    def progress(done: int, total: int) -> None:
+        if tty:
+            print(f"\rdecoding {done:,} / {total:,}", end="" if done < total else "\n", file=sys.stderr, flush=True)
+
+    started = time.perf_counter()
+    results = list(check(path, progress=progress))
+    seconds = time.perf_counter() - started
+    if args.json:
+        failed = sum(not r.ok for r in results)
+        print(json.dumps({"path": path, "files": len(results), "decoded": len(results) - failed, "failed": failed,
+                          "seconds": round(seconds, 2), "results": [r.as_dict() for r in results]}, indent=2))
+    else:
+        print(format_results(path, results, seconds))
+    return 0 if results and all(r.ok for r in results) else 1

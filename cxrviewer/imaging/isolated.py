@@ -80,7 +80,7 @@ class IsolatedWorker:
                 ok, value = self._conn.recv()
             except (EOFError, OSError, BrokenPipeError):
                 self._restart()
-                raise DecodeAbandoned("the decoder crashed on this file") from None
+                raise DecodeAbandoned(CRASHED) from None
         if not ok:
             raise value
         return value
@@ -122,25 +122,54 @@ def warm() -> bool:
 
 
 def is_compressed(path: str) -> bool:
-    """True for DICOM files whose pixel data is encapsulated (JPEG, JPEG 2000, JPEG-LS, RLE...)."""
-    from pydicom.uid import UID
-
-    from cxrviewer.imaging.dicom import read_header
+    """True for DICOM files whose pixel data is encapsulated (JPEG, JPEG 2000, JPEG-LS, RLE...);
+    False for a damaged or unknown Transfer Syntax UID (load_image says what is wrong)."""
+    from cxrviewer.imaging.dicom import read_header, syntax
 
     try:
-        syntax = read_header(path).transfer_syntax_uid
+        uid = read_header(path).transfer_syntax_uid
     except ImageReadError:
         return False  # load_image gives the reason, in process
-    return bool(syntax) and UID(syntax).is_compressed
+    return syntax.is_compressed(uid)
+
+
+CRASHED = "the decoder crashed on this file"
+# GDCM ends its process on some damaged codestreams (an uncaught C++ exception: abort); the other
+# decoders may still read such a file, so a crash gets a second attempt without it.
+CRASH_PRONE = ("gdcm",)
+CRASH_NOTE = "the GDCM decoder crashed on this file"
+
+
+def load_image_without(path: str, plugins: tuple[str, ...]) -> Any:
+    """In the worker: ``dicom.load_image`` with the decoders ``plugins`` left out."""
+    from cxrviewer.imaging.dicom import SKIPPED_PLUGINS, load_image
+
+    token = SKIPPED_PLUGINS.set(tuple(plugins))
+    try:
+        return load_image(path)
+    finally:
+        SKIPPED_PLUGINS.reset(token)
 
 
 def load_image_isolated(path: str, timeout: float | None = None) -> Any:
     """``dicom.load_image`` in the worker process for compressed files, in process otherwise."""
+    import dataclasses
+
     from cxrviewer.imaging.dicom import load_image
 
     if not is_compressed(path):
         return load_image(path)
+    worker = shared_worker()
     try:
-        return shared_worker().call("cxrviewer.imaging.dicom:load_image", path, timeout=timeout)
+        return worker.call("cxrviewer.imaging.dicom:load_image", path, timeout=timeout)
     except DecodeAbandoned as exc:
-        raise ImageReadError(path, str(exc)) from None
+        if str(exc) != CRASHED:
+            raise ImageReadError(path, str(exc)) from None
+    note = CRASH_NOTE
+    try:
+        image = worker.call("cxrviewer.imaging.isolated:load_image_without", path, CRASH_PRONE, timeout=timeout)
+    except DecodeAbandoned as exc:
+        raise ImageReadError(path, f"{exc} (with and without {', '.join(CRASH_PRONE)})") from None
+    except ImageReadError as exc:
+        raise ImageReadError(path, f"{exc.reason}; {note}") from None
+    return dataclasses.replace(image, warnings=(*image.warnings, f"{note}: decoded without it"))

@@ -137,8 +137,8 @@ def load_image(path: str, kind: RasterKind, reduce_to: int = 0) -> LoadedImage:
     its shorter side; a 2,500 x 3,000 film for a 256 px thumbnail decodes at 1/8, several times
     faster. The header keeps the film's true size; the pixels are the reduced ones.
     """
-    from cxrviewer.imaging.dicom import _ranges
     from cxrviewer.imaging.display import presets_for
+    from cxrviewer.imaging.ranges import display_ranges as _ranges
 
     header = read_header(path, kind)
     arr = _decode(path, kind, reduce_to)

@@ -129,3 +129,4 @@ class TagNode:
     value: str  # printable, truncated
     identifying: bool = False
     children: tuple["TagNode", ...] = ()
+    damaged: str = ""  # why the element could not be read as written ("" when it could)

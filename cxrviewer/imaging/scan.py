@@ -23,24 +23,27 @@ def _hidden(name: str) -> bool:
     return name.startswith(".") or name.lower() in _SKIP_NAMES
 
 
-def _entries(folder: str) -> tuple[list[os.DirEntry[str]], list[os.DirEntry[str]]]:
+def _entries(folder: str) -> tuple[list[os.DirEntry[str]], list[os.DirEntry[str]], str]:
+    """A folder's files and subfolders, sorted, and why it could not be read ("" when it could).
+
+    Anything that is not a folder counts as a file, so a named pipe, a device or a broken link
+    is reported with its reason instead of passing unseen (scan_file never opens one).
+    """
     try:
         with os.scandir(folder) as it:
             entries = sorted(it, key=lambda e: e.name)
-    except OSError:
-        return [], []
+    except OSError as exc:
+        return [], [], exc.strerror or str(exc)
     files, dirs = [], []
     for entry in entries:
         if _hidden(entry.name):
             continue
         try:
-            if entry.is_dir(follow_symlinks=False):
-                dirs.append(entry)
-            elif entry.is_file():
-                files.append(entry)
+            is_dir = entry.is_dir(follow_symlinks=False)
         except OSError:
-            continue
-    return files, dirs
+            is_dir = False
+        (dirs if is_dir else files).append(entry)
+    return files, dirs, ""
 
 
 def _is_dicomdir(path: str) -> bool:
@@ -59,6 +62,10 @@ def scan_file(path: str) -> ImageHeader | FileIssue | None:
         if exc.reason == DICOMDIR_REASON:
             return None
         return FileIssue(path, exc.reason)
+    except Exception as exc:  # noqa: BLE001 - read_header's own boundary failing: still one file
+        from cxrviewer.imaging.dicom.errors import unexpected
+
+        return FileIssue(path, unexpected(exc))
     if not header.is_report and (header.rows == 0 or header.columns == 0):
         reason = "no image attributes (Rows/Columns missing)"
         if header.warnings:
@@ -137,7 +144,9 @@ def iter_folder(
     stack = [root]
     while stack:
         folder = stack.pop()
-        files, dirs = _entries(folder)
+        files, dirs, unreadable = _entries(folder)
+        if unreadable and look():
+            yield FileIssue(folder, f"cannot read folder: {unreadable}")
         for entry in files:
             if _is_dicomdir(entry.path):
                 for item in _dicomdir(entry.path, seen, look):

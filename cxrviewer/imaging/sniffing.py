@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import struct
 from dataclasses import dataclass
 from typing import Literal, Union
@@ -86,6 +87,30 @@ def _looks_like(head: bytes) -> str:
     return "unrecognised content"
 
 
+_SPECIAL = (
+    (stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+)
+
+
+def _regular_file(path: str) -> None:
+    """Refuse what is not a plain file before opening it: opening a named pipe waits for a writer
+    forever, and a device may never end."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        if os.path.islink(path):
+            raise ImageReadError(path, "a broken link (its target is missing)") from None
+        raise ImageReadError(path, "cannot read file: No such file or directory") from None
+    except OSError as exc:
+        raise ImageReadError(path, f"cannot read file: {exc.strerror or exc}") from exc
+    if stat.S_ISDIR(mode):
+        raise ImageReadError(path, "a folder, not a file")
+    for test, what in _SPECIAL:
+        if test(mode):
+            raise ImageReadError(path, f"not a regular file ({what})")
+
+
 def sniff(path: str | os.PathLike[str]) -> Sniffed:
     """Classify a file by content, never by name (a .dcm may be an HTML page).
 
@@ -95,6 +120,7 @@ def sniff(path: str | os.PathLike[str]) -> Sniffed:
         "empty file (0 bytes)", "not a DICOM file (looks like ...)", or an OS error.
     """
     path = os.fspath(path)
+    _regular_file(path)
     try:
         with open(path, "rb") as fp:
             head = fp.read(1024)

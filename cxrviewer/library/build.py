@@ -304,19 +304,7 @@ def _open_or_create(folder: Path, options: BuildOptions, encoder: Any,
     route, dim, encoder_info = _route_of(encoder)
     if (folder / MANIFEST_NAME).exists():
         manifest = read_manifest(folder)
-        if (manifest.route, manifest.dim) != (route, dim):
-            built = "the label route" if manifest.route == LABEL_ROUTE else f"encoder {manifest.route!r}"
-            asked = "the label route" if route == LABEL_ROUTE else f"encoder {route!r}"
-            raise LibraryError(folder / MANIFEST_NAME,
-                               f"this library was built with {built}, not {asked}; build into "
-                               f"another folder (this one is left as it is)")
-        built_with = manifest.preprocessing.get("encoder", {}).get("fingerprint")
-        if built_with and built_with != encoder_info["encoder"]["fingerprint"]:
-            raise LibraryError(folder / MANIFEST_NAME,
-                               f"this library was built with other weights for encoder {route!r} than "
-                               f"those in {encoder_info['encoder']['path']}; its vectors and new ones "
-                               f"would not compare. Build into another folder (this one is left as it is)")
-        _check_existing(folder, manifest, report)
+        check_can_extend(folder, manifest, encoder, report)
         resumed = manifest.state == "building"
         others = tuple(s for s in manifest.sources if not same_source(s, source))
         if source not in manifest.sources:  # new, or its root relative to the library changed
@@ -324,9 +312,7 @@ def _open_or_create(folder: Path, options: BuildOptions, encoder: Any,
         if resumed:  # a finished library's manifest changes only with the new version (_build)
             write_manifest(folder, manifest)
         return manifest, resumed
-    if folder.exists() and any(not p.name.startswith(SET_ASIDE_PREFIX) for p in folder.iterdir()):
-        raise LibraryError(folder, "the folder is not empty and is not a cxrviewer library; "
-                                   "choose an empty or new folder")
+    check_can_create(folder)
     folder.mkdir(parents=True, exist_ok=True)
     stamp = now_iso()
     manifest = Manifest(name=options.name or folder.name, route=route, dim=dim,
@@ -335,6 +321,32 @@ def _open_or_create(folder: Path, options: BuildOptions, encoder: Any,
                         sources=(source,), synthetic=options.synthetic, created=stamp, updated=stamp)
     write_manifest(folder, manifest)
     return manifest, False
+
+
+def check_can_extend(folder: Path, manifest: Manifest, encoder: Any, report: ProgressFn) -> None:
+    """Refuse to add to a library of another route or other weights, or a damaged one; nothing
+    in the folder is changed."""
+    route, dim, encoder_info = _route_of(encoder)
+    if (manifest.route, manifest.dim) != (route, dim):
+        built = "the label route" if manifest.route == LABEL_ROUTE else f"encoder {manifest.route!r}"
+        asked = "the label route" if route == LABEL_ROUTE else f"encoder {route!r}"
+        raise LibraryError(folder / MANIFEST_NAME,
+                           f"this library was built with {built}, not {asked}; build into "
+                           f"another folder (this one is left as it is)")
+    built_with = manifest.preprocessing.get("encoder", {}).get("fingerprint")
+    if built_with and built_with != encoder_info["encoder"]["fingerprint"]:
+        raise LibraryError(folder / MANIFEST_NAME,
+                           f"this library was built with other weights for encoder {route!r} than "
+                           f"those in {encoder_info['encoder']['path']}; its vectors and new ones "
+                           f"would not compare. Build into another folder (this one is left as it is)")
+    _check_existing(folder, manifest, report)
+
+
+def check_can_create(folder: Path) -> None:
+    """A new library goes into a new or empty folder (or one holding only set-aside files)."""
+    if folder.exists() and any(not p.name.startswith(SET_ASIDE_PREFIX) for p in folder.iterdir()):
+        raise LibraryError(folder, "the folder is not empty and is not a cxrviewer library; "
+                                   "choose an empty or new folder")
 
 
 def _store_images(store: Store, pool: ImagePool, encoder: Any, todo: list[Case],

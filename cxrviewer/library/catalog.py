@@ -93,7 +93,7 @@ def ensure_demo(progress: Callable[[str, int, int], None] | None = None,
     report = progress or (lambda stage, done, total: None)
     data = demo_data_dir()
     if not (data / "demo_cases.jsonl").exists():
-        from cxrviewer.datasets.demo import write_demo
+        from cxrviewer.demo import write_demo
 
         write_demo(data, n_cases=n_cases, progress=lambda done, total: report("generating", done, total))
     build_library(BuildOptions("demo", data, target, name=DEMO_NAME, synthetic=True, encoder=encoder),

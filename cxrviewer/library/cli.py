@@ -38,6 +38,10 @@ def register(subparsers: argparse._SubParsersAction, groups: Any) -> None:
     b.add_argument("--repair", action="store_true",
                    help="first check the library's files and rebuild the damaged ones (as `library repair`)")
     b.add_argument("--json", action="store_true", help="print the result as JSON (progress stays on stderr)")
+    b.add_argument("--ray", default=None, metavar="ADDRESS",
+                   help="decode and encode on the Ray cluster at ADDRESS (`local` starts a Ray instance "
+                        "here with --workers CPUs), then merge into the library at once; needs "
+                        "pip install 'cxrviewer[cluster]'")
     b.set_defaults(func=_build)
 
     r = lib.add_parser("repair", help="check every file of a library and rebuild the damaged ones",
@@ -132,7 +136,7 @@ def _build(args: argparse.Namespace) -> int:
             folder = args.out or catalog.default_out(catalog.DEMO_NAME)
             root = catalog.demo_data_dir()
             if not (root / "demo_cases.jsonl").exists():
-                from cxrviewer.datasets.demo import write_demo
+                from cxrviewer.demo import write_demo
 
                 write_demo(root, n_cases=args.cases or catalog.DEMO_CASES,
                            progress=lambda d, t: bar("generating", d, t))
@@ -154,7 +158,12 @@ def _build(args: argparse.Namespace) -> int:
 
             repaired = repair_library(Path(folder), args.dataset, Path(root), encoder, args.workers, args.device,
                                       progress=lambda p: bar(p.stage, p.done, p.total))
-        result = build_library(options, progress=lambda p: bar(p.stage, p.done, p.total))
+        if args.ray:
+            from cxrviewer.library.ray_build import build_with_ray
+
+            result = build_with_ray(options, args.ray, progress=lambda p: bar(p.stage, p.done, p.total))
+        else:
+            result = build_library(options, progress=lambda p: bar(p.stage, p.done, p.total))
     except (LibraryError, BuildCancelled) as exc:
         raise _user_error(exc) from None
     finally:
@@ -175,11 +184,14 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def _build_json(result: Any) -> dict[str, Any]:
-    return {"library": str(result.folder), "resumed": result.resumed, "total": result.total,
-            "added": result.added, "skipped": result.skipped, "seconds": round(result.seconds, 3),
-            "problem_count": len(result.problems),
-            "problems": [{"path": p.path, "line": p.line, "reason": p.reason}
-                         for p in result.problems[:PROBLEMS_LISTED]]}
+    out = {"library": str(result.folder), "resumed": result.resumed, "total": result.total,
+           "added": result.added, "skipped": result.skipped, "seconds": round(result.seconds, 3),
+           "problem_count": len(result.problems),
+           "problems": [{"path": p.path, "line": p.line, "reason": p.reason}
+                        for p in result.problems[:PROBLEMS_LISTED]]}
+    if hasattr(result, "ray_json"):
+        out["ray"] = result.ray_json()
+    return out
 
 
 def _repair(args: argparse.Namespace) -> int:

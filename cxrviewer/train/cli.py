@@ -52,6 +52,7 @@ def register(subparsers: argparse._SubParsersAction, groups: Any) -> None:
     t.add_argument("--heads", type=int, default=2)
     t.add_argument("--vocab-size", type=int, default=2000)
     t.add_argument("--max-length", type=int, default=64)
+    t.add_argument("--json", action="store_true", help="print the result as JSON")
     t.set_defaults(func=_run_text_tower)
 
     e = groups.get("eval", help="evaluate labelling and retrieval").add_parser(
@@ -267,13 +268,20 @@ def _run_text_tower(args: argparse.Namespace) -> int:
     from cxrviewer.train.text_tower import library_texts, write_text_tower
 
     try:
-        texts = library_texts(resolve(str(args.library)))
+        library = resolve(str(args.library))
+        texts = library_texts(library)
     except LibraryError as exc:
         raise UserError(str(exc)) from None
     if not texts:
         raise UserError(f"library {args.library} has no report texts in its train split")
-    write_text_tower(args.out, texts, layers=args.layers, hidden=args.hidden, heads=args.heads,
-                     vocab_size=args.vocab_size, max_length=args.max_length)
+    folder = write_text_tower(args.out, texts, layers=args.layers, hidden=args.hidden, heads=args.heads,
+                              vocab_size=args.vocab_size, max_length=args.max_length)
+    if args.json:
+        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+        print(json.dumps({"text_encoder": str(folder), "library": str(library), "reports": len(texts),
+                          "layers": args.layers, "hidden": args.hidden, "heads": args.heads,
+                          "vocab_size": config["vocab_size"], "max_length": args.max_length}, indent=1))
+        return 0
     print(f"wrote a {args.layers}-layer BERT (hidden {args.hidden}) with a tokenizer fitted to "
           f"{len(texts)} reports: {args.out}")
     return 0

@@ -33,7 +33,7 @@ def default_out() -> Path:
 
 def prepare_library(work: Path, n_cases: int, size: int, workers: int) -> Path:
     """The demo dataset and its label-route library under ``work`` (reused when present)."""
-    from cxrviewer.datasets.demo import write_demo
+    from cxrviewer.demo import write_demo
     from cxrviewer.library.build import BuildOptions, build_library
 
     data, library = work / "data", work / "library-labels"

@@ -267,7 +267,7 @@ def test_direct_native_read_matches_pydicom_bit_for_bit(tmp_path, dtype, bits_st
     """The fast uncompressed path must give exactly pydicom's pixels, stray high bits included."""
     import pydicom
 
-    from cxrviewer.imaging.dicom import _read_native_directly
+    from cxrviewer.imaging.dicom.pixels import _read_native_directly
 
     rng = np.random.default_rng(7)
     info = np.iinfo(dtype)
@@ -293,7 +293,7 @@ def test_direct_native_read_matches_pydicom_bit_for_bit(tmp_path, dtype, bits_st
 def test_direct_native_read_matches_pydicom_on_real_files(dicom_dir) -> None:
     import pydicom
 
-    from cxrviewer.imaging.dicom import _read_native_directly
+    from cxrviewer.imaging.dicom.pixels import _read_native_directly
 
     taken = 0
     for path in sorted(dicom_dir.glob("*/*.dcm")):

@@ -65,6 +65,7 @@ def test_bundle_command_line_works(bundle, tmp_path):
 def test_bundle_is_trimmed_and_carries_licences(bundle):
     internal = bundle / "_internal"
     assert (internal / "resources" / "models" / "demo-clip" / "config.json").is_file()
+    assert (internal / "cxrviewer" / "demo" / "report_templates.json").is_file()  # the self-test writes demo data
     for dist in ("pydicom", "pylibjpeg_libjpeg", "pylibjpeg_openjpeg", "pylibjpeg_rle", "python_gdcm", "pyjpegls",
                  "torch", "transformers", "timm", "pyside6_essentials", "pyqtgraph", "faiss_cpu"):
         assert list(internal.glob(f"{dist}-*.dist-info")) or list(internal.glob(f"{dist.replace('_', '-')}-*.dist-info")) \

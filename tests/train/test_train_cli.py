@@ -51,3 +51,18 @@ def test_demo_clip_is_a_shipped_model() -> None:
     assert encoder.encode_texts(["small left pleural effusion"]).shape == (1, encoder.embed_dim)
     probs = encoder.predict_labels(np.zeros((1, 128, 128), np.uint8))
     assert probs.shape == (1, len(encoder.label_names)) and "Pleural Effusion" in encoder.label_names
+
+
+def test_text_tower_prints_json_when_asked(demo_library: Path, tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """`train text-tower --json` prints one JSON object (like the other commands), naming the folder
+    that `train contrastive --text-encoder` takes."""
+    out_dir = tmp_path / "bert"
+    args = ["train", "text-tower", "--library", str(demo_library), "--out", str(out_dir), "--layers", "1",
+            "--hidden", "32", "--heads", "2", "--vocab-size", "300", "--max-length", "32", "--json"]
+    assert run(args) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["text_encoder"] == str(out_dir) and (out_dir / "config.json").is_file()
+    assert result["layers"] == 1 and result["hidden"] == 32 and result["reports"] > 0
+    config = json.loads((out_dir / "config.json").read_text())
+    assert result["vocab_size"] == config["vocab_size"] <= 300

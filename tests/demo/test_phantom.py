@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cxrviewer.datasets import phantom as P
+from cxrviewer.demo import phantom as P
 
 SIZE = 128
 FINDINGS = {
