@@ -10,74 +10,40 @@ places), while this process labels reports and writes.
 from __future__ import annotations
 
 import dataclasses
-import multiprocessing
-import os
 import time
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import closing
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from cxrviewer.datasets.case import Case, DatasetError, DatasetProblem
+from cxrviewer.library import versions
+from cxrviewer.library.build_images import ImagePool, store_images
+from cxrviewer.library.build_types import (
+    BuildCancelled,
+    BuildOptions,
+    BuildProgress,
+    BuildResult,
+    CancelFn,
+    ProgressFn,
+)
 from cxrviewer.library.errors import LibraryDamaged, LibraryError, repair_advice
 from cxrviewer.library.locations import same_source, source_entry
-from cxrviewer.library import versions
-from cxrviewer.library.manifest import (LABEL_ROUTE, MANIFEST_NAME, IndexInfo, Manifest, now_iso,
-                                       read_manifest, write_manifest)
-from cxrviewer.library.prepare import PreparedImage, prepare_image, warm_up
+from cxrviewer.library.manifest import (
+    LABEL_ROUTE,
+    MANIFEST_NAME,
+    Manifest,
+    now_iso,
+    read_manifest,
+    write_manifest,
+)
+from cxrviewer.library.publish import publish_version
 from cxrviewer.library.sqlite_access import STORE_SIDE_FILES
-from cxrviewer.library.store import STORE_NAME, FindingDetail, PreparedCase, Store, encode_vector
+from cxrviewer.library.store import STORE_NAME, Store
 
 LABEL_DIM = 0  # the label route has no vectors: it scores finding patterns (label_route.py)
 SET_ASIDE_PREFIX = versions.SET_ASIDE_PREFIX  # a repair keeps damaged files in <library>/damaged-<time>/
-
-
-class BuildCancelled(Exception):
-    """The build was cancelled; what was stored so far is kept and a rerun resumes."""
-
-
-@dataclass(frozen=True)
-class BuildProgress:
-    stage: str  # "reading", "images", "finishing"
-    done: int
-    total: int
-    message: str = ""
-
-
-@dataclass(frozen=True)
-class BuildOptions:
-    dataset: str
-    root: Path
-    out: Path
-    name: str = ""
-    thumb_size: int = 256
-    batch_size: int = 64
-    workers: int | None = None
-    synthetic: bool = False
-    limit: int | None = None  # build from the first N cases only (a quick trial library)
-    encoder: str = ""  # a registered model name or folder; "" builds the label route only
-    index_kind: str = "auto"
-    device: str | None = None
-
-
-@dataclass(frozen=True)
-class BuildResult:
-    folder: Path
-    added: int
-    skipped: int
-    total: int
-    resumed: bool
-    seconds: float
-    problems: tuple[DatasetProblem, ...] = field(default=(), repr=False)
-    # seconds from the first prepared image to the last stored: the pipeline's steady state,
-    # without the worker processes' start (about 0.8 s here), which large datasets amortise
-    images_span: float = 0.0
-
-
-ProgressFn = Callable[[BuildProgress], None]
-CancelFn = Callable[[], bool]
+__all__ = ["BuildCancelled", "BuildOptions", "BuildProgress", "BuildResult", "CancelFn", "ProgressFn",
+           "build_library", "read_dataset"]
 
 
 def build_library(options: BuildOptions, progress: ProgressFn | None = None,
@@ -139,19 +105,11 @@ def _build(folder: Path, options: BuildOptions, encoder: Any, report: ProgressFn
             todo = [c for c in cases if c.case_id not in known]
         store.clear_problems()
         store.add_problems(problems)
-        added, skipped, span = _store_images(store, pool, encoder, todo, options, report, cancelled)
+        added, skipped, span = store_images(store, pool, encoder, todo, options, report, cancelled)
         report(BuildProgress("finishing", len(todo), len(todo), "writing the index"))
-        counts = store.counts()
-        index = manifest.index
-        if encoder is not None and (added or index is None or versioned):
-            generation = versions.generation_of(store.path.name) if versioned else None
-            index = index_stored_vectors(folder, store, manifest, options.index_kind, generation)
-        store.finish()
-        previous = manifest
-        manifest = manifest.touched(state="ready", counts=counts, store=store.path.name, index=index)
-        write_manifest(folder, manifest)  # the swap: readers follow from their next search
-        versions.remove_old_versions(folder, versions.files_of(manifest) | versions.files_of(previous))
-        return BuildResult(folder, added, skipped, counts["cases"], resumed,
+        manifest = publish_version(folder, store, manifest, kind=options.index_kind, embedded=encoder is not None,
+                                   reindex=bool(added) or versioned)
+        return BuildResult(folder, added, skipped, manifest.counts["cases"], resumed,
                            time.perf_counter() - started, tuple(problems), span)
     finally:
         pool.close()
@@ -347,108 +305,3 @@ def check_can_create(folder: Path) -> None:
     if folder.exists() and any(not p.name.startswith(SET_ASIDE_PREFIX) for p in folder.iterdir()):
         raise LibraryError(folder, "the folder is not empty and is not a cxrviewer library; "
                                    "choose an empty or new folder")
-
-
-def _store_images(store: Store, pool: ImagePool, encoder: Any, todo: list[Case],
-                  options: BuildOptions, report: ProgressFn, cancelled: CancelFn) -> tuple[int, int, float]:
-    """Decode in the pool while this process encodes and writes: ``pool.map`` submits every
-    job at once, so the workers keep decoding ahead (prefetch) while a batch is encoded."""
-    added = skipped = 0
-    total = len(todo)
-    report(BuildProgress("images", 0, total, f"{total} images to add"))
-    batch: list[PreparedCase] = []
-    batch_skipped: list[tuple[str, str, str]] = []
-    model_size = int(encoder.spec.input_size) if encoder is not None else 0
-    fit = encoder.spec.film_fit if encoder is not None else "squash"
-    jobs = [(c.image, c.frame, options.thumb_size, model_size, c.report.body, fit) for c in todo]
-    first = None
-    for n, (case, prepared) in enumerate(zip(todo, pool.map(jobs)), start=1):
-        first = first if first is not None else time.perf_counter()
-        added_now, skipped_now = _collect(case, prepared, batch, batch_skipped)
-        added += added_now
-        skipped += skipped_now
-        stop = n < total and cancelled()
-        if len(batch) + len(batch_skipped) >= options.batch_size or n == total or stop:
-            if encoder is not None and batch:
-                batch = _with_embeddings(encoder, batch)
-            store.add_batch(batch, batch_skipped)
-            batch, batch_skipped = [], []
-            report(BuildProgress("images", n, total))
-        if stop:
-            raise BuildCancelled(f"cancelled after {n} of {total} images; run the build "
-                                 f"again to resume")
-    return added, skipped, (time.perf_counter() - first) if first is not None else 0.0
-
-
-def _collect(case: Case, prepared: PreparedImage, batch: list[PreparedCase],
-             batch_skipped: list[tuple[str, str, str]]) -> tuple[int, int]:
-    if prepared.error:
-        batch_skipped.append((case.case_id, case.image, prepared.error))
-        return 0, 1
-    details = {label: FindingDetail(severity, laterality) for label, severity, laterality in prepared.details}
-    batch.append(PreparedCase(case, details, prepared.jpeg, prepared.size, model_input=prepared.model_input))
-    return 1, 0
-
-
-def _with_embeddings(encoder: Any, batch: list[PreparedCase]) -> list[PreparedCase]:
-    import numpy as np
-
-    vectors = encoder.encode_images([item.model_input for item in batch], batch_size=len(batch))
-    return [dataclasses.replace(item, embedding=encode_vector(np.asarray(v, np.float32)), model_input=None)
-            for item, v in zip(batch, vectors)]
-
-
-def index_stored_vectors(folder: Path, store: Store, manifest: Manifest, kind: str,
-                         generation: int | None = None) -> IndexInfo:
-    """Index every embedding in ``store`` under a new versioned file (``generation``, or the
-    next one); the caller points the manifest at it."""
-    from cxrviewer.library.index import build_index
-    from cxrviewer.library.index_files import save_index
-
-    rows, vectors = store.vectors(manifest.dim)
-    index = build_index(vectors, rows, kind)
-    del vectors
-    return save_index(folder, index, generation or versions.index_generation(folder, manifest))
-
-
-def write_index(folder: Path, store: Store, manifest: Manifest, kind: str) -> Manifest:
-    """Index every stored embedding under a new versioned file, then point the manifest at it
-    (a repair: the database stays, the index is new) and remove index files of older versions."""
-    info = index_stored_vectors(folder, store, manifest, kind)
-    updated = manifest.touched(index=info)
-    write_manifest(folder, updated)
-    versions.remove_old_versions(folder, versions.files_of(updated) | versions.files_of(manifest))
-    return updated
-
-
-class ImagePool:
-    """Worker processes that prepare images, started before the dataset is read so that their
-    start-up (imports) overlaps with reading the index files.
-
-    Processes are spawned, not forked: the GUI runs builds from a thread, and forking a process
-    with running Qt threads can deadlock the child. They die with this process even when it is
-    killed outright (``cxrviewer.lifeline``), so the pool is created, used and closed by one
-    thread, as ``build_library`` does.
-    """
-
-    def __init__(self, workers: int | None) -> None:
-        from cxrviewer.lifeline import die_with_parent
-
-        self.workers = workers if workers is not None else (os.cpu_count() or 1)
-        self.pool: ProcessPoolExecutor | None = None
-        if self.workers > 1:
-            context = multiprocessing.get_context("spawn")
-            self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context,
-                                            initializer=die_with_parent, initargs=(os.getpid(),))
-            for _ in range(self.workers):
-                self.pool.submit(warm_up)
-
-    def map(self, jobs: Sequence[tuple[str, int, int]]) -> Iterator[PreparedImage]:
-        if self.pool is None or len(jobs) < 2 * self.workers:
-            return map(prepare_image, jobs)
-        return self.pool.map(prepare_image, jobs, chunksize=8)
-
-    def close(self) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=True)
-            self.pool = None

@@ -24,11 +24,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cxrviewer.library.build import (SET_ASIDE_PREFIX, BuildOptions, BuildProgress, BuildResult,
-                                     build_library, write_index)
+from cxrviewer.library.build import SET_ASIDE_PREFIX, BuildOptions, BuildProgress, BuildResult, build_library
 from cxrviewer.library.errors import LibraryDamaged, LibraryError
 from cxrviewer.library.locations import current_root
 from cxrviewer.library.manifest import LABEL_ROUTE, MANIFEST_NAME, Manifest, read_manifest, write_manifest
+from cxrviewer.library.publish import write_index
 from cxrviewer.library.sqlite_access import STORE_SIDE_FILES, writable
 from cxrviewer.library.store import STORE_NAME, Store
 from cxrviewer.library.versions import generation_of, version_files
