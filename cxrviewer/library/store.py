@@ -16,29 +16,25 @@ becomes a ``LibraryError`` naming the file (``library.sqlite_access``).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from cxrviewer.datasets.case import Case, DatasetProblem
+from cxrviewer.datasets.case import DatasetProblem
 from cxrviewer.library.errors import LibraryDamaged, LibraryError, repair_advice
 from cxrviewer.library.sqlite_access import connect_read_only, database_error, errors_name_the_file, writable
-from cxrviewer.reports.labels import ALL_LABELS
+from cxrviewer.library.store_records import (CODE_STATUS, NOT_MENTIONED, STATUS_CODES, VECTOR_DTYPE, CaseRow,
+                                             FindingDetail, PreparedCase, decode_vector, encode_vector,
+                                             findings_of_pattern, pattern_of)
 from cxrviewer.reports.sections import ReportSections
+
+__all__ = ["CODE_STATUS", "NOT_MENTIONED", "SCHEMA_VERSION", "STATUS_CODES", "STORE_NAME", "VECTOR_DTYPE",
+           "CaseRow", "FindingDetail", "PreparedCase", "Store", "decode_vector", "encode_vector",
+           "findings_of_pattern", "pattern_of"]
 
 STORE_NAME = "library.sqlite"  # the first version's database (library.versions names later ones)
 SCHEMA_VERSION = 1
-VECTOR_DTYPE = np.dtype("<f2")
-
-# One character per label in ALL_LABELS order: the finding "pattern" of a case. Cases that
-# share a pattern score the same on the label route, so the route scores patterns, not rows.
-STATUS_CODES = {"positive": "p", "negative": "n", "uncertain": "u"}
-CODE_STATUS = {v: k for k, v in STATUS_CODES.items()}
-NOT_MENTIONED = "-"
-
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS cases(
@@ -80,73 +76,6 @@ CREATE TABLE IF NOT EXISTS skipped(case_id TEXT PRIMARY KEY, path TEXT NOT NULL,
 CREATE TABLE IF NOT EXISTS problems(id INTEGER PRIMARY KEY, path TEXT NOT NULL, line INTEGER,
                                     reason TEXT NOT NULL);
 """
-
-
-def pattern_of(findings: dict[str, str] | Iterable[tuple[str, str]]) -> str:
-    statuses = dict(findings)
-    return "".join(STATUS_CODES.get(statuses.get(label, ""), NOT_MENTIONED) for label in ALL_LABELS)
-
-
-def findings_of_pattern(pattern: str) -> dict[str, str]:
-    return {label: CODE_STATUS[c] for label, c in zip(ALL_LABELS, pattern) if c != NOT_MENTIONED}
-
-
-def encode_vector(vector: np.ndarray) -> bytes:
-    """An embedding as stored: little-endian float16."""
-    return np.ascontiguousarray(vector, VECTOR_DTYPE).tobytes()
-
-
-def decode_vector(blob: bytes, dim: int) -> np.ndarray:
-    """A stored embedding as float32, from float16 (2 bytes a value) or an older float32 blob."""
-    width = len(blob) // max(dim, 1)
-    if width * dim != len(blob) or width not in (2, 4):
-        raise ValueError(f"a stored embedding of {len(blob)} bytes is not {dim} float16 or float32 values")
-    return np.frombuffer(blob, VECTOR_DTYPE if width == 2 else np.dtype("<f4")).astype(np.float32)
-
-
-@dataclass(frozen=True)
-class FindingDetail:
-    """Severity and laterality of one finding, from the report, when it gives them."""
-
-    severity: str | None = None
-    laterality: str | None = None
-
-
-@dataclass(frozen=True)
-class PreparedCase:
-    """A case ready to be stored: its record, finding details and thumbnail (JPEG)."""
-
-    case: Case
-    details: dict[str, FindingDetail]
-    thumb_jpeg: bytes
-    thumb_size: tuple[int, int]
-    embedding: bytes | None = None
-    model_input: Any = None  # the encoder's input, dropped once embedded
-
-
-@dataclass(frozen=True)
-class CaseRow:
-    """A case as the library returns it (plain data, safe to send across threads)."""
-
-    row: int
-    case_id: str
-    patient_id: str
-    study_id: str
-    image: str
-    frame: int
-    dataset: str
-    view: str
-    sex: str
-    age: float | None
-    split: str
-    findings_source: str
-    report: ReportSections
-    findings: dict[str, str]
-    details: dict[str, FindingDetail]
-
-    @property
-    def impression(self) -> str:
-        return self.report.impression or self.report.findings
 
 
 _CASE_COLUMNS = ("row, case_id, patient_id, study_id, image, frame, dataset, view, sex, age, split, "
