@@ -232,3 +232,35 @@ def test_readers_keep_searching_while_a_build_makes_a_new_version(demo_dataset, 
     assert new.store == "library-000002.sqlite" and new.counts["cases"] == 48
     assert sorted(p.name for p in folder.iterdir() if p.name != "manifest.json") == \
         sorted(files_of(old) | files_of(new))
+
+
+@pytest.mark.parametrize("command", ["repair", "build --repair"])
+def test_a_damaged_database_of_a_later_version_is_repaired_by_both_commands(demo_dataset, clip_folder, tmp_path,
+                                                                           command):
+    """Versioned names: the database a repair checks and rebuilds is the one the manifest names
+    (library-000002.sqlite here), and the repaired library opens and searches."""
+    from cxrviewer.cli import run
+
+    folder = tmp_path / "lib"
+    _build(demo_dataset, folder, 16, clip_folder)
+    _build(demo_dataset, folder, 24, clip_folder)
+    damaged = read_manifest(folder)
+    assert damaged.store == "library-000002.sqlite"
+    path = folder / damaged.store
+    data = bytearray(path.read_bytes())
+    data[4096:8192] = b"\x00" * 4096  # a page of the database overwritten
+    path.write_bytes(bytes(data))
+    args = ["library", *command.split(), str(folder)] if command == "repair" else \
+        ["library", "build", "--repair", "--dataset", "demo", "--root", str(demo_dataset), "--out", str(folder),
+         "--encoder", str(clip_folder), "--limit", "24", "--workers", "1"]
+    if command == "repair":
+        args += ["--dataset", "demo", "--root", str(demo_dataset)]
+    assert run(args) == 0
+    repaired = read_manifest(folder)
+    total = 48  # a repair rebuilds the database from the whole dataset the manifest names
+    assert repaired.state == "ready" and repaired.counts["cases"] == total
+    aside = [p for p in folder.iterdir() if p.name.startswith("damaged-")]
+    assert len(aside) == 1 and (aside[0] / damaged.store).is_file()
+    with Library.open(folder) as library:
+        assert library.store.check() == "" and library.count == total and library.index.count == total
+        assert len(library.search(SearchRequest(text="cardiomegaly", k=5)).hits) == 5
