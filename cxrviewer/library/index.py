@@ -3,17 +3,18 @@
 Below ``EXACT_LIMIT`` vectors the index is exact (``flat``). Above, it is ``ivf-pq``: inverted
 lists of 4-bit product codes (faiss fast-scan) whose best ``k_factor * k`` candidates are
 re-scored on float16 copies of the vectors (a refine step). On 512-d clustered unit vectors
-(``bench library``, this 2-core machine, shared):
+(``bench library``, this 2-core machine, shared; the 224k rows and plain ``hnsw`` at 1M are from
+an earlier run of the same bench):
 
-=========  ==========  ==========  ========  =====================  ============  ===========
-kind        n           build       bytes     recall@10 (setting)    ms / query    open (mmap)
-=========  ==========  ==========  ========  =====================  ============  ===========
-hnsw        224,000     212 s       2,320     1.000 (ef 64)          0.29          33 ms
-ivf-pq      224,000     3 s         1,070     1.000 (nprobe 8)       0.17-0.29     30 ms
-hnsw        1,000,000   1,156 s     2,320     0.995 (ef 128)         0.38          90 ms
-hnsw-sq     1,000,000   929 s       1,296     0.993 (ef 128)         0.29          82 ms
-ivf-pq      1,000,000   49 s        1,067     0.998 (k_factor 64)    0.47          65-103 ms
-=========  ==========  ==========  ========  =====================  ============  ===========
+=========  ==========  ==========  ========  ================================  ============  ===========
+kind        n           build       bytes     recall@10 (setting)               ms / query    open (mmap)
+=========  ==========  ==========  ========  ================================  ============  ===========
+hnsw        224,000     212 s       2,320     1.000 (ef 64)                     0.29          33 ms
+ivf-pq      224,000     3 s         1,070     1.000 (nprobe 8)                  0.17-0.29     30 ms
+hnsw        1,000,000   1,156 s     2,320     0.995 (ef 128)                    0.38          90 ms
+hnsw-sq     1,000,000   719 s       1,296     0.993 (ef 128)                    0.32          107 ms
+ivf-pq      1,000,000   48 s        1,067     0.998 (nprobe 16, k_factor 64)    0.50          66 ms
+=========  ==========  ==========  ========  ================================  ============  ===========
 
 So ``ivf-pq`` is as good as HNSW from 50,000 vectors up (recall@10 0.9995 there) at half the
 file and a small part of the build, which every new version of a library repeats. 8-bit scalar
