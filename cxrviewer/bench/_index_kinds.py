@@ -149,7 +149,7 @@ def _child(work: Path, name: str, sweep: list[dict[str, Any]]) -> dict[str, Any]
     started = time.perf_counter()
     index = load_index(work, info)  # verified just now: the file is not hashed again
     open_ms = 1000 * (time.perf_counter() - started)
-    mapped = any(str(work / name) in line for line in open("/proc/self/maps", encoding="utf-8", errors="replace"))
+    mapped = str(work / name) in Path("/proc/self/maps").read_text(encoding="utf-8", errors="replace")
     rss_open = _memory_mb()["VmRSS"] - before
     settings = []
     defaults = dict(index.params)

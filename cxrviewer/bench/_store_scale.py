@@ -142,8 +142,8 @@ def _median_ms(run, repeats: int = 5) -> float:
 
 def _child(folder: Path) -> dict[str, Any]:
     from cxrviewer.bench._index_kinds import _memory_mb
-    from cxrviewer.library.library import Filters, Library, SearchRequest
     from cxrviewer.library.filters import RowFilter
+    from cxrviewer.library.library import Filters, Library, SearchRequest
     from cxrviewer.library.versions import start_version
 
     started = time.perf_counter()
@@ -160,10 +160,11 @@ def _child(folder: Path) -> dict[str, Any]:
     columns_s = time.perf_counter() - started
     filters = {}
     for name, spec in FILTERS.items():
-        where, params = Filters(**spec).sql()
+        chosen = Filters(**spec)
+        where, params = chosen.sql()
         rows = len(store.filtered_rows(where, params))
-        filters[name] = (rows, _median_ms(lambda: store.filtered_rows(where, params)),
-                         _median_ms(lambda: columns.rows(Filters(**spec))))
+        filters[name] = (rows, _median_ms(lambda w=where, p=params: store.filtered_rows(w, p)),
+                         _median_ms(lambda f=chosen: columns.rows(f)))
     picks = [int(r) for r in np.random.default_rng(0).choice(library.count, 100, replace=False)]
     fetch_ms = _median_ms(lambda: store.cases(picks))
     route = library.manifest.route

@@ -26,7 +26,12 @@ from collections.abc import Iterable
 from contextlib import closing
 from pathlib import Path
 
-from cxrviewer.library.manifest import FIRST_STORE, MANIFEST_NAME, Manifest, read_manifest
+from cxrviewer.library.manifest import (
+    FIRST_STORE,
+    MANIFEST_NAME,
+    Manifest,
+    read_manifest,
+)
 from cxrviewer.library.sqlite_access import STORE_SIDE_FILES, connect_read_only
 
 SET_ASIDE_PREFIX = "damaged-"  # a repair keeps damaged files in <library>/damaged-<time>/ (repair.py)

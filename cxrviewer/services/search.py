@@ -244,8 +244,6 @@ class SearchService:
     def saliency(self, context: JobContext, path: str, image_path: str, frame: int, target_kind: str,
                  target_value: str, method: str = "auto") -> SaliencyResult:
         """Where in the film the evidence for a query text, a library case or a label lies."""
-        import numpy as np
-
         from cxrviewer.explain import (Cancelled as ExplainCancelled, EmbeddingTarget, LabelTarget,
                                        SaliencyCache, TextTarget, explain)
         from cxrviewer.library.prepare import film_input, load

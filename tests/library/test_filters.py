@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from cxrviewer.bench._label_library import write_label_library
-from cxrviewer.library.library import Filters, Library, SearchRequest
 from cxrviewer.library.filters import RowFilter
+from cxrviewer.library.library import Filters, Library, SearchRequest
 from cxrviewer.library.store import Store
 
 FINDINGS = ("Pleural Effusion", "cardiomegaly", "Edema", "No Finding", "Pneumothorax")
