@@ -281,21 +281,24 @@ def _device() -> str:
     return f"torch {torch.__version__}, CPU (no CUDA device)"
 
 
-# -- the window (its Qt code lives in cxrviewer.gui.selftest_window) ---------------------------------
+# -- the window (its Qt code lives in cxrviewer.harness.selftest_window) -----------------------------
 
 
 def _window_step(name: str) -> Callable[[Context], str]:
     def step(ctx: Context) -> str:
-        from cxrviewer.gui import selftest_window
+        from cxrviewer.harness import selftest_window as window
 
-        return getattr(selftest_window, name)(ctx)
+        try:
+            return getattr(window, name)(ctx, window.Check(QUERY, MODEL, STEP_TIMEOUT))
+        except window.WindowStepFailed as exc:
+            raise StepFailed(str(exc)) from exc.__cause__
 
     return step
 
 
 def close_window(ctx: Context) -> None:
     if "window" in ctx.values:
-        from cxrviewer.gui.selftest_window import close_window as close
+        from cxrviewer.harness.selftest_window import close_window as close
 
         close(ctx)
     library = ctx.values.pop("api_library", None)

@@ -48,7 +48,8 @@ def check_file(path: str) -> dict[str, Any]:
         window_from_drag,
     )
     from cxrviewer.imaging.isolated import load_image_isolated
-    from cxrviewer.imaging.scan import StudyTree, scan_file, summarize
+    from cxrviewer.imaging.scan import scan_file
+    from cxrviewer.imaging.study_tree import StudyTree, summarize
     from cxrviewer.imaging.thumbnails import thumbnail
 
     stage = "scan"

@@ -14,11 +14,11 @@ from PySide6.QtCore import QPointF
 @pytest.fixture
 def clip_window(qtbot, main_window, clip_library):
     window = main_window
-    window.search.start(str(clip_library), "Small left pleural effusion.")
-    qtbot.waitUntil(lambda: window.search.last_outcome is not None and window.viewer.image is not None
+    window.session.search.start(str(clip_library), "Small left pleural effusion.")
+    qtbot.waitUntil(lambda: window.session.search.outcome is not None and window.viewer.image is not None
                     and window.is_idle(), timeout=60000)
-    route = window.search.library.routes[0]
-    window.search.set_route(route)
+    route = window.session.search.library.routes[0]
+    window.session.search.set_route(route)
     qtbot.waitUntil(window.is_idle, timeout=60000)
     return window
 

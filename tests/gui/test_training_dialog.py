@@ -58,4 +58,4 @@ def test_cancel_stops_the_run_and_says_resume_is_possible(qtbot, demo_library, t
     assert dialog.result is None and "Cancelled" in dialog.status.text()
     assert (tmp_path / "run").is_dir()
     dialog.shutdown()
-    assert not dialog.bridge.executor.thread or not dialog.bridge.executor.thread.is_alive()
+    assert not dialog.jobs.thread or not dialog.jobs.thread.is_alive()

@@ -64,7 +64,7 @@ def test_a_damaged_file_meta_is_skipped_with_its_reason_and_the_scan_goes_on(qtb
     del data[at + 8 + 3]
     first.write_bytes(bytes(data))
     window = open_study(tmp_path / "study")
-    assert window.browser.image_count() == 2
+    assert window.session.study.tree.image_count == 2
     issues = window.browser.issues
     assert [(issues.topLevelItem(i).text(0), issues.topLevelItem(i).text(1)) for i in range(issues.topLevelItemCount())] == [
         ("a.dcm", "damaged file meta: (0002,0000) FileMetaInformationGroupLength: 3 bytes is not a whole number of UL values")]

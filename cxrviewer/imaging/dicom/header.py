@@ -23,7 +23,7 @@ from pydicom.tag import Tag
 from pydicom.uid import UID
 
 from cxrviewer.imaging import sniffing
-from cxrviewer.imaging.dicom import syntax
+import cxrviewer.imaging.dicom.syntax as syntax
 from cxrviewer.imaging.dicom.errors import (
     element_name,
     element_reason,

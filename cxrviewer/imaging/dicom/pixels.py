@@ -17,7 +17,9 @@ from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 
 from cxrviewer.imaging import sniffing
-from cxrviewer.imaging.dicom import j2k, jpeg, syntax
+import cxrviewer.imaging.dicom.j2k as j2k
+import cxrviewer.imaging.dicom.jpeg as jpeg
+import cxrviewer.imaging.dicom.syntax as syntax
 from cxrviewer.imaging.dicom.errors import short as _short
 from cxrviewer.imaging.dicom.geometry import check_damage
 from cxrviewer.imaging.dicom.header import captured_warnings, read_dataset  # noqa: E402

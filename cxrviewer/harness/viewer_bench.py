@@ -114,7 +114,7 @@ def bench_first_frame(app, window, folder: Path, repeats: int) -> dict[str, floa
         app.processEvents()
         painted.clear()
         t0 = time.perf_counter()
-        window.open_image(str(path))
+        window.session.film.open(str(path))
         deadline = t0 + 30
         while not painted and time.perf_counter() < deadline:
             # Block like the real event loop does: a busy loop would steal the GIL from the worker.
@@ -172,7 +172,7 @@ def bench_scan(app, window, folder: Path) -> dict[str, float]:
     last[0] = time.perf_counter()
     t0 = time.perf_counter()
     scan_done: list[float] = []
-    window.scanFinished.connect(lambda: scan_done.append(time.perf_counter()))
+    window.study.scanFinished.connect(lambda _: scan_done.append(time.perf_counter()))
     # The app's own event loop, sleeping between events: a busy processEvents() loop here would
     # wake the GUI thread a thousand times a second and take the GIL from the scan.
     loop = QEventLoop()
@@ -180,13 +180,14 @@ def bench_scan(app, window, folder: Path) -> dict[str, float]:
     check.setInterval(50)
     check.timeout.connect(lambda: loop.quit() if (scan_done and window.is_idle())
                           or time.perf_counter() - t0 > 600 else None)
-    window.open_path(str(folder))
+    window.session.open_path(str(folder))
     check.start()
     loop.exec()
     check.stop()
     heartbeat.stop()
     elapsed = (scan_done[0] if scan_done else time.perf_counter()) - t0
-    files = window.browser.image_count() + window.browser.issue_count()
+    tree = window.session.study.tree
+    files = tree.image_count + tree.issue_count()
     longest = max(stalls) - 0.010 if stalls else 0.0  # lateness beyond the 10 ms period
     return {"files": files, "seconds": elapsed, "files_per_s": files / elapsed, "longest_stall_ms": max(0.0, longest) * 1000}
 
