@@ -54,7 +54,7 @@ def thumbnail_like_real(size: int = 256) -> bytes:
 def write_model_library(folder: Path, n: int, batch: int = 20_000) -> dict[str, float]:
     """A ready library of ``n`` cases with the ``demo-clip`` route; what writing it took."""
     from cxrviewer.bench._label_library import WORDS, _draw
-    from cxrviewer.bench.library import _clustered
+    from cxrviewer.bench._vectors import clustered as _clustered
     from cxrviewer.datasets.case import Case
     from cxrviewer.library.index import build_index
     from cxrviewer.library.index_files import save_index

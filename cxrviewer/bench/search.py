@@ -65,7 +65,7 @@ def write_library(folder: Path, encoder_folder: Path, n: int, dim: int = 512) ->
 
     from PIL import Image
 
-    from cxrviewer.bench.library import _clustered
+    from cxrviewer.bench._vectors import clustered as _clustered
     from cxrviewer.datasets.case import Case
     from cxrviewer.library.index import build_index
     from cxrviewer.library.index_files import save_index
