@@ -59,7 +59,7 @@ from cxrviewer.library.shards import (
     prepared_shard,
     to_bytes,
 )
-from cxrviewer.library.store import STORE_NAME, Store
+from cxrviewer.library.store import Store
 
 LOCAL = "local"
 INSTALL_HINT = "pip install 'cxrviewer[cluster]'"
@@ -180,8 +180,9 @@ def _check_library(folder: Path, encoder: Any, report: ProgressFn) -> set[str]:
     if not (folder / MANIFEST_NAME).exists():
         check_can_create(folder)
         return set()
-    check_can_extend(folder, read_manifest(folder), encoder, report)
-    store = Store(folder / STORE_NAME)
+    manifest = read_manifest(folder)
+    check_can_extend(folder, manifest, encoder, report)
+    store = Store(folder / manifest.store, read_only=manifest.state == "ready")
     try:
         return store.known_case_ids()
     finally:
