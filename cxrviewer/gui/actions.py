@@ -72,9 +72,9 @@ def _tool(tool: str, text: str, keys: str) -> Command:
 
 def _teaching(w: MainWindow) -> Any:
     """The teaching files' controller (``gui.teaching``), loaded on first use."""
-    from cxrviewer.gui.teaching import controller
+    from cxrviewer.gui.teaching import controller_for
 
-    return controller(w)
+    return controller_for(w)
 
 
 def _mark(tool: str, text: str, keys: str) -> Command:

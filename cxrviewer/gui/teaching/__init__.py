@@ -2,7 +2,7 @@
 teaching session (case navigator and quiz), exports and imports.
 
 Nothing here loads before the window has first been drawn: the action table reaches the
-controller through :func:`controller`, which builds it on first use, and :func:`install` (run
+controller through :func:`controller_for`, which builds it on first use, and :func:`install` (run
 after the first paint) only gives the gallery's tiles their context menu.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 
-def controller(window: Any) -> Any:
+def controller_for(window: Any) -> Any:
     """The window's :class:`~cxrviewer.gui.teaching.controller.TeachingController`, built on first use."""
     found = getattr(window, "teaching_controller", None)
     if found is None:
@@ -27,4 +27,4 @@ def install(window: Any) -> None:
 
     gallery = window.results.gallery
     gallery.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-    gallery.customContextMenuRequested.connect(lambda pos: controller(window).gallery_menu(pos))
+    gallery.customContextMenuRequested.connect(lambda pos: controller_for(window).gallery_menu(pos))

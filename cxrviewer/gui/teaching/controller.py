@@ -39,6 +39,7 @@ class TeachingController(QObject):
         self.teaching = window.session.teaching
         self.case_id = ""  # the case whose film is on screen
         self._opening: tuple[str, str] | None = None  # (case id, film path) asked to open
+        self._copied: dict[str, str] = {}  # study-folder film -> the case its copy went to
         self.session_window: Any = None
         self.last_session_id = ""
         self.pane = CollectionsPane(self.teaching, self.status)
@@ -77,8 +78,10 @@ class TeachingController(QObject):
     def add_current(self) -> None:
         """Add the film on screen (with its view as the key image) to the collection shown."""
         self.show_pane()
-        self.window.session.film.note_presentation(self._presentation())
-        if self.teaching.add_film_on_screen(self._collection(), self._added):
+        film = self.window.session.film
+        film.note_presentation(self._presentation())
+        path = film.path or ""
+        if self.teaching.add_film_on_screen(self._collection(), lambda cases: self._added(cases, path)):
             self.status("Adding the film on screen…")
 
     def add_selected_result(self) -> None:
@@ -116,13 +119,15 @@ class TeachingController(QObject):
     def _collection(self) -> int:
         return self.pane.ensure_collection()
 
-    def _added(self, cases: list[Case]) -> None:
+    def _added(self, cases: list[Case], from_path: str = "") -> None:
         if not cases:
             return
         name = self.store.collection(cases[0].collection_id).name
         self.status(f"Added {len(cases)} case{'s' if len(cases) != 1 else ''} to {name}.")
         self.pane.show_collection(cases[0].collection_id)
         self.pane.select_case(cases[-1].case_id)
+        if from_path and cases[0].film.source == "file":
+            self._copied[os.path.realpath(from_path)] = cases[0].case_id
         path = self.window.session.film.path
         shown = next((c for c in cases if path and self._is_film_of(c, path)), None)
         if shown is not None:
@@ -167,6 +172,8 @@ class TeachingController(QObject):
         return next((c.case_id for c in cases if self._is_film_of(c, path)), "")
 
     def _is_film_of(self, case: Case, path: str) -> bool:
+        if self._copied.get(os.path.realpath(path)) == case.case_id:
+            return True
         image = case.film.image if case.film.source == "library" else str(self.store.films_dir / case.film.image)
         return os.path.realpath(image) == os.path.realpath(path)
 
@@ -253,7 +260,7 @@ class TeachingController(QObject):
         shuffle = getattr(self.window, "teaching_shuffle_action", None)
         state = start_session(ids, mode, shuffle=bool(shuffle is not None and shuffle.isChecked()))
         self.last_session_id = state.session_id
-        if self.session_window is not None:
+        if self.session_window is not None and not self.session_window.closed:
             self.session_window.close()
         self.session_window = SessionWindow(self.window.session, state, self.window)
         self.session_window.present()

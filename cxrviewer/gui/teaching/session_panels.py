@@ -122,6 +122,7 @@ class SessionPanel(QWidget):
         self.differential.setIconSize(QSize(110, 110))
         self.differential.setFixedHeight(170)
         self.differential.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.tiles: list[Any] = []  # services.session.teaching.DifferentialTile, as shown
         self.hint = QLabel("Space reveals · ←/→ move · Home/End · T teacher's notes · Esc leaves")
         self.hint.setStyleSheet("color: #999;")
         notes, results = QPushButton("Teacher's notes"), QPushButton("Export results…")
@@ -166,6 +167,7 @@ class SessionPanel(QWidget):
     def show_differential(self, tiles: Sequence[Any], message: str = "") -> None:
         """The differential strip's films: thumbnail, findings, and what of the answer they show."""
         self.differential.clear()
+        self.tiles = list(tiles)
         if message:
             self.differential.addItem(message)
         for tile in tiles:

@@ -49,6 +49,7 @@ class SessionWindow(QWidget):
         self.verdicts: dict[str, Verdict] = {}
         self.differential_for = ""  # the case whose strip is shown (or asked for)
         self.notes: Any = None
+        self.closed = False  # jobs that report after the window closed are ignored
         self.viewer = ImageViewer()
         self.viewer.saliency.bar.hide()
         self.viewer.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -132,7 +133,7 @@ class SessionWindow(QWidget):
     def _film_loaded(self, film: CaseFilm) -> None:
         from cxrviewer.gui.viewer_presentation import apply_presentation
 
-        if self.case is None or film.case.case_id != self.case.case_id:
+        if self.closed or self.case is None or film.case.case_id != self.case.case_id:
             return
         self.film = film
         self.viewer.show_image(film.opened)
@@ -140,6 +141,8 @@ class SessionWindow(QWidget):
         self._show()
 
     def _film_failed(self, exc: BaseException) -> None:
+        if self.closed:
+            return
         self.viewer.show_error("Cannot show this case's film", getattr(exc, "reason", None) or str(exc))
 
     def _show(self) -> None:
@@ -179,6 +182,8 @@ class SessionWindow(QWidget):
                              lambda verdict, case_id=case.case_id: self._answered(case_id, verdict))
 
     def _answered(self, case_id: str, verdict: Verdict) -> None:
+        if self.closed:
+            return
         self.verdicts[case_id] = verdict
         self.differential_for = ""  # asked again with what the student said
         if self.case is not None and self.case.case_id == case_id:
@@ -196,7 +201,8 @@ class SessionWindow(QWidget):
             self.panel.show_differential([], "Finding similar films…")
 
     def _differential(self, case_id: str, tiles: list[DifferentialTile]) -> None:
-        if self.case is not None and self.case.case_id == case_id and "differential" in visible_fields(self.state):
+        if not self.closed and self.case is not None and self.case.case_id == case_id \
+                and "differential" in visible_fields(self.state):
             self.panel.show_differential(tiles, "" if tiles else "No similar film with other findings.")
 
     # -- notes, results, closing ------------------------------------------------------------------
@@ -217,10 +223,12 @@ class SessionWindow(QWidget):
         out, _ = QFileDialog.getSaveFileName(self, "Export this session's results", "quiz-results.csv", "CSV (*.csv)")
         if out:
             self.teaching.export_results(out, self.state.session_id, None,
-                                         lambda path: self.panel.hint.setText(f"Results written to {path}."))
+                                         lambda path: self.closed or self.panel.hint.setText(f"Results written to {path}."))
 
     def closeEvent(self, event) -> None:
-        self.teaching.events.changed.disconnect(self._store_changed)
+        if not self.closed:
+            self.closed = True
+            self.teaching.events.changed.disconnect(self._store_changed)
         if self.notes is not None:
             self.notes.close()
         super().closeEvent(event)

@@ -248,9 +248,23 @@ def export_collection(context: JobContext, store: TeachingStore, collection_id: 
 
 
 def import_archive(context: JobContext, store: TeachingStore, path: str) -> tuple[int, list[str]]:
+    """Restore an archive as a new collection; named "NAME (2)" when this workstation has a NAME."""
+    import json
+    import zipfile
+
     from cxrviewer.teaching.archive import import_archive as restore
 
-    return restore(store, path)
+    name = ""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            name = str(json.loads(zf.read("manifest.json"))["collection"]["name"])
+    except (OSError, KeyError, ValueError, TypeError, zipfile.BadZipFile):
+        pass  # the import itself says what is wrong with the file
+    taken = {c.name.casefold() for c in store.collections()}
+    free, n = name, 2
+    while free and free.casefold() in taken:
+        free, n = f"{name} ({n})", n + 1
+    return restore(store, path, free)
 
 
 def write_results(context: JobContext, store: TeachingStore, out: str, session_id: str,
