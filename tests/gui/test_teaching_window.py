@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QPointF, Qt
 
-from cxrviewer.teaching.model import Annotation, Film, KnownFinding, TeachingFields
+from cxrviewer.teaching.model import Annotation, Film, TeachingFields
 
 SECRETS = ("Pneumothorax teaching case", "Tension physiology", "Look for the visceral pleural line",
            "chest-emergencies", "Doe", "MRN123456")
@@ -73,7 +73,7 @@ def test_an_annotation_drawn_is_stored_in_film_pixels_and_stays_on_them_when_tur
     window = open_study(teaching_study)
     teaching = _add_film_on_screen(qtbot, window)
     viewer = window.viewer
-    rows, cols = viewer.source_shape()
+    rows, _ = viewer.source_shape()
     viewer.rotate(90)  # display (x, y) = (rows - film y, film x)
     window.tool_arrow.trigger()
     assert viewer.tool == "arrow"

@@ -222,8 +222,9 @@ class SessionWindow(QWidget):
     def _export_results(self) -> None:
         out, _ = QFileDialog.getSaveFileName(self, "Export this session's results", "quiz-results.csv", "CSV (*.csv)")
         if out:
+            hint = self.panel.hint
             self.teaching.export_results(out, self.state.session_id, None,
-                                         lambda path: self.closed or self.panel.hint.setText(f"Results written to {path}."))
+                                         lambda path: self.closed or hint.setText(f"Results written to {path}."))
 
     def closeEvent(self, event) -> None:
         if not self.closed:
