@@ -153,7 +153,7 @@ class SessionWindow(QWidget):
         verdict = self.verdicts.get(case.case_id)
         evidence = self.film.evidence if self.film is not None else {}
         self.panel.show_case(self.state, case, visible, verdict, evidence)
-        self.viewer.set_anonymise("identifying" not in visible)
+        self.viewer.set_anonymise(self.session.anonymise or "identifying" not in visible)
         self.viewer.set_overlays_visible("identifying" in visible)
         self.layer.set_annotations(case.annotations)
         self.layer.set_visible("annotations" in visible)
