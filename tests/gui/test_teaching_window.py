@@ -246,6 +246,31 @@ def test_exports_and_imports_run_in_the_teaching_worker(qtbot, open_study, teach
     assert teaching.pane.model.rowCount() == 1
 
 
+def test_a_gallery_tile_and_the_whole_result_set_are_added_from_the_tiles_menu(qtbot, main_window, demo_library):
+    from PySide6.QtWidgets import QMenu
+
+    window = main_window
+    window.session.search.start(str(demo_library))
+    qtbot.waitUntil(lambda: window.session.search.outcome is not None and window.is_idle(), timeout=30000)
+    gallery = window.results.gallery
+    qtbot.waitUntil(lambda: gallery.contextMenuPolicy() == Qt.ContextMenuPolicy.CustomContextMenu, timeout=10000)
+    hits = window.session.search.outcome.hits
+    gallery.customContextMenuRequested.emit(gallery.visualRect(window.results.model.index(1, 0)).center())
+    menu = next(m for m in gallery.findChildren(QMenu) if m.isVisible())
+    add_tile, add_all = menu.actions()
+    assert "this film" in add_tile.text() and "all results" in add_all.text()
+    add_tile.trigger()
+    menu.close()
+    teaching = _teaching(window)
+    qtbot.waitUntil(lambda: teaching.pane.model.rowCount() == 1 and window.is_idle(), timeout=20000)
+    [case] = teaching.pane.model.cases
+    assert case.film.source == "library" and case.film.library_case_id == hits[1].case.case_id
+    assert case.report and case.known_findings  # copied from the library with the case
+    teaching.add_all_results()
+    qtbot.waitUntil(lambda: teaching.pane.model.rowCount() == 1 + len(hits) and window.is_idle(), timeout=60000)
+    assert [c.film.library_case_id for c in teaching.pane.model.cases[1:]] == [h.case.case_id for h in hits]
+
+
 def test_no_teaching_code_loads_before_the_window_first_shows(tmp_path):
     script = """
 import sys

@@ -152,9 +152,11 @@ class AnnotationTools:
         self._preview: list[object] = []
         viewer = layer.viewer
         for tool in ANNOTATION_TOOLS:
-            viewer.tools.add_tool(tool, lambda start, current, finished, tool=tool: self.drag(tool, start, current,
-                                                                                               finished))
+            viewer.tools.add_tool(tool, self._dragging_with(tool))
         viewer.graphics.scene().sigMouseClicked.connect(self._clicked)
+
+    def _dragging_with(self, tool: str) -> Callable[[QPointF, QPointF, bool], None]:
+        return lambda start, current, finished: self.drag(tool, start, current, finished)
 
     def drag(self, tool: str, start: QPointF, current: QPointF, finished: bool) -> None:
         if not self._stroke:
@@ -172,7 +174,7 @@ class AnnotationTools:
         if tool == "text":
             self.place_text(stroke[-1])
             return
-        points = [self.layer.to_film(p) for p in stroke]
+        points = tuple(self.layer.to_film(p) for p in stroke)
         if max(math.dist(points[0], p) for p in points) < MIN_STROKE_PX:
             return
         try:
@@ -185,7 +187,7 @@ class AnnotationTools:
         """A text label at ``at`` (view coordinates), asking for its text unless given."""
         text = self.ask_text("Text label") if text is None else text
         if text.strip():
-            self.on_drawn(Annotation("text", [self.layer.to_film(at)], text.strip(), self.color,
+            self.on_drawn(Annotation("text", (self.layer.to_film(at),), text.strip(), self.color,
                                      self.layer.viewer.frame))
 
     def _clicked(self, event) -> None:

@@ -61,7 +61,7 @@ class CollectionsPane(QWidget):
                           (self.search_tag, "Tag")):
             box.setPlaceholderText(hint)
             box.setClearButtonEnabled(True)
-            box.textChanged.connect(lambda _: self._search_pause.start())
+            box.textChanged.connect(lambda _: self._search_paused())
         self.model = CaseListModel(self._move)
         self.list = QListView()
         self.list.setModel(self.model)
@@ -85,7 +85,7 @@ class CollectionsPane(QWidget):
         self.tabs.addTab(self.editor, "Teaching fields")
         self.tabs.addTab(marks, "Annotations")
         open_case, delete_case, session = QPushButton("Open"), QPushButton("Delete case"), QPushButton("Session…")
-        open_case.clicked.connect(lambda: self.current_case() and self.caseOpened.emit(self.current_case()))
+        open_case.clicked.connect(lambda: self.caseOpened.emit(self.current_case()))
         delete_case.clicked.connect(self.delete_selected_case)
         session.clicked.connect(self.sessionRequested.emit)
         top = QWidget()
@@ -109,6 +109,9 @@ class CollectionsPane(QWidget):
         self.collection_box.activated.connect(lambda _: self.reload_cases())
         teaching.events.changed.connect(self._store_changed)
         self.reload_collections()
+
+    def _search_paused(self) -> None:
+        self._search_pause.start()
 
     @property
     def store(self) -> TeachingStore:

@@ -154,7 +154,8 @@ class TeachingController(QObject):
         self._set_case(self._case_for_path(path) if path else "")
 
     def _film_opened(self, opened: OpenedImage) -> None:
-        if self._opening is None or os.path.realpath(opened.image.header.path) != self._opening[1]:
+        path = opened.image.header.path  # type: ignore[attr-defined]
+        if self._opening is None or os.path.realpath(path) != self._opening[1]:
             return
         case_id, self._opening = self._opening[0], None
         try:

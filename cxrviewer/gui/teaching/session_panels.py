@@ -108,7 +108,7 @@ class SessionPanel(QWidget):
         self.fields.setTextFormat(Qt.TextFormat.RichText)
         self.answer = QLineEdit()
         self.answer.setPlaceholderText("Your impression, e.g. \"small left effusion\" — Enter to check")
-        self.answer.returnPressed.connect(lambda: self.answer.text().strip() and self.answered.emit(self.answer.text()))
+        self.answer.returnPressed.connect(self._entered)
         self.verdict = QLabel()
         self.verdict.setWordWrap(True)
         self.verdict.setTextFormat(Qt.TextFormat.RichText)
@@ -144,6 +144,10 @@ class SessionPanel(QWidget):
         buttons.addWidget(results)
         layout.addLayout(buttons)
         layout.addWidget(self.hint)
+
+    def _entered(self) -> None:
+        if self.answer.text().strip():
+            self.answered.emit(self.answer.text())
 
     def show_case(self, state: SessionState, case: Case, visible: frozenset[str], verdict: Verdict | None,
                   evidence: dict[str, list[tuple[int, int]]]) -> None:

@@ -178,8 +178,8 @@ class SessionWindow(QWidget):
         if case is None or self.state.revealed or self.state.mode != "unknown":
             return
         self.panel.answer.setEnabled(False)
-        self.teaching.answer(case.case_id, text, self.state.session_id,
-                             lambda verdict, case_id=case.case_id: self._answered(case_id, verdict))
+        case_id = case.case_id
+        self.teaching.answer(case_id, text, self.state.session_id, lambda verdict: self._answered(case_id, verdict))
 
     def _answered(self, case_id: str, verdict: Verdict) -> None:
         if self.closed:
@@ -222,9 +222,11 @@ class SessionWindow(QWidget):
     def _export_results(self) -> None:
         out, _ = QFileDialog.getSaveFileName(self, "Export this session's results", "quiz-results.csv", "CSV (*.csv)")
         if out:
-            hint = self.panel.hint
-            self.teaching.export_results(out, self.state.session_id, None,
-                                         lambda path: self.closed or hint.setText(f"Results written to {path}."))
+            self.teaching.export_results(out, self.state.session_id, None, self._results_written)
+
+    def _results_written(self, path: str) -> None:
+        if not self.closed:
+            self.panel.hint.setText(f"Results written to {path}.")
 
     def closeEvent(self, event) -> None:
         if not self.closed:
