@@ -85,7 +85,7 @@ class TeachingController(QObject):
             self.status("Adding the film on screen…")
 
     def add_selected_result(self) -> None:
-        hit = self.window.results.selected_hit() if self.window._results is not None else None
+        hit = self.window.results.selected_hit()
         if hit is None:
             self.status("Select a result in the gallery first.")
             return
