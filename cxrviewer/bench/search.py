@@ -65,11 +65,12 @@ def write_library(folder: Path, encoder_folder: Path, n: int, dim: int = 512) ->
 
     from PIL import Image
 
-    from cxrviewer.bench.library import _clustered
+    from cxrviewer.bench._vectors import clustered as _clustered
     from cxrviewer.datasets.case import Case
-    from cxrviewer.library.index import build_index, save_index
+    from cxrviewer.library.index import build_index
+    from cxrviewer.library.index_files import save_index
     from cxrviewer.library.manifest import Manifest, now_iso, write_manifest
-    from cxrviewer.library.store import STORE_NAME, PreparedCase, Store
+    from cxrviewer.library.store import STORE_NAME, PreparedCase, Store, encode_vector
     from cxrviewer.reports.labels import CHEXPERT_LABELS
     from cxrviewer.reports.sections import ReportSections
 
@@ -91,7 +92,7 @@ def write_library(folder: Path, encoder_folder: Path, n: int, dim: int = 512) ->
                         view="PA", sex="MF"[i % 2], age=float(20 + i % 70),
                         report=ReportSections(impression=", ".join(findings)), findings=findings,
                         findings_source="dataset")
-            batch.append(PreparedCase(case, {}, thumb, (32, 32), vectors[i].tobytes()))
+            batch.append(PreparedCase(case, {}, thumb, (32, 32), encode_vector(vectors[i])))
         store.add_batch(batch, [])
     print(f"  wrote {n:,} cases in {time.perf_counter() - t:.1f} s")
     t = time.perf_counter()

@@ -41,7 +41,7 @@ from cxrviewer.library.manifest import MANIFEST_NAME, read_manifest
 from cxrviewer.library.prepare import PreparedImage, prepare_image
 from cxrviewer.library.shards import (SHARD_VERSION, Job, ShardPlan, finished, from_bytes, plan_shards,
                                       prepared_shard, to_bytes)
-from cxrviewer.library.store import STORE_NAME, Store
+from cxrviewer.library.store import Store
 
 LOCAL = "local"
 INSTALL_HINT = "pip install 'cxrviewer[cluster]'"
@@ -162,8 +162,9 @@ def _check_library(folder: Path, encoder: Any, report: ProgressFn) -> set[str]:
     if not (folder / MANIFEST_NAME).exists():
         check_can_create(folder)
         return set()
-    check_can_extend(folder, read_manifest(folder), encoder, report)
-    store = Store(folder / STORE_NAME)
+    manifest = read_manifest(folder)
+    check_can_extend(folder, manifest, encoder, report)
+    store = Store(folder / manifest.store, read_only=manifest.state == "ready")
     try:
         return store.known_case_ids()
     finally:

@@ -246,8 +246,6 @@ class SearchService:
                  target_value: str, method: str = "auto") -> SaliencyResult:
         """Where in the film (the viewer's decoded film, or a path) the evidence for a query
         text, a library case or a label lies."""
-        import numpy as np
-
         from cxrviewer.explain import (Cancelled as ExplainCancelled, EmbeddingTarget, LabelTarget,
                                        SaliencyCache, TextTarget, explain)
         from cxrviewer.services.films import decoded, model_input, open_film
@@ -260,10 +258,9 @@ class SearchService:
             target = TextTarget(target_value)
         elif target_kind == "case":
             row = library.store.row_of(target_value)
-            blob = library.store.embedding(row) if row is not None and encoder is library.encoder else None
-            if blob is not None:
-                vector = np.frombuffer(blob, np.float32)
-            else:  # a label-route library (or another model): embed the case's film on the fly
+            vector = (library.store.vector(row, library.manifest.dim)
+                      if row is not None and encoder is library.encoder else None)
+            if vector is None:  # a label-route library (or another model): embed the case's film on the fly
                 case = library.case(target_value)
                 vector = encoder.encode_images([model_input(open_film(case.image), encoder.spec, case.frame)])[0]
             target = EmbeddingTarget(vector, target_value)
@@ -344,11 +341,15 @@ class GalleryThumbnails:
         import numpy as np
         from PIL import Image
 
-        from cxrviewer.library.store import STORE_NAME, Store
+        from cxrviewer.library.library import current_store_path
+        from cxrviewer.library.store import Store
 
+        current = current_store_path(path)  # a build may have made a new version since
         store = self.stores.get(path)
-        if store is None:
-            store = self.stores[path] = Store(Path(path) / STORE_NAME)
+        if store is None or store.path != current:
+            if store is not None:
+                store.close()
+            store = self.stores[path] = Store(current, read_only=True)
         for case_id in case_ids:
             context.check()
             row = store.row_of(case_id)
