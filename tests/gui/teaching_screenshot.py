@@ -73,7 +73,7 @@ def main(out: Path, root: Path) -> None:
                           teaching_points=points, difficulty="easy", tags=("pleura", "first-year"))
     store.add_annotation(case.case_id, Annotation("arrow", ((150.0, 260.0), (95.0, 370.0)), "meniscus"))
     store.add_annotation(case.case_id, Annotation("ellipse", ((40.0, 300.0), (200.0, 470.0))))
-    store.add_annotation(case.case_id, Annotation("text", ((380.0, 60.0),), "R"))
+    store.add_annotation(case.case_id, Annotation("text", ((40.0, 478.0),), "blunted CP angle"))
     teaching.start_session("unknown")
     session = teaching.session_window
     session.showNormal()

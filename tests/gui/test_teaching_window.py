@@ -179,6 +179,11 @@ def test_a_quiz_answer_is_scored_saved_and_revealed_with_the_differential(qtbot,
     teaching.start_session("unknown")
     window = teaching.session_window
     qtbot.waitUntil(lambda: window.film is not None, timeout=20000)
+    # Everything identifying is hidden on an unknown case, but a synthetic film still says so.
+    qtbot.waitUntil(lambda: window.viewer.overlays.labels["tr"].isVisible(), timeout=5000)
+    corner = window.viewer.overlays.labels["tr"].text()
+    assert "SYNTHETIC" in corner and "not a real patient" in corner
+    assert not any(window.viewer.overlays.labels[k].isVisible() for k in ("tl", "bl", "br"))
     wrong_side = "left" if row.details["Pleural Effusion"].laterality == "right" else "right"
     window.panel.answer.setText(f"{wrong_side} pleural effusion")
     qtbot.keyClick(window.panel.answer, Qt.Key.Key_Return)
