@@ -56,8 +56,9 @@ class Submenu:
 
 Entry = Command | Separator | Submenu
 
-FILE, VIEW, WL, TOOLS, SEARCH, HELP = "&File", "&View", "&Window/Level", "&Tools", "&Search", "&Help"
-MENUS = (FILE, VIEW, WL, TOOLS, SEARCH, HELP)
+FILE, EDIT, VIEW, WL, TOOLS, SEARCH = "&File", "&Edit", "&View", "&Window/Level", "&Tools", "&Search"
+TEACH, HELP = "Tea&ching", "&Help"
+MENUS = (FILE, EDIT, VIEW, WL, TOOLS, SEARCH, TEACH, HELP)
 
 
 def _preset(i: int) -> Command:
@@ -69,6 +70,18 @@ def _tool(tool: str, text: str, keys: str) -> Command:
                    checkable=True, checked=lambda w: tool == "pan", group="tools")
 
 
+def _teaching(w: MainWindow) -> Any:
+    """The teaching files' controller (``gui.teaching``), loaded on first use."""
+    from cxrviewer.gui.teaching import controller_for
+
+    return controller_for(w)
+
+
+def _mark(tool: str, text: str, keys: str) -> Command:
+    return Command(TEACH, text, keys, lambda w, on: on and _teaching(w).set_tool(tool), f"tool_{tool}",
+                   checkable=True, group="tools")
+
+
 ACTIONS: tuple[Entry, ...] = (
     Command(FILE, "&Open folder…", QKeySequence.StandardKey.Open, lambda w: w.dialogs.choose_folder(), "open_folder"),
     Command(FILE, "Open &file…", "Ctrl+Shift+O", lambda w: w.dialogs.choose_file()),
@@ -78,6 +91,8 @@ ACTIONS: tuple[Entry, ...] = (
     Command(FILE, "&Build case library…", "Ctrl+B", lambda w: w.search.choose_and_build()),
     Separator(FILE),
     Command(FILE, "&Quit", QKeySequence.StandardKey.Quit, lambda w: w.close()),
+
+    Command(EDIT, "&Undo", QKeySequence.StandardKey.Undo, lambda w: _teaching(w).undo(), "undo_action"),
 
     Command(VIEW, "&Fit to window", "F", lambda w: w.viewer.fit()),
     Command(VIEW, "&Actual pixels (1:1)", "Ctrl+0", lambda w: w.viewer.one_to_one()),
@@ -124,6 +139,28 @@ ACTIONS: tuple[Entry, ...] = (
     Command(SEARCH, "Show saliency &overlay", "S", lambda w: w.viewer.saliency.bar.show_box.toggle()),
     Command(SEARCH, "Explain films &automatically", None, lambda w, on: setattr(w.explainer, "auto", on),
             "auto_explain_action", checkable=True),
+
+    Command(TEACH, "&Collections pane", "Ctrl+Shift+L", lambda w: _teaching(w).show_pane()),
+    Command(TEACH, "&Add the film on screen", "Ctrl+D", lambda w: _teaching(w).add_current(), "teaching_add"),
+    Command(TEACH, "Add the selected &result", "Ctrl+Shift+D", lambda w: _teaching(w).add_selected_result()),
+    Command(TEACH, "Add all res&ults", None, lambda w: _teaching(w).add_all_results()),
+    Command(TEACH, "Save the &key image view", "Ctrl+Shift+K", lambda w: _teaching(w).save_key_image()),
+    Separator(TEACH),
+    _mark("arrow", "Annotate: a&rrow", "Shift+A"),
+    _mark("ellipse", "Annotate: &ellipse", "Shift+E"),
+    _mark("freehand", "Annotate: &freehand region", "Shift+F"),
+    _mark("line", "Annotate: &line", "Shift+L"),
+    _mark("text", "Annotate: &text", "Shift+T"),
+    Separator(TEACH),
+    Command(TEACH, "&Start a session (unknown cases)", "F5", lambda w: _teaching(w).start_session("unknown")),
+    Command(TEACH, "Start a session (&known cases)", "Shift+F5", lambda w: _teaching(w).start_session("known")),
+    Command(TEACH, "S&huffle sessions", None, lambda w, on: None, "teaching_shuffle_action", checkable=True),
+    Command(TEACH, "Export quiz results (&CSV)…", None, lambda w: _teaching(w).export_results()),
+    Separator(TEACH),
+    Command(TEACH, "Export as &HTML handout…", None, lambda w: _teaching(w).export("html")),
+    Command(TEACH, "Export as &PowerPoint…", None, lambda w: _teaching(w).export("pptx")),
+    Command(TEACH, "Export as &zip archive…", None, lambda w: _teaching(w).export("zip")),
+    Command(TEACH, "&Import an archive…", None, lambda w: _teaching(w).import_archive()),
 
     Command(HELP, "&Keyboard shortcuts", "F1", lambda w: w.dialogs.show_shortcuts()),
     Command(HELP, "&About cxrviewer", None, lambda w: w.dialogs.show_about()),

@@ -167,6 +167,8 @@ class MainWindow(QMainWindow):
         self.viewer  # noqa: B018 - built now, its imports warm
         self.explainer  # noqa: B018
         self.search  # noqa: B018
+        from cxrviewer.gui.teaching import install  # the gallery's "add to collection" menu
+        install(self)
 
     def paintEvent(self, event) -> None:  # noqa: N802 - Qt override
         super().paintEvent(event)

@@ -393,7 +393,7 @@ class ImageViewer(QWidget):
     # -- measurement tools (viewer_tools) ----------------------------------------------------------
 
     def set_tool(self, tool: str) -> None:
-        if tool not in TOOLS:
+        if tool not in TOOLS and tool not in self.tools.plugins:
             raise ValueError(tool)
         self.view.tool = tool
         cursor = Qt.CursorShape.OpenHandCursor if tool == "pan" else Qt.CursorShape.CrossCursor

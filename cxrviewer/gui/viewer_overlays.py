@@ -12,6 +12,7 @@ from PySide6.QtCore import QEvent, Qt
 from PySide6.QtWidgets import QLabel, QWidget
 
 from cxrviewer.imaging.anonymise import masked_header
+from cxrviewer.imaging.synthetic import DEMO_MARK
 
 if TYPE_CHECKING:
     from cxrviewer.gui.viewer import ImageViewer
@@ -61,6 +62,8 @@ def overlay_texts(viewer: ImageViewer) -> dict[str, str]:
                    " ".join(x for x in (header.study_date, header.study_time[:6] if header.study_time else "") if x),
                    f"Acc {header.accession_number}" if header.accession_number else "",
                    " ".join(x for x in (header.modality, header.view_position, header.body_part) if x))
+    if header.synthetic_demo and DEMO_MARK.lower() not in study.lower():
+        study = _lines(synthetic_mark(viewer), study)
     levels = ""
     if viewer.window is not None and not image.is_color:
         levels = f"{viewer.preset_name}\nW {fmt_value(viewer.window.width)}  L {fmt_value(viewer.window.center)}"
@@ -79,6 +82,15 @@ def overlay_texts(viewer: ImageViewer) -> dict[str, str]:
     return {"tl": patient, "tr": study, "bl": _lines(levels, series.strip()), "br": geometry}
 
 
+def synthetic_mark(viewer: ImageViewer) -> str:
+    """The line that says a film is not a patient's: shown even when the other overlays are hidden
+    (a teaching session's unknown case, anonymised display), since it identifies nobody."""
+    image = viewer.image
+    if image is None or not image.header.synthetic_demo:
+        return ""
+    return "SYNTHETIC DEMO DATA - not a real patient"
+
+
 class CornerOverlays:
     """The four corner labels over a viewer's viewport."""
 
@@ -89,10 +101,12 @@ class CornerOverlays:
 
     def update(self) -> None:
         texts = overlay_texts(self.viewer)
+        if not self.viewer.show_overlays:
+            texts = {"tl": "", "tr": synthetic_mark(self.viewer), "bl": "", "br": ""}
         viewport = self.viewer.graphics.viewport()
         for key, label in self.labels.items():
             label.setText(texts[key])
-            label.setVisible(self.viewer.show_overlays and bool(texts[key]))
+            label.setVisible(bool(texts[key]))
             label.adjustSize()
             x = 6 if label.corner & Qt.AlignmentFlag.AlignLeft else viewport.width() - label.width() - 6
             y = 4 if label.corner & Qt.AlignmentFlag.AlignTop else viewport.height() - label.height() - 4

@@ -2,11 +2,13 @@
 measured in the source image's pixels (through the film's orientation), calibrated when the
 file says how (PixelSpacing and its kin).
 
-A tool is an object the viewer owns and feeds its left-drags; annotation tools plug in alike.
+A tool is an object the viewer owns and feeds its left-drags; other tools (the teaching files'
+annotations) plug in with :meth:`MeasureTools.add_tool` and receive the drags made with them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -43,6 +45,11 @@ class MeasureTools:
         self.measurements: list[Measurement] = []
         self._ctr_parts: dict[str, Measurement] = {}
         self._drawing: Measurement | None = None
+        self.plugins: dict[str, Callable[[QPointF, QPointF, bool], None]] = {}
+
+    def add_tool(self, tool: str, drag: Callable[[QPointF, QPointF, bool], None]) -> None:
+        """Another drawing tool: ``drag(start, current, finished)`` gets its left-drags (view coordinates)."""
+        self.plugins[tool] = drag
 
     def clear(self) -> None:
         view = self.viewer.view
@@ -55,7 +62,10 @@ class MeasureTools:
         self.viewer.measurementChanged.emit("")
 
     def drag(self, tool: str, start: QPointF, current: QPointF, finished: bool) -> None:
-        """A left-drag with ``tool`` ("measure" or "ctr") from ``start`` to ``current``."""
+        """A left-drag with ``tool`` ("measure", "ctr" or a plugged-in tool) from ``start`` to ``current``."""
+        if tool in self.plugins:
+            self.plugins[tool](start, current, finished)
+            return
         if tool == "ctr":
             current = QPointF(current.x(), start.y())  # widths are horizontal
         kind = "length" if tool == "measure" else self._next_ctr_part()

@@ -165,6 +165,8 @@ class Workers:
     NAMES = ("scan", "image", "thumbs", "search", "gallery")
 
     def __init__(self, post: Post | None = None, synchronous: bool = False) -> None:
+        self.post: Post = post or _call_now  # for a session part with a worker of its own
+        self.synchronous = synchronous
         self.activity = Activity()
         self.scan = Jobs("cxrviewer-scan", post, self.activity, synchronous)
         self.image = Jobs("cxrviewer-image", post, self.activity, synchronous)

@@ -28,6 +28,7 @@ from cxrviewer.services.session.study import ScanSummary, StudySession
 
 if TYPE_CHECKING:
     from cxrviewer.services.jobs import Post
+    from cxrviewer.services.session.teaching import TeachingSession
     from cxrviewer.settings import Settings
 
 __all__ = ["FilmSession", "ReportView", "ScanSummary", "SearchSession", "Session", "StudySession"]
@@ -65,10 +66,20 @@ class Session:
         self.study = StudySession(self)
         self.film = FilmSession(self)
         self.search = SearchSession(self)
+        self._teaching: TeachingSession | None = None
         self.study.events.opened.connect(lambda _: self.film.clear())
         self.study.events.progress.connect(lambda _: self._show_first_film())
         self.study.events.finished.connect(self._scan_finished)
         self._closed = False
+
+    @property
+    def teaching(self) -> TeachingSession:
+        """The teaching collections (``session.teaching``), loaded on first use."""
+        if self._teaching is None:
+            from cxrviewer.services.session.teaching import TeachingSession
+
+            self._teaching = TeachingSession(self)
+        return self._teaching
 
     def open_path(self, path: str) -> bool:
         """Read a study folder, DICOMDIR or film; its first film shows as soon as it is found."""
@@ -108,6 +119,8 @@ class Session:
         """End every worker thread, closing the library connections on their own threads."""
         if not self._closed:
             self._closed = True
+            if self._teaching is not None:
+                self._teaching.shutdown()
             self.workers.shutdown(last=self.search.closing_steps())
 
     def __enter__(self) -> Session:
