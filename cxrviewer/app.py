@@ -9,8 +9,12 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from types import SimpleNamespace
+from typing import TYPE_CHECKING
 
 from cxrviewer.arguments import NO_ARGUMENTS, build_gui_parser
+
+if TYPE_CHECKING:
+    from argparse import Namespace
 
 __all__ = ["NO_ARGUMENTS", "build_gui_parser", "main"]
 
@@ -21,6 +25,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         multiprocessing.freeze_support()
     argv = list(sys.argv[1:] if argv is None else argv)
+    args: Namespace | SimpleNamespace
     first = next((a for a in argv if not a.startswith("-")), None)
     if first is not None:
         from cxrviewer import cli

@@ -5,8 +5,9 @@ A library of ``n`` cases in the real format, with the shipped ``demo-clip`` mode
 dimension), CheXpert-like findings, views, sexes and ages, and thumbnails the size of real ones
 (11 KB; 256 px thumbnails of the real DICOMs in shared/data are 8-10 KB).
 In a fresh process: the open (first, with the index hashed, and again), each filter of the
-search panel (over arrays, ``filters.RowFilter``, and as the SQL it replaces), fetching 100 hits, and the whole impression-to-gallery search (encode, filter,
-index, fetch: ``SearchResult.timings``); the memory of that process; and the copy a build makes
+search panel (over arrays, ``filters.RowFilter``, and as the SQL it replaces), fetching 100
+hits, and the whole impression-to-gallery search (encode, filter, index, fetch:
+``SearchResult.timings``); the memory of that process; and the copy a build makes
 of the database for a new version (``library.versions``). Goal: a search under 50 ms on a CPU.
 """
 
@@ -51,7 +52,7 @@ def thumbnail_like_real(size: int = 256) -> bytes:
     return buffer.getvalue()
 
 
-def write_model_library(folder: Path, n: int, batch: int = 20_000) -> dict[str, float]:
+def write_model_library(folder: Path, n: int, batch: int = 20_000) -> dict[str, Any]:
     """A ready library of ``n`` cases with the ``demo-clip`` route; what writing it took."""
     from cxrviewer.bench._label_library import WORDS, _draw
     from cxrviewer.bench._vectors import clustered as _clustered
@@ -168,12 +169,14 @@ def _child(folder: Path) -> dict[str, Any]:
     picks = [int(r) for r in np.random.default_rng(0).choice(library.count, 100, replace=False)]
     fetch_ms = _median_ms(lambda: store.cases(picks))
     route = library.manifest.route
-    search = {}
-    for name, spec in {"no filter": {}, "PA, F": {"views": ("PA",), "sex": "F"},
-                       "Cardiomegaly": {"required": ("Cardiomegaly",)}}.items():
+    search: dict[str, dict[str, float]] = {}
+    panels: dict[str, dict[str, Any]] = {"no filter": {}, "PA, F": {"views": ("PA",), "sex": "F"},
+                                         "Cardiomegaly": {"required": ("Cardiomegaly",)}}
+    for name, spec in panels.items():
         for text in QUERIES[:3]:  # warm: the encoder's first calls, the index's pages
             library.search(SearchRequest(text=text, k=100, route=route, filters=Filters(**spec)))
-        totals, stages = [], {}
+        totals: list[float] = []
+        stages: dict[str, list[float]] = {}
         for text in QUERIES * 2:
             result = library.search(SearchRequest(text=text, k=100, route=route, filters=Filters(**spec)))
             totals.append(1000 * result.seconds)
@@ -188,7 +191,8 @@ def _child(folder: Path) -> dict[str, Any]:
     copy_s = time.perf_counter() - started
     copy.unlink()
     return {"open_first_s": open_first_s, "open_ms": open_ms, "db_mb": db_mb, "vectors_mb": vectors_mb,
-            "filters": filters, "columns_s": columns_s, "fetch_ms": fetch_ms, "search": search, "peak_rss_mb": memory["VmHWM"],
+            "filters": filters, "columns_s": columns_s, "fetch_ms": fetch_ms, "search": search,
+            "peak_rss_mb": memory["VmHWM"],
             "rss_anon_mb": memory.get("RssAnon", 0.0), "rss_file_mb": memory.get("RssFile", 0.0),
             "copy_s": copy_s}
 

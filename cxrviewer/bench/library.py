@@ -150,6 +150,7 @@ def bench_build(root: Path | None, cases: int, size: int, workers: int, repeats:
             for case_id in ids[:200]:
                 t = time.perf_counter()
                 jpeg = library.thumbnail(case_id)
+                assert jpeg is not None  # the ids are the library's own
                 Image.open(io.BytesIO(jpeg)).load()
                 times.append(time.perf_counter() - t)
         thumb_ms = 1000 * float(np.mean(times))

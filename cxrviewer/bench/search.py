@@ -39,7 +39,7 @@ def write_encoder(folder: Path, embed_dim: int = 512) -> Path:
     """A cxrviewer-format encoder: tiny CNN image tower, BERT-base-sized text tower."""
     import timm
     import torch
-    from transformers import BertConfig, BertModel, BertTokenizerFast
+    from transformers import BertConfig, BertModel, BertTokenizerFast  # type: ignore[attr-defined]  # exported lazily
 
     from cxrviewer.models.cxrformat import save_cxrviewer_encoder
 
@@ -50,7 +50,9 @@ def write_encoder(folder: Path, embed_dim: int = 512) -> Path:
     text = BertModel(BertConfig(vocab_size=len(tokenizer), hidden_size=768, num_hidden_layers=12,
                                 num_attention_heads=12, intermediate_size=3072, max_position_embeddings=128))
     tower = timm.create_model("resnet10t", pretrained=False, num_classes=0)
-    heads = {"image_proj.weight": torch.randn(embed_dim, tower.num_features) * 0.02,
+    # a timm model's int attribute, which nn.Module's __getattr__ types as Tensor | Module
+    features: int = tower.num_features  # type: ignore[assignment]
+    heads = {"image_proj.weight": torch.randn(embed_dim, features) * 0.02,
              "text_proj.weight": torch.randn(embed_dim, 768) * 0.02,
              "logit_scale": torch.tensor(math.log(1 / 0.07))}
     config = {"image": {"timm_name": "resnet10t", "input_size": 224, "mean": [0.5] * 3, "std": [0.25] * 3,

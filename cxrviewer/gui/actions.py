@@ -29,7 +29,7 @@ class Command:
     checkable actions of one group exclusive. (Plain classes here, not dataclasses: the table is
     read before the window first shows.)"""
 
-    __slots__ = ("menu", "text", "keys", "run", "name", "checkable", "checked", "group")
+    __slots__ = ("checkable", "checked", "group", "keys", "menu", "name", "run", "text")
 
     def __init__(self, menu: str, text: str, keys: Keys, run: Callable[..., Any], name: str = "",
                  checkable: bool = False, checked: Callable[[MainWindow], bool] | None = None,
@@ -48,7 +48,7 @@ class Separator:
 class Submenu:
     """A submenu the window fills itself (Open recent), kept as ``window.<name>``."""
 
-    __slots__ = ("menu", "text", "name")
+    __slots__ = ("menu", "name", "text")
 
     def __init__(self, menu: str, text: str, name: str) -> None:
         self.menu, self.text, self.name = menu, text, name

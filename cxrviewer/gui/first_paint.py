@@ -21,10 +21,10 @@ class WarmUp(QThread):
         import numpy  # noqa: F401
         import pyqtgraph  # noqa: F401
 
-        import cxrviewer.gui.explain_controller  # noqa: F401
-        import cxrviewer.gui.results_pane  # noqa: F401
-        import cxrviewer.gui.search_controller  # noqa: F401
-        import cxrviewer.gui.viewer  # noqa: F401
+        import cxrviewer.gui.explain_controller
+        import cxrviewer.gui.results_pane
+        import cxrviewer.gui.search_controller
+        import cxrviewer.gui.viewer
         import cxrviewer.imaging.display  # noqa: F401
         from cxrviewer.services.heap import freeze_long_lived
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import argparse
+    from types import SimpleNamespace
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +83,7 @@ def _install_excepthook(window, log_file: Path | None = None) -> None:
     sys.excepthook = hook
 
 
-def launch(args: argparse.Namespace) -> int:
+def launch(args: argparse.Namespace | SimpleNamespace) -> int:  # a plain start skips argparse
     if args.screenshot:
         import os
 
@@ -146,7 +147,7 @@ def show_settings_notice(window, notice: str) -> None:
 _PLACEHOLDERS = {"path": "<path>", "screenshot": "<file>", "library": "<library>"}
 
 
-def describe_options(args: argparse.Namespace) -> str:
+def describe_options(args: argparse.Namespace | SimpleNamespace) -> str:
     """The options a start used, for the log: paths and the query as placeholders, since folder
     names and typed impressions can carry patient data."""
     from cxrviewer.arguments import NO_ARGUMENTS

@@ -54,7 +54,8 @@ class ResultsPane(QWidget):
         self.reports_button.setToolTip("Reports of the films nearest to the one in the viewer")
         self.compare_button = QToolButton()
         self.compare_button.setText("Compare")
-        self.compare_button.setToolTip("Side by side with the viewed film, window/level synced (or double-click a result)")
+        self.compare_button.setToolTip("Side by side with the viewed film, window/level synced "
+                                       "(or double-click a result)")
         self.library_box = QComboBox()
         self.library_box.setToolTip("Case library to search")
         self.route_box = QComboBox()

@@ -264,7 +264,7 @@ class TrainingDialog(QDialog):
         self.jobs.cancel_all()
         self.jobs.shutdown()
 
-    def done(self, result: int) -> None:  # noqa: D102 - Qt override: closing stops the run
+    def done(self, result: int) -> None:  # Qt override: closing stops the run
         self.shutdown()
         super().done(result)
 

@@ -183,7 +183,6 @@ class ImageViewer(QWidget):
     def _redraw_pixels(self) -> None:
         frame_pixels = self.image.display_pixels[self.frame]
         self._displayed = self.orientation.apply(frame_pixels)
-        h, w = self._displayed.shape[:2]
         self._stride = self._stride_for_zoom(self._fit_zoom())
         self._set_item_image()
         self.frame_label.setText(f"{self.frame + 1} / {self.image.display_pixels.shape[0]}")
@@ -210,7 +209,6 @@ class ImageViewer(QWidget):
         return max(1, int(1.0 / zoom)) if zoom > 0 else 1
 
     def _set_item_image(self) -> None:
-        h, w = self._displayed.shape[:2]
         s = self._stride
         data = self._displayed if s == 1 else np.ascontiguousarray(self._displayed[::s, ::s])
         rect = QRectF(0, 0, data.shape[1] * s, data.shape[0] * s)
@@ -342,7 +340,7 @@ class ImageViewer(QWidget):
         """The original image's (row, col) under a point in view coordinates, or None outside."""
         if self._displayed is None:
             return None
-        row, col = int(math.floor(view_point.y())), int(math.floor(view_point.x()))
+        row, col = math.floor(view_point.y()), math.floor(view_point.x())
         h, w = self._displayed.shape[:2]
         if not (0 <= row < h and 0 <= col < w):
             return None

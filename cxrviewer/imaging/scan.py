@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 
 from cxrviewer.imaging.records import FileIssue, ImageHeader, ImageReadError
 
@@ -30,7 +30,8 @@ def _entries(folder: str) -> tuple[list[os.DirEntry[str]], list[os.DirEntry[str]
             entries = sorted(it, key=lambda e: e.name)
     except OSError as exc:
         return [], [], exc.strerror or str(exc)
-    files, dirs = [], []
+    files: list[os.DirEntry[str]] = []
+    dirs: list[os.DirEntry[str]] = []
     for entry in entries:
         if _hidden(entry.name):
             continue
@@ -80,7 +81,7 @@ def _dicomdir(path: str, seen: set[str], look: Callable[[], bool]) -> Iterator[I
     try:
         fileset = FileSet(pydicom.dcmread(path))
         listed = [os.fspath(instance.path) for instance in fileset]
-    except Exception as exc:  # a damaged index: the walk still finds the files
+    except Exception as exc:  # noqa: BLE001 - a damaged index: the walk still finds the files
         if look():
             yield FileIssue(path, f"DICOMDIR could not be read ({type(exc).__name__}): files found by walking",
                             "warning")
@@ -103,7 +104,7 @@ def _dicomdir(path: str, seen: set[str], look: Callable[[], bool]) -> Iterator[I
 def iter_folder(
     root: str | os.PathLike[str], *, should_cancel: Callable[[], bool] | None = None, skip: int = 0,
     looked_at: list[int] | None = None,
-) -> Iterator[ImageHeader | FileIssue]:
+) -> Generator[ImageHeader | FileIssue, None, None]:
     """Headers and issues of every file under ``root`` (or of ``root`` itself), as they are read.
 
     Order is deterministic (names sorted, a folder's DICOMDIR first, then files, then

@@ -266,7 +266,7 @@ def _open_or_create(folder: Path, options: BuildOptions, encoder: Any,
         resumed = manifest.state == "building"
         others = tuple(s for s in manifest.sources if not same_source(s, source))
         if source not in manifest.sources:  # new, or its root relative to the library changed
-            manifest = manifest.touched(sources=others + (source,))
+            manifest = manifest.touched(sources=(*others, source))
         if resumed:  # a finished library's manifest changes only with the new version (_build)
             write_manifest(folder, manifest)
         return manifest, resumed

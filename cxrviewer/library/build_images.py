@@ -19,7 +19,7 @@ from cxrviewer.library.build_types import (
     CancelFn,
     ProgressFn,
 )
-from cxrviewer.library.prepare import PreparedImage, prepare_image, warm_up
+from cxrviewer.library.prepare import PreparedImage, PrepareJob, prepare_image, warm_up
 from cxrviewer.library.store import FindingDetail, PreparedCase, Store, encode_vector
 
 
@@ -33,8 +33,8 @@ def store_images(store: Store, pool: ImagePool, encoder: Any, todo: list[Case],
     batch: list[PreparedCase] = []
     batch_skipped: list[tuple[str, str, str]] = []
     model_size = int(encoder.spec.input_size) if encoder is not None else 0
-    fit = encoder.spec.film_fit if encoder is not None else "squash"
-    jobs = [(c.image, c.frame, options.thumb_size, model_size, c.report.body, fit) for c in todo]
+    fit: str = encoder.spec.film_fit if encoder is not None else "squash"
+    jobs: list[PrepareJob] = [(c.image, c.frame, options.thumb_size, model_size, c.report.body, fit) for c in todo]
     first = None
     for n, (case, prepared) in enumerate(zip(todo, pool.map(jobs)), start=1):
         first = first if first is not None else time.perf_counter()
@@ -94,7 +94,7 @@ class ImagePool:
             for _ in range(self.workers):
                 self.pool.submit(warm_up)
 
-    def map(self, jobs: Sequence[tuple[str, int, int]]) -> Iterator[PreparedImage]:
+    def map(self, jobs: Sequence[PrepareJob]) -> Iterator[PreparedImage]:
         if self.pool is None or len(jobs) < 2 * self.workers:
             return map(prepare_image, jobs)
         return self.pool.map(prepare_image, jobs, chunksize=8)

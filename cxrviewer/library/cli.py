@@ -127,7 +127,7 @@ def _user_error(exc: Exception) -> Exception:
 
 def _build(args: argparse.Namespace) -> int:
     from cxrviewer.library import catalog
-    from cxrviewer.library.build import BuildCancelled, BuildOptions, build_library
+    from cxrviewer.library.build import BuildCancelled, BuildOptions, BuildResult, build_library
     from cxrviewer.library.errors import LibraryError
 
     bar = _Bar()
@@ -161,7 +161,8 @@ def _build(args: argparse.Namespace) -> int:
         if args.ray:
             from cxrviewer.library.ray_build import build_with_ray
 
-            result = build_with_ray(options, args.ray, progress=lambda p: bar(p.stage, p.done, p.total))
+            result: BuildResult = build_with_ray(options, args.ray,
+                                                 progress=lambda p: bar(p.stage, p.done, p.total))
         else:
             result = build_library(options, progress=lambda p: bar(p.stage, p.done, p.total))
     except (LibraryError, BuildCancelled) as exc:

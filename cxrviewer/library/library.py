@@ -164,7 +164,7 @@ class Library(ModelRoute):
         elif request.case_id:
             query, study = self._case_query(request.case_id)
             filters = Filters(**{**filters.__dict__,
-                                 "exclude_studies": filters.exclude_studies + (study,)})
+                                 "exclude_studies": (*filters.exclude_studies, study)})
         else:
             query = LR.query_from_text(request.text)
         if query.is_empty:

@@ -75,7 +75,7 @@ class ModelRoute:
     def label_model(self, name: str = "") -> Any:
         """A model with a finding head: ``name``, else this library's encoder when it has one."""
         if not name:
-            if self.manifest.route != LABEL_ROUTE and getattr(self.encoder, "label_names", ()):
+            if self.manifest.route != LABEL_ROUTE and getattr(self.encoder, "label_names", None):
                 return self.encoder
             raise LibraryError(self.folder, "the findings route reads a film's pixels only with a "
                                             "finding model; name one (e.g. demo-clip)")
@@ -179,15 +179,15 @@ class ModelRoute:
             parts.append((weight, self.encoder.encode_texts([request.text])[0]))
         if not parts:
             raise LibraryError(self.folder, "nothing to search for: give text, a case or an image")
-        vector = sum(w * v.astype(np.float32) for w, v in parts)
-        return (vector / max(float(np.linalg.norm(vector)), 1e-12)).astype(np.float32)
+        combined = np.sum([w * v.astype(np.float32) for w, v in parts], axis=0)
+        return (combined / max(float(np.linalg.norm(combined)), 1e-12)).astype(np.float32)
 
     def _embedding_search(self, request: SearchRequest, started: float) -> SearchResult:
         filters = request.filters
         if request.case_id:
             study = self.store.study_of(self._row(request.case_id))[0]
             filters = Filters(**{**filters.__dict__,
-                                 "exclude_studies": filters.exclude_studies + (study,)})
+                                 "exclude_studies": (*filters.exclude_studies, study)})
         t0 = time.perf_counter()
         query = self.query_vector(request)
         t1 = time.perf_counter()

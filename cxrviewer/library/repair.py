@@ -161,7 +161,7 @@ def _check(folder: Path) -> _Found:
         manifest_check = FileCheck(str(manifest_path))
     except LibraryDamaged as exc:
         manifest_check = FileCheck(str(manifest_path), _without_advice(exc.reason))
-    except LibraryError as exc:
+    except LibraryError:
         if manifest_path.exists():  # unreadable, another format version: not ours to change
             raise
         manifest_check = FileCheck(str(manifest_path), "manifest.json is missing")

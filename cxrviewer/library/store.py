@@ -24,9 +24,19 @@ import numpy as np
 from cxrviewer.datasets.case import DatasetProblem
 from cxrviewer.library.errors import LibraryDamaged, LibraryError, repair_advice
 from cxrviewer.library.sqlite_access import connect_read_only, database_error, errors_name_the_file, writable
-from cxrviewer.library.store_records import (CODE_STATUS, NOT_MENTIONED, STATUS_CODES, VECTOR_DTYPE, CaseRow,
-                                             FindingDetail, PreparedCase, decode_vector, encode_vector,
-                                             findings_of_pattern, pattern_of)
+from cxrviewer.library.store_records import (
+    CODE_STATUS,
+    NOT_MENTIONED,
+    STATUS_CODES,
+    VECTOR_DTYPE,
+    CaseRow,
+    FindingDetail,
+    PreparedCase,
+    decode_vector,
+    encode_vector,
+    findings_of_pattern,
+    pattern_of,
+)
 from cxrviewer.reports.sections import ReportSections
 
 __all__ = ["CODE_STATUS", "NOT_MENTIONED", "SCHEMA_VERSION", "STATUS_CODES", "STORE_NAME", "VECTOR_DTYPE",

@@ -3,7 +3,7 @@ encoded in it: plain data shared by the store, the builds and the search routes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +21,7 @@ STATUS_CODES = {"positive": "p", "negative": "n", "uncertain": "u"}
 CODE_STATUS = {v: k for k, v in STATUS_CODES.items()}
 NOT_MENTIONED = "-"
 
-def pattern_of(findings: dict[str, str] | Iterable[tuple[str, str]]) -> str:
+def pattern_of(findings: Mapping[str, str] | Iterable[tuple[str, str]]) -> str:
     statuses = dict(findings)
     return "".join(STATUS_CODES.get(statuses.get(label, ""), NOT_MENTIONED) for label in ALL_LABELS)
 

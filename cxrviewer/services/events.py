@@ -18,7 +18,7 @@ Callback = Callable[..., Any]
 class Event:
     """One kind of change: ``connect(callback)``, then ``emit(*values)`` calls each callback."""
 
-    __slots__ = ("name", "_callbacks")
+    __slots__ = ("_callbacks", "name")
 
     def __init__(self, name: str = "") -> None:
         self.name = name

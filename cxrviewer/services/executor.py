@@ -116,7 +116,8 @@ class Executor:
 
     _ids = itertools.count(1)  # shared by all executors, so ids order requests app-wide
 
-    def __init__(self, name: str = "cxrviewer-worker", listener: Listener | None = None, synchronous: bool = False) -> None:
+    def __init__(self, name: str = "cxrviewer-worker", listener: Listener | None = None,
+                 synchronous: bool = False) -> None:
         self.name = name
         self.listener = listener
         self.synchronous = synchronous
@@ -264,7 +265,7 @@ class Executor:
         except (Cancelled, CancelledError):
             job.future.set_exception(Cancelled())
             self._notify(job, JobEvent(job.id, job.channel, "cancelled"))
-        except BaseException as exc:  # noqa: BLE001 - decoders raise BaseException subclasses (Rust panics)
+        except BaseException as exc:  # decoders raise BaseException subclasses (Rust panics)
             if isinstance(exc, (KeyboardInterrupt, SystemExit)):
                 raise
             log.debug("job %s failed", job, exc_info=True)

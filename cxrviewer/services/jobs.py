@@ -56,7 +56,7 @@ class Callbacks:
     """What to call (on the submitter's thread) for each thing a job reports; ``on_event`` gets
     every event (for a dialog with its own state machine)."""
 
-    __slots__ = ("on_done", "on_error", "on_cancelled", "on_partial", "on_progress", "on_event")
+    __slots__ = ("on_cancelled", "on_done", "on_error", "on_event", "on_partial", "on_progress")
 
     def __init__(self, on_done: Callable[[Any], None] | None = None,
                  on_error: Callable[[BaseException], None] | None = None,

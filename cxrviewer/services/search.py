@@ -4,7 +4,8 @@ A ``SearchService`` lives on one executor thread: opening a library (building th
 use), searching it, and "similar films" from a film on disk all run there, so the encoder and
 the index are loaded once and never touched from two threads. Gallery thumbnails come from a
 ``GalleryThumbnails`` on another thread with its own SQLite connection, so scrolling a gallery
-never waits behind a query; so does ``FilmCases``, the library case of a film opened from disk. Everything returned is plain frozen data.
+never waits behind a query; so does ``FilmCases``, the library case of a film opened from disk.
+Everything returned is plain frozen data.
 """
 
 from __future__ import annotations
@@ -13,14 +14,13 @@ import io
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from cxrviewer.library.manifest import LABEL_ROUTE
 from cxrviewer.services.executor import Cancelled, JobContext
 
 if TYPE_CHECKING:  # the library pulls in numpy: imported when the first job runs, not at start-up
+    from cxrviewer.explain.types import Target
     from cxrviewer.imaging.loaded import LoadedImage
     from cxrviewer.library.library import Hit, Library, SearchRequest, SearchResult
     from cxrviewer.library.store import Store
@@ -246,14 +246,15 @@ class SearchService:
                  target_value: str, method: str = "auto") -> SaliencyResult:
         """Where in the film (the viewer's decoded film, or a path) the evidence for a query
         text, a library case or a label lies."""
-        from cxrviewer.explain import (Cancelled as ExplainCancelled, EmbeddingTarget, LabelTarget,
-                                       SaliencyCache, TextTarget, explain)
+        from cxrviewer.explain import Cancelled as ExplainCancelled
+        from cxrviewer.explain import EmbeddingTarget, LabelTarget, SaliencyCache, TextTarget, explain
         from cxrviewer.services.films import decoded, model_input, open_film
 
         image = decoded(film)
         image_path = image.header.path
         encoder = self.explaining_encoder(path, image.header.synthetic_demo, need_text=target_kind == "text")
         library = self.library(path)
+        target: Target
         if target_kind == "text":
             target = TextTarget(target_value)
         elif target_kind == "case":

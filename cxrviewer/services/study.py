@@ -14,6 +14,8 @@ from cxrviewer.services.executor import JobContext
 if TYPE_CHECKING:
     import numpy as np
 
+    from cxrviewer.imaging.loaded import LoadedImage
+
 SCAN_BATCH_SECONDS = 0.1  # stream scan results about ten times a second
 SCAN_BATCH_MAX = 500
 SCAN_HANDOVER_FILES = 64  # files read in the app's own thread before a scan moves to a process
@@ -28,7 +30,7 @@ class ScanBatch:
 
 @dataclass(frozen=True)
 class OpenedImage:
-    image: object  # cxrviewer.imaging LoadedImage
+    image: LoadedImage
     presets: tuple[VoiPreset, ...]
     default_preset: int
     seconds: float
@@ -139,13 +141,13 @@ def make_thumbnails(context: JobContext, paths: list[str], size: int = 96) -> in
     return len(paths)
 
 
-def film_thumbnail(context: JobContext, image: object, size: int = 96) -> Thumbnail:
+def film_thumbnail(context: JobContext, image: LoadedImage, size: int = 96) -> Thumbnail:
     """The strip's thumbnail of the film in the viewer, from the film already decoded."""
     import numpy as np
 
     from cxrviewer.imaging.thumbnails import thumbnail
 
-    return Thumbnail(image.header.path, np.ascontiguousarray(thumbnail(image, size=size)))  # type: ignore[attr-defined]
+    return Thumbnail(image.header.path, np.ascontiguousarray(thumbnail(image, size=size)))
 
 
 def load_report(context: JobContext, image_paths: list[str], report_paths: list[str]) -> StudyReport | None:

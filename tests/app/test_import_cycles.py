@@ -147,8 +147,8 @@ def test_the_cycle_finder_finds_cycles() -> None:
     graph = {"a": {"b"}, "b": {"c"}, "c": {"a", "d"}, "d": set(), "e": {"e"}, "f": {"d"}}
     assert strongly_connected(graph) == [frozenset({"a", "b", "c"})]
     source = ("import x.y\nfrom typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import hidden\n"
-              "def f():\n    import lazy\nclass C:\n    import in_class\ntry:\n    from p import q\nexcept ImportError:\n"
-              "    import fallback\n")
+              "def f():\n    import lazy\nclass C:\n    import in_class\n"
+              "try:\n    from p import q\nexcept ImportError:\n    import fallback\n")
     found = _module_level_imports(ast.parse(source), "pkg.mod", False)
     assert {"x.y", "p", "p.q", "in_class", "fallback"} <= found
     assert not {"hidden", "lazy"} & found

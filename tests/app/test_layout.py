@@ -50,7 +50,8 @@ def test_entry_point_dispatches_commands_and_gui_options(capsys) -> None:
 
     assert main(["--version"]) == 0
     assert "cxrviewer" in capsys.readouterr().out
-    result = subprocess.run([sys.executable, "-m", "cxrviewer", "info", "--help"], capture_output=True, text=True, timeout=120)
+    result = subprocess.run([sys.executable, "-m", "cxrviewer", "info", "--help"],
+                            capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and "PATH" in result.stdout
 
 

@@ -47,10 +47,13 @@ def teaching_study(tmp_path: Path) -> Path:
     """Two calibrated PA/lateral images of "Doe^Jane" with a report beside them."""
     folder = tmp_path / "study"
     study = SyntheticStudy(patient_name="Doe^Jane", patient_id="MRN123456", institution="St Example Hospital")
-    write_dicom(folder / "pa.dcm", chest_phantom(400, 360, seed=1), study=study, pixel_spacing=(0.5, 0.5), instance_number=1, window=(2048, 4096))
-    write_dicom(folder / "lat.dcm", chest_phantom(400, 360, seed=2), study=study, pixel_spacing=(0.5, 0.5), instance_number=2, view_position="LL")
+    write_dicom(folder / "pa.dcm", chest_phantom(400, 360, seed=1), study=study, pixel_spacing=(0.5, 0.5),
+                instance_number=1, window=(2048, 4096))
+    write_dicom(folder / "lat.dcm", chest_phantom(400, 360, seed=2), study=study, pixel_spacing=(0.5, 0.5),
+                instance_number=2, view_position="LL")
     (folder / "report.txt").write_text(
-        "INDICATION: Cough. Patient Jane Doe.\n\nFINDINGS: The heart is mildly enlarged. Small left pleural effusion.\n\n"
+        "INDICATION: Cough. Patient Jane Doe.\n\n"
+        "FINDINGS: The heart is mildly enlarged. Small left pleural effusion.\n\n"
         "IMPRESSION: Mild cardiomegaly. Small left effusion.\n"
     )
     return folder

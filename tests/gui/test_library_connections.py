@@ -7,8 +7,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from cxrviewer.library.build import BuildOptions, build_library
 from dataset_trees import nih_tree
+
+from cxrviewer.library.build import BuildOptions, build_library
 
 SIDE_FILES = ("library.sqlite-wal", "library.sqlite-shm")
 

@@ -119,7 +119,7 @@ def test_a_typed_query_passes_each_layer_once_down_and_once_back(qtbot, searchin
     # The stacks are taken at the door of the index and of the pane: the callers up to them.
     down = walk(seen["submitted"][0]) + walk(index_stack) + ["index"]
     assert down == ["pane", "controller", "session", "service", "library", "index"]
-    assert walk(shown_stack) + ["pane"] == ["session", "controller", "pane"]
+    assert [*walk(shown_stack), "pane"] == ["session", "controller", "pane"]
     assert seen["filters_read_by"] == ["pane"]  # the signal carried them; nobody read them back
 
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from dataset_trees import CHEXPERT_FOLDER, MIMIC_FILMS, chexpert_tree, mimic_image, mimic_tree, nih_tree
 from PySide6.QtCore import Qt
 
 from cxrviewer.library.build import BuildOptions, build_library
-from dataset_trees import CHEXPERT_FOLDER, MIMIC_FILMS, chexpert_tree, mimic_image, mimic_tree, nih_tree
 
 DATASET_LABELS = "Labels from the dataset's table"
 
@@ -59,13 +59,15 @@ def test_a_search_result_without_a_report_shows_its_dataset_labels(qtbot, with_l
 
 def test_chexpert_plus_report_comes_with_the_tables_labels(qtbot, with_library, tmp_path: Path) -> None:
     window = with_library("chexpert", chexpert_tree(tmp_path / "data"))
-    case = window.session.search.service.library(window.session.search.library.path).case("chexpert:patient00001/study1/view1_frontal")
+    library = window.session.search.service.library(window.session.search.library.path)
+    case = library.case("chexpert:patient00001/study1/view1_frontal")
     text = _report_after(qtbot, window, lambda: window.session.film.open_case(case, window.session.search.library.path))
     assert "The heart is enlarged." in text and "Dyspnoea." in text
     assert DATASET_LABELS in text and "Cardiomegaly: present" in text and "Pleural Effusion: uncertain" in text
 
 
-def test_films_opened_from_the_dataset_folder_are_found_in_the_open_library(qtbot, with_library, tmp_path: Path) -> None:
+def test_films_opened_from_the_dataset_folder_are_found_in_the_open_library(qtbot, with_library,
+                                                                           tmp_path: Path) -> None:
     root = nih_tree(tmp_path / "nih")
     window = with_library("nih", root)
     folder = root / "images_001" / "images"

@@ -7,11 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from heartbeat import assert_no_stall
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
-
-from heartbeat import assert_no_stall
 
 from cxrviewer.imaging.synthetic import SyntheticStudy, chest_phantom, write_dicom
 
@@ -34,7 +33,7 @@ def _folder_of_studies(root: Path, files: int) -> Path:
 
 def test_scanning_a_folder_never_stalls_the_event_loop(qtbot, main_window, tmp_path: Path) -> None:
     window = main_window
-    window.viewer  # build the viewer now: its one-off construction is not part of the scan
+    window.viewer  # noqa: B018 - build the viewer now: its one-off construction is not part of the scan
     folders: list[Path] = []
 
     def write_folder(attempt: int) -> None:
@@ -80,7 +79,8 @@ def _drop(window, path: Path) -> None:
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(path))])
     pos = QPointF(window.width() / 2, window.height() / 2)
-    enter = QDragEnterEvent(pos.toPoint(), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    enter = QDragEnterEvent(pos.toPoint(), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                            Qt.KeyboardModifier.NoModifier)
     QApplication.sendEvent(window, enter)
     assert enter.isAccepted()
     drop = QDropEvent(pos, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)

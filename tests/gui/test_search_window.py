@@ -87,7 +87,8 @@ def test_typing_pause_runs_the_query_and_only_the_last_result_is_shown(qtbot, se
             pane.query.setText(text)
             pane.request_search()
             qtbot.wait(1)
-        qtbot.waitUntil(lambda: window.session.search.outcome.request.text == texts[-1] and window.is_idle(), timeout=30000)
+        qtbot.waitUntil(lambda: window.session.search.outcome.request.text == texts[-1]
+                        and window.is_idle(), timeout=30000)
         last_texts[:] = texts
 
     # The goal is 50 ms; these 2-core CI machines add their own noise (measured idle just before).
@@ -149,8 +150,8 @@ def test_double_click_compares_side_by_side_with_window_level_in_step(qtbot, sea
     viewed = window.session.film.path
     qtbot.mouseClick(gallery.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     qtbot.mouseDClick(gallery.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
-    qtbot.waitUntil(lambda: window.search.compare.dialog is not None and window.search.compare.dialog.right.image is not None
-                    and window.is_idle(), timeout=30000)
+    qtbot.waitUntil(lambda: window.search.compare.dialog is not None
+                    and window.search.compare.dialog.right.image is not None and window.is_idle(), timeout=30000)
     dialog = window.search.compare.dialog
     assert dialog.isVisible()
     qtbot.wait(600)  # past the double-click interval: the click did not replace the viewed film
@@ -174,8 +175,8 @@ def test_building_a_library_shows_progress_and_keeps_the_window_responsive(qtbot
     def build(attempt: int) -> None:
         built.append(f"gui-built-{attempt}")
         window.session.search.build("demo", str(demo_dataset), built[-1])
-        qtbot.waitUntil(lambda: window.session.search.library is not None and window.session.search.library.name == built[-1]
-                        and window.is_idle(), timeout=120000)
+        qtbot.waitUntil(lambda: window.session.search.library is not None
+                        and window.session.search.library.name == built[-1] and window.is_idle(), timeout=120000)
 
     assert_no_stall(qtbot, build, bound_ms=50, min_slack_ms=50)
     assert window.session.search.library.name == built[-1] and window.session.search.library.count == 48
@@ -225,6 +226,9 @@ def test_no_worker_thread_survives_the_window(qtbot, searching_window):
     _query(qtbot, searching_window, "Edema.")
     searching_window.close()
     deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and [t for t in threading.enumerate() if t.name.startswith("cxrviewer-") and t.is_alive()]:
+    def workers() -> list[str]:
+        return [t.name for t in threading.enumerate() if t.name.startswith("cxrviewer-") and t.is_alive()]
+
+    while time.monotonic() < deadline and workers():
         time.sleep(0.05)
-    assert not [t.name for t in threading.enumerate() if t.name.startswith("cxrviewer-") and t.is_alive()]
+    assert not workers()

@@ -38,7 +38,7 @@ def test_a_run_draws_loss_and_validation_curves(qtbot, demo_library, tiny_text, 
     assert dialog.result is not None, dialog.error
     assert len(dialog.loss_points) >= 2
     assert dialog.metric_curves and all(len(v) == 2 for v in dialog.metric_points.values())
-    xs, ys = dialog.loss_curve.getData()
+    xs, _ys = dialog.loss_curve.getData()
     assert len(xs) == len(dialog.loss_points)
     assert "Done" in dialog.status.text()
     dialog.close()

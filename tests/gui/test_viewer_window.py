@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +14,8 @@ from PySide6.QtWidgets import QApplication
 def mouse_drag(widget, button: Qt.MouseButton, start: QPointF, end: QPointF, steps: int = 8) -> None:
     """A real press-move-release sequence (QTest's mouseMove cannot hold a button down)."""
     def send(kind, pos, buttons):
-        event = QMouseEvent(kind, pos, widget.mapToGlobal(pos), button if kind != QEvent.Type.MouseMove else Qt.MouseButton.NoButton, buttons, Qt.KeyboardModifier.NoModifier)
+        pressed = button if kind != QEvent.Type.MouseMove else Qt.MouseButton.NoButton
+        event = QMouseEvent(kind, pos, widget.mapToGlobal(pos), pressed, buttons, Qt.KeyboardModifier.NoModifier)
         QApplication.sendEvent(widget, event)
 
     send(QEvent.Type.MouseButtonPress, start, button)
@@ -52,7 +52,8 @@ def test_open_folder_shows_image_tree_thumbnails_and_report(qtbot, open_study, t
     assert "Small left pleural effusion" in window.report_pane.plain_text()
 
 
-def test_the_series_strip_shows_only_for_a_series_of_films(qtbot, open_study, teaching_study: Path, tmp_path: Path) -> None:
+def test_the_series_strip_shows_only_for_a_series_of_films(qtbot, open_study, teaching_study: Path,
+                                                           tmp_path: Path) -> None:
     from cxrviewer.imaging.synthetic import write_dicom
 
     single = tmp_path / "single"
@@ -129,7 +130,8 @@ def test_length_measurement_in_mm_from_pixel_spacing(qtbot, open_study, teaching
     window = open_study(teaching_study)
     viewer = window.viewer
     window.viewer_controls.set_tool("measure")
-    mouse_drag(viewer.graphics.viewport(), Qt.MouseButton.LeftButton, view_to_widget(viewer, 50, 100), view_to_widget(viewer, 250, 100))
+    mouse_drag(viewer.graphics.viewport(), Qt.MouseButton.LeftButton, view_to_widget(viewer, 50, 100),
+               view_to_widget(viewer, 250, 100))
     m = viewer.last_measurement()
     assert m is not None and m.unit == "mm"
     assert m.value == pytest.approx(100.0, rel=0.03)  # 200 px x 0.5 mm
@@ -142,7 +144,8 @@ def test_measurement_follows_rotation_back_to_source_pixels(qtbot, open_study, t
     viewer.rotate(90)
     assert viewer.item.image.shape == (360, 400)
     window.viewer_controls.set_tool("measure")
-    mouse_drag(viewer.graphics.viewport(), Qt.MouseButton.LeftButton, view_to_widget(viewer, 100, 20), view_to_widget(viewer, 100, 320))
+    mouse_drag(viewer.graphics.viewport(), Qt.MouseButton.LeftButton, view_to_widget(viewer, 100, 20),
+               view_to_widget(viewer, 100, 320))
     assert viewer.last_measurement().value == pytest.approx(150.0, rel=0.03)
 
 
@@ -201,8 +204,9 @@ def test_pixel_readout_stays_visible_beside_status_messages(qtbot, open_study, t
     port = viewer.graphics.viewport()
     for x in (100.5, 101.5):  # a move over the film, as the mouse passes
         pos = view_to_widget(viewer, x, 120.5)
-        QApplication.sendEvent(port, QMouseEvent(QEvent.Type.MouseMove, pos, port.mapToGlobal(pos), Qt.MouseButton.NoButton,
-                                                 Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier))
+        QApplication.sendEvent(port, QMouseEvent(QEvent.Type.MouseMove, pos, port.mapToGlobal(pos),
+                                                 Qt.MouseButton.NoButton, Qt.MouseButton.NoButton,
+                                                 Qt.KeyboardModifier.NoModifier))
         QApplication.processEvents()
     assert window.pixel_label.isVisible()
     import re
@@ -228,7 +232,8 @@ def test_real_chest_radiographs_display(qtbot, open_study, dicom_dir: Path) -> N
     assert window.session.study.tree.issue_count() == 0
     for path in sorted(window.session.study.tree.headers):
         window.session.film.open(path)
-        qtbot.waitUntil(lambda: window.is_idle() and window.viewer.image is not None and window.viewer.image.header.path == path, timeout=30000)
+        qtbot.waitUntil(lambda path=path: window.is_idle() and window.viewer.image is not None
+                        and window.viewer.image.header.path == path, timeout=30000)
         shown = window.viewer.item.image
         assert shown is not None and shown.size > 0
         if Path(path).name == "RG1_J2KI.dcm":
@@ -250,7 +255,8 @@ def test_malformed_files_are_listed_with_reasons_and_never_crash(qtbot, open_stu
     assert window.isVisible()
 
 
-def test_the_session_knows_how_the_film_is_shown_and_can_show_it_so_again(qtbot, open_study, teaching_study: Path) -> None:
+def test_the_session_knows_how_the_film_is_shown_and_can_show_it_so_again(qtbot, open_study,
+                                                                          teaching_study: Path) -> None:
     """The view's presentation (window, inversion, zoom and pan, turn, frame) is the session's,
     as teaching files store it; a saved one is shown again exactly."""
     from cxrviewer.imaging.records import Window

@@ -87,7 +87,10 @@ def test_a_reader_writes_nothing_in_the_library_folder(demo_dataset, clip_folder
     past = time.time() - 60
     for path in folder.iterdir():
         os.utime(path, (past, past))
-    stamp = lambda: {p.name: (p.stat().st_mtime_ns, p.stat().st_size) for p in folder.iterdir()}
+
+    def stamp() -> dict[str, tuple[int, int]]:
+        return {p.name: (p.stat().st_mtime_ns, p.stat().st_size) for p in folder.iterdir()}
+
     before = stamp()
     manifest = read_manifest(folder)
     with Library.open(folder) as library:

@@ -199,7 +199,7 @@ def test_a_film_that_kills_every_worker_stops_the_build_instead_of_retrying_for_
     monkeypatch.setattr(ray_build, "MAX_TASK_RETRIES", 1)  # Ray Data's own default retries for ever
     monkeypatch.setattr(ray_build, "SHARD_ROUNDS", 1)
     out = tmp_path / "lib"
-    with pytest.raises(LibraryError, match="WorkerCrashedError.*nothing was merged"):
+    with pytest.raises(LibraryError, match=r"WorkerCrashedError.*nothing was merged"):
         build_with_ray(BuildOptions("demo", demo_dataset, out, synthetic=True), "local", shard_size=SHARD,
                        prepare=_crash_once(tmp_path / "never", _film(demo_dataset, 0), every_time=True))
     assert not out.exists()

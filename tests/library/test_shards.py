@@ -97,9 +97,11 @@ def test_a_merge_into_a_finished_library_is_a_new_version_and_a_failed_one_leave
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     good = (tmp_path / "shards" / plans[-1].file_name).read_bytes()
     (tmp_path / "shards" / plans[-1].file_name).write_bytes(good[:-40])
-    merge = lambda: shard_merge.merge_shards(out, options, None, plans, tmp_path / "shards",
-                                             tmp_path / "staging", {c.case_id: c for c in todo}, problems,
-                                             lambda p: None)
+
+    def merge():
+        return shard_merge.merge_shards(out, options, None, plans, tmp_path / "shards", tmp_path / "staging",
+                                        {c.case_id: c for c in todo}, problems, lambda p: None)
+
     with pytest.raises(LibraryError, match="damaged"):
         merge()
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # no library-000002.sqlite left

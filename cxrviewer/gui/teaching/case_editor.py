@@ -23,7 +23,7 @@ class _TextBox(QPlainTextEdit):
         self._left = left
         self.setTabChangesFocus(True)
 
-    def focusOutEvent(self, event) -> None:
+    def focusOutEvent(self, event) -> None:  # noqa: N802 - Qt override
         super().focusOutEvent(event)
         self._left()
 

@@ -55,7 +55,7 @@ class CaseListModel(QAbstractListModel):
         self.reorderable = reorderable
         self.endResetModel()
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt override
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802 - Qt override
         return 0 if parent.isValid() else len(self.cases)
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> object:
@@ -83,24 +83,24 @@ class CaseListModel(QAbstractListModel):
             return base | Qt.ItemFlag.ItemIsDragEnabled
         return base | Qt.ItemFlag.ItemIsDropEnabled
 
-    def supportedDropActions(self) -> Qt.DropAction:
+    def supportedDropActions(self) -> Qt.DropAction:  # noqa: N802 - Qt override
         return Qt.DropAction.MoveAction
 
-    def mimeTypes(self) -> list[str]:
+    def mimeTypes(self) -> list[str]:  # noqa: N802 - Qt override
         return [CASE_MIME]
 
-    def mimeData(self, indexes: Sequence[Index]) -> QMimeData:
+    def mimeData(self, indexes: Sequence[Index]) -> QMimeData:  # noqa: N802 - Qt override
         data = QMimeData()
         rows = [i.row() for i in indexes if i.isValid()]
         if rows:
             data.setData(CASE_MIME, QByteArray(self.cases[rows[0]].case_id.encode()))
         return data
 
-    def canDropMimeData(self, data: QMimeData, action: Qt.DropAction, row: int, column: int,
+    def canDropMimeData(self, data: QMimeData, action: Qt.DropAction, row: int, column: int,  # noqa: N802 - Qt override
                         parent: Index) -> bool:
         return self.reorderable and data.hasFormat(CASE_MIME)
 
-    def dropMimeData(self, data: QMimeData, action: Qt.DropAction, row: int, column: int,
+    def dropMimeData(self, data: QMimeData, action: Qt.DropAction, row: int, column: int,  # noqa: N802 - Qt override
                      parent: Index) -> bool:
         """Move the dragged case to where it was dropped (before ``row``; on an item: before it).
         Returns False: the list is reloaded from the store, never edited by the view."""

@@ -87,7 +87,7 @@ class SessionWindow(QWidget):
 
     # -- keys -------------------------------------------------------------------------------------
 
-    def keyPressEvent(self, event) -> None:
+    def keyPressEvent(self, event) -> None:  # noqa: N802 - Qt override
         key = event.key()
         if key == Qt.Key.Key_Escape:
             if self.panel.answer.hasFocus():
@@ -228,7 +228,7 @@ class SessionWindow(QWidget):
         if not self.closed:
             self.panel.hint.setText(f"Results written to {path}.")
 
-    def closeEvent(self, event) -> None:
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
         if not self.closed:
             self.closed = True
             self.teaching.events.changed.disconnect(self._store_changed)

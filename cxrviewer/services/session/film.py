@@ -22,7 +22,7 @@ LOOKING = "Looking for a report…"
 class ReportView:
     """What the report pane shows: a report, or a message (empty: the pane's "none found")."""
 
-    __slots__ = ("report", "message", "pending")
+    __slots__ = ("message", "pending", "report")
 
     def __init__(self, report: StudyReport | None = None, message: str = "", pending: bool = False) -> None:
         self.report, self.message, self.pending = report, message, pending
@@ -194,7 +194,8 @@ class FilmSession:
             self._case_lookup = path
             self._session.workers.gallery.submit(
                 search.film_cases.find, search.library.path, path, channel="film_case",
-                on_done=lambda found: self._case_found(*found, search.library.path if search.library else ""),
+                on_done=lambda found: self._case_found(found[0], found[1],  # (film path, case or None)
+                                                       search.library.path if search.library else ""),
                 on_error=lambda _: self._case_found(path, None, ""),
                 on_cancelled=lambda: self._case_found(path, None, ""))
         if case is not None and self._file_report_state != "pending":

@@ -15,8 +15,7 @@ from cxrviewer.services.events import Event, Events
 
 if TYPE_CHECKING:
     from cxrviewer.library.library import SearchRequest
-    from cxrviewer.services.search import (FilmCases, GalleryThumbnails, LibraryOpened, SearchOutcome,
-                                           SearchService)
+    from cxrviewer.services.search import FilmCases, GalleryThumbnails, LibraryOpened, SearchOutcome, SearchService
     from cxrviewer.services.session import Session
 
 EXAMPLE_QUERY = "Cardiomegaly with a small left pleural effusion."
@@ -305,6 +304,14 @@ class SearchSession:
     def closing_steps(self) -> dict[str, Callable[[], None]]:
         """What closes this session's connections, on the threads that use them (after their
         last job: a "close" job submitted at shutdown would be cancelled with the rest)."""
-        return {"search": lambda: self._service is not None and self._service.close(),
-                "gallery": lambda: (self._thumbs is not None and self._thumbs.close(),
-                                    self._film_cases is not None and self._film_cases.close())}
+        return {"search": self._close_service, "gallery": self._close_gallery}
+
+    def _close_service(self) -> None:
+        if self._service is not None:
+            self._service.close()
+
+    def _close_gallery(self) -> None:
+        if self._thumbs is not None:
+            self._thumbs.close()
+        if self._film_cases is not None:
+            self._film_cases.close()

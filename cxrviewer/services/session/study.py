@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 class ScanSummary:
     """How a scan ended: "done", "error" (with ``reason``) or "cancelled"."""
 
-    __slots__ = ("root", "outcome", "images", "issues", "seconds", "reason")
+    __slots__ = ("images", "issues", "outcome", "reason", "root", "seconds")
 
     def __init__(self, root: str, outcome: str, images: int, issues: int, seconds: float, reason: str = "") -> None:
         self.root, self.outcome, self.images, self.issues, self.seconds, self.reason = (
