@@ -28,7 +28,7 @@ def current_umask() -> int:
     return mask
 
 
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes | memoryview) -> None:
     """Write ``data`` to ``path`` so that readers see either the old or the new file, never a mix.
 
     The temp file lives in the target's folder so ``os.replace`` is a rename on one filesystem,

@@ -107,11 +107,12 @@ def step_codecs(ctx: Context) -> str:
             wanted = tuple(p for p in wanted if p != "pylibjpeg")
         missing = [p for p in wanted if p not in available]
         if missing:
-            raise StepFailed(f"{name}: no {', '.join(missing)} decoder (available: {', '.join(sorted(available)) or 'none'})")
+            raise StepFailed(f"{name}: no {', '.join(missing)} decoder "
+                             f"(available: {', '.join(sorted(available)) or 'none'})")
         for plugin in wanted:
             try:
                 decoded = pixel_array(ds, decoding_plugin=plugin)
-            except BaseException as exc:  # noqa: BLE001 - pylibjpeg-rle raises a Rust PanicException
+            except BaseException as exc:  # pylibjpeg-rle raises a Rust PanicException
                 raise StepFailed(f"{name}: {plugin} failed: {type(exc).__name__}: {exc}") from exc
             if not np.array_equal(decoded, pixels):
                 raise StepFailed(f"{name}: {plugin} decoded different pixels")
@@ -124,12 +125,12 @@ def step_codecs(ctx: Context) -> str:
 
 def _plain_dataset(pixels: Any) -> Any:
     from pydicom.dataset import Dataset, FileMetaDataset
-    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+    from pydicom.uid import UID, ExplicitVRLittleEndian, generate_uid
 
     ds = Dataset()
     ds.file_meta = FileMetaDataset()
     ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds.file_meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.1.1"  # DX for presentation
+    ds.file_meta.MediaStorageSOPClassUID = UID("1.2.840.10008.5.1.4.1.1.1.1")  # DX for presentation
     ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
     ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID
     ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID
@@ -160,7 +161,7 @@ def _write_compressed(name: str, pixels: Any, folder: Path) -> Path:
               "RLE lossless": RLELossless}[name]
     try:
         ds.compress(syntax, pixels)
-    except Exception as exc:  # noqa: BLE001 - reported as the step's message
+    except Exception as exc:  # reported as the step's message
         raise StepFailed(f"{name}: could not encode a test file: {exc}") from exc
     ds.save_as(path, enforce_file_format=True)
     return path
@@ -281,21 +282,24 @@ def _device() -> str:
     return f"torch {torch.__version__}, CPU (no CUDA device)"
 
 
-# -- the window (its Qt code lives in cxrviewer.gui.selftest_window) ---------------------------------
+# -- the window (its Qt code lives in cxrviewer.harness.selftest_window) -----------------------------
 
 
 def _window_step(name: str) -> Callable[[Context], str]:
     def step(ctx: Context) -> str:
-        from cxrviewer.gui import selftest_window
+        from cxrviewer.harness import selftest_window as window
 
-        return getattr(selftest_window, name)(ctx)
+        try:
+            return getattr(window, name)(ctx, window.Check(QUERY, MODEL, STEP_TIMEOUT))
+        except window.WindowStepFailed as exc:
+            raise StepFailed(str(exc)) from exc.__cause__
 
     return step
 
 
 def close_window(ctx: Context) -> None:
     if "window" in ctx.values:
-        from cxrviewer.gui.selftest_window import close_window as close
+        from cxrviewer.harness.selftest_window import close_window as close
 
         close(ctx)
     library = ctx.values.pop("api_library", None)
@@ -339,7 +343,7 @@ def run_steps(ctx: Context, out: Callable[[str], None]) -> list[str]:
             log.error("step %r failed: %s", name, exc, exc_info=exc.__cause__ is not None)
             out(f"  FAIL  {name} ({time.perf_counter() - started:.2f} s): {exc}")
             continue
-        except BaseException as exc:  # noqa: BLE001 - a Rust panic in a codec is a BaseException
+        except BaseException as exc:  # a Rust panic in a codec is a BaseException
             if isinstance(exc, (KeyboardInterrupt, SystemExit)):
                 raise
             failed.append(name)

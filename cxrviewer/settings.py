@@ -16,7 +16,7 @@ import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from cxrviewer import paths
 from cxrviewer.fileio import atomic_write_text
@@ -48,20 +48,25 @@ class Settings:
 
     def remember_folder(self, folder: str, keep: int = 10) -> None:
         self.last_folder = folder
-        self.recent_folders = [folder] + [f for f in self.recent_folders if f != folder][: keep - 1]
+        others = [f for f in self.recent_folders if f != folder]
+        self.recent_folders = [folder, *others[:keep - 1]]
 
 
 class _Unusable(Exception):
     """The file cannot be used at all (its text or its JSON); the message says why."""
 
 
+def _finite_number(n: object) -> TypeGuard[int | float]:
+    return isinstance(n, (int, float)) and not isinstance(n, bool) and math.isfinite(n)
+
+
 def _preset(value: Any) -> UserPreset | None:
     if not isinstance(value, dict) or not isinstance(value.get("name"), str):
         return None
-    numbers = [value.get("center"), value.get("width")]
-    if not all(isinstance(n, (int, float)) and not isinstance(n, bool) and math.isfinite(n) for n in numbers):
+    center, width = value.get("center"), value.get("width")
+    if not (_finite_number(center) and _finite_number(width)):
         return None
-    return UserPreset(value["name"], float(numbers[0]), float(numbers[1]))
+    return UserPreset(value["name"], float(center), float(width))
 
 
 def _from_dict(data: dict[str, Any]) -> tuple[Settings, list[str]]:

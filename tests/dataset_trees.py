@@ -135,7 +135,7 @@ def mimic_tree(root: Path) -> Path:
     write_csv(root / "mimic-cxr-2.0.0-chexpert.csv.gz", MIMIC_LABELS, [first, second])
     for film in MIMIC_FILMS:
         write_image(mimic_image(root, *film))
-    dicom, subject, study = MIMIC_FILMS[0]
+    _dicom, subject, study = MIMIC_FILMS[0]
     report = root / "mimic-cxr-reports" / "files" / f"p{subject[:2]}" / f"p{subject}" / f"s{study}.txt"
     report.parent.mkdir(parents=True)
     report.write_text("                                 FINAL REPORT\n INDICATION:  Cough.\n\n FINDINGS:\n\n"

@@ -165,8 +165,9 @@ def write_chexzero(folder: Path, seed: int = 0, name: str = CHEXZERO_FILE) -> Pa
 @contextlib.contextmanager
 def sealed() -> Iterator[None]:
     """Inside: every way to unpickle raises (pickle.load / loads / Unpickler, torch.load), and so
-    do opening a network connection and asking the Hugging Face hub for a file. AssertionError, so no ``except Exception`` turns it into
-    a quiet fallback without the test noticing (a ModelError wrapping it still fails the test)."""
+    do opening a network connection and asking the Hugging Face hub for a file. AssertionError, so
+    no ``except Exception`` turns it into a quiet fallback without the test noticing (a ModelError
+    wrapping it still fails the test)."""
     import pickle
     import socket
     from unittest import mock

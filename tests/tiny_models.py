@@ -26,7 +26,7 @@ EMBED_DIM = 16
 
 def _bytes_to_unicode() -> dict[int, str]:
     """GPT-2/CLIP's reversible byte -> printable character table."""
-    keep = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    keep = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
     chars = keep[:]
     n = 0
     for b in range(256):
@@ -141,8 +141,8 @@ def build_dinov2(folder: Path, seed: int = 0) -> Path:
 
 def build_cxrviewer(folder: Path, seed: int = 0, with_text: bool = True) -> Path:
     """Our own format: a one-block timm ViT, a one-layer BERT text tower and linear heads."""
-    import torch
     import timm
+    import torch
     from transformers import BertConfig, BertModel
 
     from cxrviewer.models.cxrformat import save_cxrviewer_encoder
@@ -172,8 +172,8 @@ BUILDERS = {"clip": build_clip, "siglip": build_siglip, "hf_image": build_dinov2
 
 def build_cxrviewer_cnn(folder: Path, seed: int = 0) -> Path:
     """Our own format with a convolutional tower (timm resnet10t, 64 px: a 4 x 4 last stage)."""
-    import torch
     import timm
+    import torch
     from transformers import BertConfig, BertModel
 
     from cxrviewer.models.cxrformat import save_cxrviewer_encoder

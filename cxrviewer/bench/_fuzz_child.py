@@ -39,21 +39,23 @@ def _walk_tags(nodes: Any) -> int:
 
 def check_file(path: str) -> dict[str, Any]:
     """The outcome of one file: ok, the app's error (with its reason) or a foreign exception."""
-    from cxrviewer.imaging.dicom import read_header
-    from cxrviewer.imaging.display import (
-        apply_mapping,
-        auto_window,
-        default_preset,
-        mapping_for,
-        window_from_drag,
-    )
-    from cxrviewer.imaging.isolated import load_image_isolated
-    from cxrviewer.imaging.scan import StudyTree, scan_file, summarize
-    from cxrviewer.imaging.thumbnails import thumbnail
-
-    stage = "scan"
+    stage = "imports"  # inside the try: a harness that cannot import the app reports it, never "died"
     out: dict[str, Any] = {"decode_s": 0.0}
     try:
+        from cxrviewer.imaging.dicom import read_header
+        from cxrviewer.imaging.display import (
+            apply_mapping,
+            auto_window,
+            default_preset,
+            mapping_for,
+            window_from_drag,
+        )
+        from cxrviewer.imaging.isolated import load_image_isolated
+        from cxrviewer.imaging.scan import scan_file
+        from cxrviewer.imaging.study_tree import StudyTree, summarize
+        from cxrviewer.imaging.thumbnails import thumbnail
+
+        stage = "scan"
         item = scan_file(path)
         if item is not None and not isinstance(item, (ImageHeader, FileIssue)):
             raise TypeError(f"scan_file returned {type(item).__name__}")

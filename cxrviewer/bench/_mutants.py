@@ -75,7 +75,7 @@ def _element_offsets(data: bytes) -> tuple[int, ...]:
     """Offsets that look like an explicit-VR element header (even group below 0x7FE1, a VR)."""
     found = []
     limit = min(len(data), _HEADER_SPAN) - 8
-    for p in range(0, max(0, limit)):
+    for p in range(max(0, limit)):
         if data[p + 4 : p + 6] in _VRS:
             group = struct.unpack_from("<H", data, p)[0]
             if group % 2 == 0 and 2 <= group <= 0x7FE0:

@@ -57,7 +57,7 @@ def write_films(root: Path, fmt: str, films: int, phantoms: list[np.ndarray]) ->
         if fmt == "jpeg":  # 8-bit grey at quality 95, as MIMIC-CXR-JPG
             Image.fromarray((pixels >> 4).astype(np.uint8)).save(study / "film.jpg", quality=95)
         elif fmt == "png":  # 16-bit grey, as PadChest
-            Image.fromarray((pixels.astype(np.uint16) << 4)).save(study / "film.png")
+            Image.fromarray(pixels.astype(np.uint16) << 4).save(study / "film.png")
         else:
             write_dicom(study / "film.dcm", pixels.astype(np.uint16),
                         study=SyntheticStudy(patient_id=f"P{i:05d}"), bits_stored=12, window=(2048, 4096))
@@ -95,7 +95,10 @@ def bench_real_size(films: int, workers: int, repeats: int = 2) -> dict[str, dic
             n = len(cases)
             full_jobs = [(c.image, c.frame, 256, False) for c in cases]
             reduced_jobs = [(c.image, c.frame, 256, True) for c in cases]
-            full, reduced, builds, fixed = [], [], [], []
+            full: list[float] = []
+            reduced: list[float] = []
+            builds: list[float] = []
+            fixed: list[float] = []
             out = Path(tmp) / f"library-{fmt}"
             two = Path(tmp) / f"two-{fmt}"
             if not two.exists():

@@ -162,7 +162,8 @@ def format_report(report: FuzzReport) -> str:
         f"(must be 0)   hangs: {d['hangs']} (must be 0)   signals: {d['signals']} (must be 0)",
         f"  slowest decode: {d['slowest_decode'].get('seconds', 0):.2f} s ({d['slowest_decode'].get('source', '-')}, "
         f"mutant {d['slowest_decode'].get('index', '-')}: {d['slowest_decode'].get('reason') or 'ok'})",
-        f"  peak RSS: {d['peak_rss_mb']:.0f} MB (fuzzing process), {d['decoder_peak_rss_mb']:.0f} MB (isolated decoder)",
+        f"  peak RSS: {d['peak_rss_mb']:.0f} MB (fuzzing process), "
+        f"{d['decoder_peak_rss_mb']:.0f} MB (isolated decoder)",
         f"  isolated decoder: {len(d['isolated_decoder_crashes_or_timeouts'])} crash(es) or timeout(s), contained "
         "(the file's reason is shown, the app goes on)",
         "  app errors by reason:",

@@ -235,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--k", type=int, default=5, help="precision at this rank (default 5)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
-    if args.limit is not None and args.limit < 1 or args.k < 1:
+    if (args.limit is not None and args.limit < 1) or args.k < 1:
         parser.error("--limit and --k must be at least 1")
     from cxrviewer.reports.evaluate import EvalInputError
 

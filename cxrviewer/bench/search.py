@@ -39,7 +39,7 @@ def write_encoder(folder: Path, embed_dim: int = 512) -> Path:
     """A cxrviewer-format encoder: tiny CNN image tower, BERT-base-sized text tower."""
     import timm
     import torch
-    from transformers import BertConfig, BertModel, BertTokenizerFast
+    from transformers import BertConfig, BertModel, BertTokenizerFast  # type: ignore[attr-defined]  # exported lazily
 
     from cxrviewer.models.cxrformat import save_cxrviewer_encoder
 
@@ -50,7 +50,9 @@ def write_encoder(folder: Path, embed_dim: int = 512) -> Path:
     text = BertModel(BertConfig(vocab_size=len(tokenizer), hidden_size=768, num_hidden_layers=12,
                                 num_attention_heads=12, intermediate_size=3072, max_position_embeddings=128))
     tower = timm.create_model("resnet10t", pretrained=False, num_classes=0)
-    heads = {"image_proj.weight": torch.randn(embed_dim, tower.num_features) * 0.02,
+    # a timm model's int attribute, which nn.Module's __getattr__ types as Tensor | Module
+    features: int = tower.num_features  # type: ignore[assignment]
+    heads = {"image_proj.weight": torch.randn(embed_dim, features) * 0.02,
              "text_proj.weight": torch.randn(embed_dim, 768) * 0.02,
              "logit_scale": torch.tensor(math.log(1 / 0.07))}
     config = {"image": {"timm_name": "resnet10t", "input_size": 224, "mean": [0.5] * 3, "std": [0.25] * 3,
@@ -65,11 +67,12 @@ def write_library(folder: Path, encoder_folder: Path, n: int, dim: int = 512) ->
 
     from PIL import Image
 
-    from cxrviewer.bench.library import _clustered
+    from cxrviewer.bench._vectors import clustered as _clustered
     from cxrviewer.datasets.case import Case
-    from cxrviewer.library.index import build_index, save_index
+    from cxrviewer.library.index import build_index
+    from cxrviewer.library.index_files import save_index
     from cxrviewer.library.manifest import Manifest, now_iso, write_manifest
-    from cxrviewer.library.store import STORE_NAME, PreparedCase, Store
+    from cxrviewer.library.store import STORE_NAME, PreparedCase, Store, encode_vector
     from cxrviewer.reports.labels import CHEXPERT_LABELS
     from cxrviewer.reports.sections import ReportSections
 
@@ -91,7 +94,7 @@ def write_library(folder: Path, encoder_folder: Path, n: int, dim: int = 512) ->
                         view="PA", sex="MF"[i % 2], age=float(20 + i % 70),
                         report=ReportSections(impression=", ".join(findings)), findings=findings,
                         findings_source="dataset")
-            batch.append(PreparedCase(case, {}, thumb, (32, 32), vectors[i].tobytes()))
+            batch.append(PreparedCase(case, {}, thumb, (32, 32), encode_vector(vectors[i])))
         store.add_batch(batch, [])
     print(f"  wrote {n:,} cases in {time.perf_counter() - t:.1f} s")
     t = time.perf_counter()
@@ -125,9 +128,9 @@ def bench_headless(library_path: Path, rounds: int) -> None:
 
 
 def bench_gui(library_path: Path, rounds: int) -> float:
-    """Through the real window; the Qt code lives in :mod:`cxrviewer.gui.bench_search`."""
+    """Through the real window; the Qt code lives in :mod:`cxrviewer.harness.search_bench`."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before Qt is imported
-    from cxrviewer.gui.bench_search import bench_gui as run
+    from cxrviewer.harness.search_bench import bench_gui as run
 
     return run(library_path, rounds, QUERIES)
 

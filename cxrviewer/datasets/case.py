@@ -73,7 +73,7 @@ class DatasetError(Exception):
 
 
 class ProblemLog(Protocol):
-    def __call__(self, problem: DatasetProblem) -> None: ...
+    def __call__(self, problem: DatasetProblem, /) -> None: ...
 
 
 class DatasetAdapter(Protocol):

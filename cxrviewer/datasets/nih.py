@@ -125,7 +125,7 @@ def findings_from(cell: str) -> dict[str, str]:
     unknown = [n for n in names if n not in L.CXR14_TO_OURS]
     if unknown or not names:
         raise T.RowError(f"unknown finding label(s) {', '.join(unknown) or '(empty)'}")
-    findings = {ours: "negative" for ours in L.CXR14_TO_OURS.values()}
+    findings = dict.fromkeys(L.CXR14_TO_OURS.values(), "negative")
     for name in names:
         ours = L.CXR14_TO_OURS[name]
         findings[ours] = "positive"

@@ -13,7 +13,16 @@ from __future__ import annotations
 
 from cxrviewer.demo.plan import KIND_WEIGHTS, ONE_SIDED, SIDE_WORD, Plan, plan_cases
 from cxrviewer.demo.reports import NOT_REAL, Truth, report_text, write_report
-from cxrviewer.demo.writer import INDEX, MASK_SIZE, README, DemoSummary, downsample_mask, make_case, render_plan, write_demo
+from cxrviewer.demo.writer import (
+    INDEX,
+    MASK_SIZE,
+    README,
+    DemoSummary,
+    downsample_mask,
+    make_case,
+    render_plan,
+    write_demo,
+)
 
 __all__ = [
     "INDEX", "KIND_WEIGHTS", "MASK_SIZE", "NOT_REAL", "ONE_SIDED", "README", "SIDE_WORD", "DemoSummary", "Plan",

@@ -102,7 +102,7 @@ def _parse(data: dict[str, Any]) -> ReportTemplates:
     for kind, spec in data["findings"].items():
         noun = spec.get("noun", {"one side": kind, "both sides": kind})
         statuses = {status: _status(spec[status]) for status in ("uncertain", "positive") if status in spec}
-        kinds[kind] = KindTemplates(tuple(words.get(kind, words["default"])), noun["one side"],  # type: ignore[arg-type]
+        kinds[kind] = KindTemplates(tuple(words.get(kind, words["default"])), noun["one side"],
                                     noun["both sides"], spec.get("size", ""), statuses)
     negatives = data["negatives"]
     return ReportTemplates(

@@ -76,7 +76,7 @@ def downsample_mask(mask: np.ndarray, out: int = MASK_SIZE) -> np.ndarray:
     if n <= out:
         return mask.astype(bool)
     f = n // out
-    return mask[: f * out, : f * out].reshape(out, f, out, f).any(axis=(1, 3))
+    return np.asarray(mask[: f * out, : f * out].reshape(out, f, out, f).any(axis=(1, 3)))
 
 
 def make_case(plan: Plan, root: Path, size: int) -> dict[str, object]:
@@ -107,7 +107,8 @@ def make_case(plan: Plan, root: Path, size: int) -> dict[str, object]:
     # plain writes: the index, written last and atomically, is what makes a case part of the set
     (folder / "report.txt").write_text(report_text(sections), encoding="utf-8")
     buf = io.BytesIO()
-    np.savez_compressed(buf, **{k: downsample_mask(m) for k, m in ph.masks.items()})
+    # numpy's stub reads **arrays as maybe filling its allow_pickle: bool
+    np.savez_compressed(buf, **{k: downsample_mask(m) for k, m in ph.masks.items()})  # type: ignore[arg-type]
     (folder / "masks.npz").write_bytes(buf.getvalue())
     return _record(plan, sections, truth, ph, root, folder)
 
@@ -116,7 +117,7 @@ def _record(plan: Plan, sections: ReportSections, truth: Truth, ph: Phantom, roo
             folder: Path) -> dict[str, object]:
     status_of = {f[0]: f[4] for f in plan.findings}
     drawn = [{"kind": kind, "status": status_of[kind], "severity": info.get("severity"),
-              "side": SIDE_WORD[int(info.get("side", 0))] if kind in ONE_SIDED + ("effusion",) else "",  # type: ignore[call-overload]
+              "side": SIDE_WORD[int(info.get("side", 0))] if kind in (*ONE_SIDED, "effusion") else "",  # type: ignore[call-overload]
               "where": info.get("where", ""), "bbox": list(ph.boxes[kind]),
               **{k: v for k, v in info.items() if k not in ("side", "severity", "where")}}
              for kind, info in ph.details.items()]
@@ -173,7 +174,7 @@ def _one_blas_thread() -> Iterator[None]:
     """Spawned workers inherit this environment: one BLAS thread each, because idle OpenBLAS
     threads spin and, with one worker per core, steal the cores from the other workers."""
     saved = {k: os.environ.get(k) for k in _BLAS_ENV}
-    os.environ.update({k: "1" for k in _BLAS_ENV})
+    os.environ.update(dict.fromkeys(_BLAS_ENV, "1"))
     try:
         yield
     finally:

@@ -64,7 +64,8 @@ def _retrieval(args: argparse.Namespace) -> int:
             print(f"{mode} search not evaluated: {r['skipped']}")
             continue
         tag = " (synthetic demo data)" if r["synthetic"] else ""
-        reader = f" (films read by {r['label_model'] or 'the library model'})" if mode == "image" and r["route"] == "labels" else ""
+        reader = (f" (films read by {r['label_model'] or 'the library model'})"
+                  if mode == "image" and r["route"] == "labels" else "")
         print(f"{mode} search, route {r['route']}{reader}, library {r['library']}{tag}: {r['n_queries']} "
               f"queries from {r['query_split']}, gallery {r['gallery_size']} cases")
         for rule in ("exact", "any_shared"):

@@ -116,7 +116,8 @@ def evaluate(library: Library, *, mode: str = "text", split: str = "test", route
         if progress:
             progress(n, len(queries))
     report = retrieval_report(runs, ks, timings_ms=timings).as_dict()
-    report.update({"mode": mode, "route": route, "label_model": label_model if mode == "image" and route == "labels" else "", "query_split": split,
+    report.update({"mode": mode, "route": route,
+                   "label_model": label_model if mode == "image" and route == "labels" else "", "query_split": split,
                    "gallery_splits": list(gallery_splits), "gallery_size": sum(n for _, n in gallery),
                    "library": library.name, "synthetic": library.manifest.synthetic})
     return report

@@ -33,7 +33,8 @@ def pointing_hit(saliency: SaliencyMap | np.ndarray, mask: np.ndarray, tolerance
     """Whether the map's maximum (on the mask's grid) lies on the mask; ties take the first.
     A map with no positive value never hits. ``fit``: how the film became the model input."""
     mask = np.asarray(mask, dtype=bool)
-    values = to_film_grid(saliency, *mask.shape, fit=fit)
+    rows, cols = mask.shape
+    values = to_film_grid(saliency, rows, cols, fit=fit)
     if not np.any(values > 0):
         return False
     peak = np.unravel_index(int(np.argmax(values)), values.shape)

@@ -4,8 +4,8 @@ attribution = (x - x0) * mean_k d score / dx at x0 + (k + 0.5) / m * (x - x0), k
 rule), summed over channels; the positive part is box-smoothed over 1/8 of the image (about a
 ResNet Grad-CAM cell), because raw per-pixel attributions are speckled and the map is read for
 where the evidence lies: on a trained square detector the unsmoothed maximum landed on the
-square in 4 of 12 images, smoothed over 1/8 in 11 of 12. Steps run in batches so one step is not one forward pass, and the caller can
-cancel between batches.
+square in 4 of 12 images, smoothed over 1/8 in 11 of 12. Steps run in batches so one step is
+not one forward pass, and the caller can cancel between batches.
 """
 
 from __future__ import annotations

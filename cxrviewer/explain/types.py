@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import Union
 
 import numpy as np
 
@@ -69,7 +68,7 @@ class LabelTarget:
         return f"label {self.label}"
 
 
-Target = Union[TextTarget, EmbeddingTarget, LabelTarget]
+Target = TextTarget | EmbeddingTarget | LabelTarget
 
 
 @dataclass(frozen=True, eq=False)

@@ -1,39 +1,32 @@
-"""Turns an executor's worker-thread callbacks into signals delivered on the GUI thread."""
+"""Job callbacks onto the GUI thread: the ``post`` that ``services.jobs`` needs, made of a queued
+signal (Qt's own way across threads: a call posted from a worker runs in the GUI's event loop)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import QObject, Qt, Signal
 
-from cxrviewer.services.executor import Executor, JobEvent
+from cxrviewer.services.jobs import Jobs
 
 
-class ExecutorBridge(QObject):
-    """Owns an :class:`Executor` whose events arrive as queued ``event`` signals.
+class GuiThread(QObject):
+    """``post(call)`` from any thread runs ``call()`` on the GUI thread; calls posted after this
+    object is gone (its window closed and deleted) are dropped by Qt."""
 
-    Stale events (from a job superseded in its channel) are dropped here, so widgets only ever
-    see results they still want.
-    """
+    _call = Signal(object)
 
-    event = Signal(object)  # JobEvent, on the GUI thread
-
-    def __init__(self, name: str, parent: QObject | None = None) -> None:
+    def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.executor = Executor(name, listener=self._from_worker)
-        self._relay.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
+        self._call.connect(self._run, Qt.ConnectionType.QueuedConnection)
 
-    _relay = Signal(object)
+    def post(self, call: Callable[[], None]) -> None:
+        self._call.emit(call)
 
-    def _from_worker(self, event: JobEvent) -> None:
-        self._relay.emit(event)  # queued: crosses to the GUI thread
+    def _run(self, call: Callable[[], None]) -> None:
+        call()
 
-    def _deliver(self, event: JobEvent) -> None:
-        if not self.executor.is_current(event.job_id, event.channel):
-            return
-        self.event.emit(event)
 
-    def submit(self, fn, *args, channel: str = "default", **kwargs):
-        return self.executor.submit(fn, *args, channel=channel, **kwargs)
-
-    def shutdown(self, last=None) -> None:
-        """End the worker; ``last`` runs on it after its last job (see ``Executor.shutdown``)."""
-        self.executor.shutdown(wait=True, last=last)
+def gui_jobs(name: str, parent: QObject) -> Jobs:
+    """A worker thread of its own for a dialog (training), its callbacks on the GUI thread."""
+    return Jobs(name, GuiThread(parent).post)

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QCheckBox, QDialog, QGridLayout, QLabel
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QObject
+from PySide6.QtWidgets import QCheckBox, QDialog, QGridLayout, QLabel, QWidget
 
 from cxrviewer.imaging.records import Window
+
+if TYPE_CHECKING:
+    from cxrviewer.gui.viewer import ImageViewer
+    from cxrviewer.services.session import Session
 
 
 class CompareDialog(QDialog):
@@ -77,3 +86,34 @@ class CompareDialog(QDialog):
                 target.toggle_invert()
         finally:
             self._syncing = False
+
+
+class CompareController(QObject):
+    """"Compare": the viewed film beside a result, whose film it opens in the image worker."""
+
+    def __init__(self, session: Session, viewer: Callable[[], ImageViewer], parent: QWidget) -> None:
+        super().__init__(parent)
+        self.session = session
+        self._viewer = viewer
+        self._parent = parent
+        self.dialog: CompareDialog | None = None
+
+    def compare(self, hit: Any) -> None:
+        if hit is None:
+            return
+        viewer = self._viewer()
+        if viewer.opened is None:  # nothing to compare with: show the result instead
+            self.session.search.activate(hit)
+            return
+        from cxrviewer.services import study as jobs
+
+        if self.dialog is None:
+            self.dialog = CompareDialog(self._parent)
+        self.dialog.show_left(viewer.opened, Path(self.session.film.path or "").name)
+        self.dialog.set_right_title(f"#{hit.rank} {hit.case.case_id} · score {hit.score:.3f}")
+        self.dialog.show()
+        self.dialog.raise_()
+        dialog = self.dialog
+        self.session.workers.image.submit(
+            jobs.open_image, hit.case.image, channel="compare", on_done=dialog.show_right,
+            on_error=lambda exc: dialog.right_failed(getattr(exc, "reason", None) or str(exc)))

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import argparse
+    from types import SimpleNamespace
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +83,7 @@ def _install_excepthook(window, log_file: Path | None = None) -> None:
     sys.excepthook = hook
 
 
-def launch(args: argparse.Namespace) -> int:
+def launch(args: argparse.Namespace | SimpleNamespace) -> int:  # a plain start skips argparse
     if args.screenshot:
         import os
 
@@ -123,7 +124,7 @@ def launch(args: argparse.Namespace) -> int:
         window.auto_explain_action.setChecked(True)
     window.show()
     if args.path:
-        window.after_first_paint(lambda: window.open_path(args.path))
+        window.after_first_paint(lambda: window.session.open_path(args.path))
     window.after_first_paint(lambda: window.search.start(getattr(args, "library", None), getattr(args, "query", None)))
     status = app.exec()
     return int(status)
@@ -146,10 +147,10 @@ def show_settings_notice(window, notice: str) -> None:
 _PLACEHOLDERS = {"path": "<path>", "screenshot": "<file>", "library": "<library>"}
 
 
-def describe_options(args: argparse.Namespace) -> str:
+def describe_options(args: argparse.Namespace | SimpleNamespace) -> str:
     """The options a start used, for the log: paths and the query as placeholders, since folder
     names and typed impressions can carry patient data."""
-    from cxrviewer.app import NO_ARGUMENTS
+    from cxrviewer.arguments import NO_ARGUMENTS
 
     parts = []
     for key, default in NO_ARGUMENTS.items():
@@ -197,7 +198,7 @@ def take_screenshot(app, window, args: argparse.Namespace) -> int:
     window.resize(width, height)
     window.show()
     if args.path:
-        window.open_path(args.path)
+        window.session.open_path(args.path)
     query = getattr(args, "query", None)
     saliency = bool(getattr(args, "saliency", False))
     if saliency:
@@ -220,7 +221,7 @@ def take_screenshot(app, window, args: argparse.Namespace) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     ok = window.grab().save(str(out), "PNG")
     error = window.viewer.error if window.viewer_built() else None
-    shown = Path(window.current_path or "").name
+    shown = Path(window.session.film.path or "").name
     window.close()
     app.processEvents()
     if not ok:
@@ -246,14 +247,12 @@ def search_ready(window, requested_query: bool) -> bool:
     """The query's gallery is shown with the thumbnails of the tiles in view."""
     if not requested_query:
         return True
-    search = window.search
-    if search.last_outcome is None or search._thumb_timer.isActive() or not window.is_idle():
+    outcome = window.session.search.outcome
+    if outcome is None or not window.search.gallery_settled() or not window.is_idle():
+        return False
+    if outcome.hits and window.session.film.path is None:
         return False
     pane = window.results
-    if pane.model.wanted:
-        return False
-    if search.last_outcome.hits and window.current_path is None:
-        return False
     return pane.model.thumbnails_complete(pane.visible_rows())
 
 
@@ -262,10 +261,10 @@ def screenshot_ready(window, requested_path: bool) -> bool:
         return False
     if not requested_path:
         return True
-    if window.root_path is None:
+    if window.session.study.root is None:
         return False
     # Idle means the scan, the image, its series' thumbnails and the report have all arrived
     # (a job's partial results are delivered before its "done"); a film that cannot be decoded
     # has arrived too, as its reason.
     viewer = window.viewer
-    return viewer.image is not None or viewer.error is not None or window.browser.image_count() == 0
+    return viewer.image is not None or viewer.error is not None or window.session.study.tree.image_count == 0

@@ -79,7 +79,8 @@ def xcb_plugin(env: Mapping[str, str]) -> Path | None:
     folders = [Path(env["QT_QPA_PLATFORM_PLUGIN_PATH"])] if env.get("QT_QPA_PLATFORM_PLUGIN_PATH") else []
     folders += [Path(p) / "platforms" for p in env.get("QT_PLUGIN_PATH", "").split(os.pathsep) if p]
     spec = find_spec("PySide6")
-    folders += [Path(p) / "Qt" / "plugins" / "platforms" for p in (spec.submodule_search_locations or [])] if spec else []
+    if spec:
+        folders += [Path(p) / "Qt" / "plugins" / "platforms" for p in (spec.submodule_search_locations or [])]
     return next((f / PLUGIN_FILE for f in folders if (f / PLUGIN_FILE).is_file()), None)
 
 

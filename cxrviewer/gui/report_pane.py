@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QLabel, QTextBrowser, QVBoxLayout, QWidget
 
+NO_REPORT = "No report found for this study (no DICOM SR, report.txt or <image>.txt)."
+
 
 def escape(text: str) -> str:
     """html.escape, imported on first use (the module costs a few ms of start-up)."""
@@ -29,7 +31,7 @@ class ReportPane(QWidget):
         self._redact = None
         self.text.setHtml("<p style='color:gray'>No study open.</p>")  # a constant: nothing to escape
 
-    def show_none(self, message: str = "No report found for this study (no DICOM SR, report.txt or <image>.txt).") -> None:
+    def show_none(self, message: str = NO_REPORT) -> None:
         self.report = None
         self.source.setText("")
         self.text.setHtml(f"<p style='color:gray'>{escape(message)}</p>")
@@ -58,7 +60,8 @@ class ReportPane(QWidget):
         parts = []
         sections = report.sections or ((("Report", report.text),) if report.text.strip() else ())
         for heading, body in sections:
-            paragraphs = "".join(f"<p style='margin:2px 0'>{escape(clean(line))}</p>" for line in body.splitlines() if line.strip())
+            paragraphs = "".join(f"<p style='margin:2px 0'>{escape(clean(line))}</p>"
+                                 for line in body.splitlines() if line.strip())
             parts.append(f"<h3 style='margin:8px 0 2px 0'>{escape(heading)}</h3>{paragraphs}")
         if not sections:  # a dataset that codes labels and ships no report (NIH, CheXpert)
             parts.append("<p style='color:gray'>The dataset has no report text for this film.</p>")

@@ -1,24 +1,12 @@
-"""The results gallery: a search box, library / route / filters, and a tile per similar case.
+"""The results pane: a search box, library / route / filters, and the gallery of similar cases.
 
-The gallery is a ``QListView`` over a model, with a delegate that paints each tile (thumbnail,
-score, view, age / sex, finding chips), so 1,000 results scroll smoothly: nothing is a widget
-per tile, and a tile's thumbnail is only asked for once the tile is painted.
+The pane only shows and asks: its signals carry what the user asked for (the query and the
+filters, a library, a route, a result), the search controller does the work.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import (
-    QAbstractListModel,
-    QEvent,
-    QModelIndex,
-    QPersistentModelIndex,
-    QRect,
-    QSize,
-    Qt,
-    QTimer,
-    Signal,
-)
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPixmap
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -29,232 +17,27 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListView,
     QSpinBox,
-    QStyle,
-    QStyledItemDelegate,
-    QStyleOptionViewItem,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
+from cxrviewer.gui.results_delegate import ResultDelegate
+from cxrviewer.gui.results_model import HIT_ROLE, ResultsModel
 from cxrviewer.reports.labels import ALL_LABELS
 
-HIT_ROLE = Qt.ItemDataRole.UserRole + 1
-TILE = QSize(164, 236)
-THUMB = 148
-REPORT_ROW_HEIGHT = 64
 SEARCH_PAUSE_MS = 450  # typing pause after which the query runs by itself
-
-SHORT_NAMES = {
-    "No Finding": "Normal", "Enlarged Cardiomediastinum": "Wide mediast.", "Cardiomegaly": "Cardiomeg.",
-    "Lung Opacity": "Opacity", "Lung Lesion": "Lesion", "Pleural Effusion": "Effusion",
-    "Pleural Other": "Pleural", "Support Devices": "Devices", "Pleural Thickening": "Pl. thick.",
-}
-CHIP_COLOURS = {"positive": QColor(190, 70, 60), "uncertain": QColor(200, 145, 40)}
-NORMAL_COLOUR = QColor(70, 140, 90)
-
-
-def chip_items(findings: dict[str, str]) -> list[tuple[str, QColor]]:
-    """(text, colour) per finding worth a chip: positives, then uncertain ones (with "?")."""
-    chips = []
-    for status in ("positive", "uncertain"):
-        for label in ALL_LABELS:
-            if findings.get(label) == status:
-                text = SHORT_NAMES.get(label, label)
-                colour = NORMAL_COLOUR if label == "No Finding" else CHIP_COLOURS[status]
-                chips.append((text + ("?" if status == "uncertain" else ""), colour))
-    return chips
-
-
-def describe(case) -> str:
-    age = f"{case.age:.0f}" if case.age is not None else "?"
-    return f"{case.view or '?'} · {case.sex or '?'} {age}"
-
-
-class ResultsModel(QAbstractListModel):
-    """Hits and their thumbnails. Asking for a missing thumbnail queues it in ``wanted``."""
-
-    thumbnailsWanted = Signal()
-
-    def __init__(self, parent=None) -> None:
-        super().__init__(parent)
-        self.hits: list = []
-        self.thumbs: dict[str, QPixmap] = {}
-        self.wanted: list[str] = []
-        self._asked: set[str] = set()
-        self._row_of: dict[str, int] = {}
-        self.anonymise = False
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802
-        return 0 if parent.isValid() else len(self.hits)
-
-    def data(self, index, role: int = Qt.ItemDataRole.DisplayRole):
-        if not index.isValid() or index.row() >= len(self.hits):
-            return None
-        hit = self.hits[index.row()]
-        if role == HIT_ROLE:
-            return hit
-        if role == Qt.ItemDataRole.DisplayRole:
-            return f"{hit.rank}. {hit.case.case_id}"
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return self._tooltip(hit)
-        if role == Qt.ItemDataRole.DecorationRole:
-            pixmap = self.thumbs.get(hit.case.case_id)
-            if pixmap is None and hit.case.case_id not in self._asked:
-                self._asked.add(hit.case.case_id)
-                self.wanted.append(hit.case.case_id)
-                self.thumbnailsWanted.emit()
-            return pixmap
-        return None
-
-    def _tooltip(self, hit) -> str:
-        import html
-
-        case = hit.case
-        ident = "" if self.anonymise else f"{html.escape(case.case_id)}<br>"
-        impression = html.escape(case.impression or "(no report text)")
-        return (f"<b>#{hit.rank}</b> score {hit.score:.3f}<br>{ident}{describe(case)}<br>"
-                f"<p style='white-space:pre-wrap; max-width: 360px'>{impression}</p>")
-
-    def set_hits(self, hits) -> None:
-        self.beginResetModel()
-        self.hits = list(hits)
-        self._row_of = {h.case.case_id: n for n, h in enumerate(self.hits)}
-        self.thumbs = {k: v for k, v in self.thumbs.items() if k in self._row_of}
-        self._asked = set(self.thumbs)
-        self.wanted = []
-        self.endResetModel()
-
-    def append_hits(self, hits) -> int:
-        """Add the hits not shown yet at the end (a longer run of the same query); the rows
-        already there, and the scroll position, stay. Returns how many were added."""
-        new = [h for h in hits if h.case.case_id not in self._row_of]
-        if new:
-            first = len(self.hits)
-            self.beginInsertRows(QModelIndex(), first, first + len(new) - 1)
-            self.hits.extend(new)
-            self._row_of.update({h.case.case_id: first + n for n, h in enumerate(new)})
-            self.endInsertRows()
-        return len(new)
-
-    def take_wanted(self) -> list[str]:
-        wanted, self.wanted = self.wanted, []
-        return wanted
-
-    def set_thumbnail(self, case_id: str, pixmap: QPixmap) -> None:
-        row = self._row_of.get(case_id)
-        if row is None:
-            return
-        # Scaled once here, not in every paint of the tile.
-        self.thumbs[case_id] = pixmap.scaled(THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio,
-                                             Qt.TransformationMode.SmoothTransformation)
-        index = self.index(row)
-        self.dataChanged.emit(index, index, [Qt.ItemDataRole.DecorationRole])
-
-    def thumbnails_complete(self, rows: range) -> bool:
-        return all(self.hits[r].case.case_id in self.thumbs for r in rows if r < len(self.hits))
-
-
-class ResultDelegate(QStyledItemDelegate):
-    """Paints a tile (films view) or a report row (reports view)."""
-
-    def __init__(self, view: QListView) -> None:
-        super().__init__(view)
-        self.view = view
-        self.reports_mode = False
-
-    def sizeHint(self, option, index) -> QSize:  # noqa: N802
-        if self.reports_mode:
-            return QSize(max(200, self.view.viewport().width() - 8), REPORT_ROW_HEIGHT)
-        return TILE
-
-    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index) -> None:
-        hit = index.data(HIT_ROLE)
-        if hit is None:
-            return
-        painter.save()
-        rect = option.rect.adjusted(2, 2, -2, -2)
-        selected = bool(option.state & QStyle.StateFlag.State_Selected)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(option.palette.highlight() if selected else option.palette.base())
-        painter.drawRoundedRect(rect, 6, 6)
-        if self.reports_mode:
-            self._paint_report(painter, rect, hit, option, selected)
-        else:
-            self._paint_tile(painter, rect, hit, index, option, selected)
-        painter.restore()
-
-    def _paint_tile(self, painter, rect: QRect, hit, index, option, selected: bool) -> None:
-        thumb_rect = QRect(rect.left() + (rect.width() - THUMB) // 2, rect.top() + 6, THUMB, THUMB)
-        painter.fillRect(thumb_rect, QColor(0, 0, 0))
-        pixmap = index.data(Qt.ItemDataRole.DecorationRole)
-        if pixmap is not None:
-            x = thumb_rect.left() + (thumb_rect.width() - pixmap.width()) // 2
-            y = thumb_rect.top() + (thumb_rect.height() - pixmap.height()) // 2
-            painter.drawPixmap(x, y, pixmap)
-        text_colour = option.palette.highlightedText().color() if selected else option.palette.text().color()
-        top = thumb_rect.bottom() + 4
-        bold = QFont(option.font)
-        bold.setBold(True)
-        painter.setFont(bold)
-        painter.setPen(text_colour)
-        line = QFontMetrics(bold).height()
-        painter.drawText(QRect(rect.left() + 6, top, rect.width() - 12, line),
-                         Qt.AlignmentFlag.AlignLeft, f"#{hit.rank}")
-        painter.drawText(QRect(rect.left() + 6, top, rect.width() - 12, line),
-                         Qt.AlignmentFlag.AlignRight, f"{hit.score:.3f}")
-        painter.setFont(option.font)
-        painter.drawText(QRect(rect.left() + 6, top + line, rect.width() - 12, line),
-                         Qt.AlignmentFlag.AlignLeft, describe(hit.case))
-        self._paint_chips(painter, QRect(rect.left() + 4, top + 2 * line + 2, rect.width() - 8,
-                                         rect.bottom() - top - 2 * line - 2), hit.case.findings, option)
-
-    def _paint_chips(self, painter, area: QRect, findings: dict[str, str], option) -> None:
-        small = QFont(option.font)
-        small.setPointSizeF(max(6.5, option.font.pointSizeF() * 0.8))
-        painter.setFont(small)
-        metrics = QFontMetrics(small)
-        x, y = area.left(), area.top()
-        height = metrics.height() + 2
-        for text, colour in chip_items(findings):
-            width = metrics.horizontalAdvance(text) + 8
-            if x + width > area.right() and x > area.left():
-                x, y = area.left(), y + height + 2
-            if y + height > area.bottom():
-                break
-            painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(colour)
-            painter.drawRoundedRect(QRect(x, y, width, height), 4, 4)
-            painter.setPen(QColor(255, 255, 255))
-            painter.drawText(QRect(x, y, width, height), Qt.AlignmentFlag.AlignCenter, text)
-            x += width + 3
-
-    def _paint_report(self, painter, rect: QRect, hit, option, selected: bool) -> None:
-        text_colour = option.palette.highlightedText().color() if selected else option.palette.text().color()
-        painter.setPen(text_colour)
-        bold = QFont(option.font)
-        bold.setBold(True)
-        painter.setFont(bold)
-        line = QFontMetrics(bold).height()
-        painter.drawText(QRect(rect.left() + 6, rect.top() + 3, 120, line), Qt.AlignmentFlag.AlignLeft,
-                         f"#{hit.rank}  {hit.score:.3f}")
-        painter.setFont(option.font)
-        painter.drawText(QRect(rect.left() + 126, rect.top() + 3, rect.width() - 132, line),
-                         Qt.AlignmentFlag.AlignLeft, describe(hit.case))
-        body = QRect(rect.left() + 6, rect.top() + 3 + line, rect.width() - 12, rect.height() - line - 6)
-        painter.drawText(body, Qt.TextFlag.TextWordWrap | Qt.AlignmentFlag.AlignTop,
-                         hit.case.impression or "(no report text)")
 
 
 class ResultsPane(QWidget):
     """Controls and gallery; emits plain requests, the search controller does the work."""
 
-    searchRequested = Signal()  # read the query and filters from the pane
+    searchRequested = Signal(str, dict)  # the query, the filters (library.Filters fields)
     similarRequested = Signal(str)  # "films" or "reports"
     libraryChosen = Signal(str)  # name or path
     routeChosen = Signal(str)
-    caseActivated = Signal(object)  # Hit
+    caseActivated = Signal(object)  # Hit: open it
+    caseSelected = Signal(object)  # Hit or None: the result looked at
     compareRequested = Signal(object)  # Hit
     moreWanted = Signal()  # the gallery was scrolled to its end
 
@@ -271,7 +54,8 @@ class ResultsPane(QWidget):
         self.reports_button.setToolTip("Reports of the films nearest to the one in the viewer")
         self.compare_button = QToolButton()
         self.compare_button.setText("Compare")
-        self.compare_button.setToolTip("Side by side with the viewed film, window/level synced (or double-click a result)")
+        self.compare_button.setToolTip("Side by side with the viewed film, window/level synced "
+                                       "(or double-click a result)")
         self.library_box = QComboBox()
         self.library_box.setToolTip("Case library to search")
         self.route_box = QComboBox()
@@ -347,6 +131,8 @@ class ResultsPane(QWidget):
         self.gallery.doubleClicked.connect(self._on_double_click)
         self.gallery.installEventFilter(self)
         self.gallery.verticalScrollBar().valueChanged.connect(self._scrolled)
+        self.gallery.selectionModel().currentChanged.connect(lambda index, _: self.caseSelected.emit(
+            index.data(HIT_ROLE) if index.isValid() else None))
 
     def _build_filters(self) -> QWidget:
         box = QWidget()
@@ -382,9 +168,9 @@ class ResultsPane(QWidget):
         form.addRow(self.require_filter)
         form.addRow(self.exclude_filter)
         for combo in (self.view_filter, self.sex_filter, self.require_filter, self.exclude_filter):
-            combo.activated.connect(lambda _: self.searchRequested.emit())
+            combo.activated.connect(lambda _: self.request_search())
         for spin in (self.age_min, self.age_max):
-            spin.editingFinished.connect(self.searchRequested.emit)
+            spin.editingFinished.connect(self.request_search)
         return box
 
     # -- reading the controls ------------------------------------------------------------------
@@ -405,13 +191,27 @@ class ResultsPane(QWidget):
         indexes = self.gallery.selectedIndexes()
         return indexes[0].data(HIT_ROLE) if indexes else None
 
+    def request_search(self) -> None:
+        """Ask for the typed query with the filters set (Enter, a typing pause, a filter)."""
+        self._pause.stop()
+        self.searchRequested.emit(self.query.text().strip(), self.filter_values())
+
     def _query_paused(self) -> None:
         if self.query.text().strip():
-            self.searchRequested.emit()
+            self.request_search()
 
     def _query_entered(self) -> None:
+        self.request_search()
+
+    def set_query(self, text: str) -> None:
+        """Show a query the session chose (the first start's example) without asking again."""
         self._pause.stop()
-        self.searchRequested.emit()
+        self.query.setText(text)
+
+    def stop(self) -> None:
+        """No typing pause or click left to fire (the window is closing)."""
+        self._pause.stop()
+        self._click.stop()
 
     def _on_click(self, index) -> None:
         self._clicked_hit = index.data(HIT_ROLE)

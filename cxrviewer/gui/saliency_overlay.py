@@ -23,7 +23,7 @@ def overlay_lut(colormap: str, opacity: float, threshold: float) -> np.ndarray:
     lut = np.zeros((256, 4), np.uint8)
     lut[:, :3] = colours[:, :3]
     levels = np.linspace(0.0, 1.0, 256)
-    lut[:, 3] = np.where(levels >= threshold, int(round(255 * opacity)), 0)
+    lut[:, 3] = np.where(levels >= threshold, round(255 * opacity), 0)
     return lut
 
 

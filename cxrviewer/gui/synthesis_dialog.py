@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from cxrviewer.gui.bridge import ExecutorBridge
+from cxrviewer.gui.bridge import gui_jobs
 from cxrviewer.services import JobEvent
 from cxrviewer.services import synthesis as jobs
 
@@ -50,8 +50,7 @@ class SynthesisDialog(QDialog):
         super().__init__(parent)
         self.model = model  # a generator name or folder; None: the shipped one
         self.setWindowTitle("Synthesize example films")
-        self.bridge = ExecutorBridge("cxrviewer-synthesis", self)
-        self.bridge.event.connect(self._on_event)
+        self.jobs = gui_jobs("cxrviewer-synthesis", self)
         self.examples: Any = None
         self.error = ""
         self.text = QLineEdit(text or "small left apical pneumothorax")
@@ -108,24 +107,22 @@ class SynthesisDialog(QDialog):
             return
         self.generate_button.setEnabled(False)
         self.status.setText("Drawing films…")
-        self.bridge.submit(jobs.examples, text, self.count.value(), self.seed.value(), self.model, channel="examples")
+        self.jobs.submit(jobs.examples, text, self.count.value(), self.seed.value(), self.model, channel="examples",
+                         on_event=self._on_event)
 
     def save(self) -> None:
         if self.examples is None:
             return
         folder = QFileDialog.getExistingDirectory(self, "Save the generated films to")
         if folder:
-            self.bridge.submit(jobs.save, self.examples.text, folder, len(self.examples.films), self.examples.seed,
-                               self.model, channel="save")
+            self.jobs.submit(jobs.save, self.examples.text, folder, len(self.examples.films), self.examples.seed,
+                             self.model, channel="save", on_event=self._on_saved)
 
     def _on_event(self, event: JobEvent) -> None:
         if event.kind == "progress":
             self.status.setText(str(event.payload[2]))
             return
         if event.kind == "partial":
-            return
-        if event.channel == "save":
-            self._on_saved(event)
             return
         self.generate_button.setEnabled(True)
         if event.kind == "done":
@@ -150,7 +147,8 @@ class SynthesisDialog(QDialog):
         for i, film in enumerate(examples.films):
             tile = QLabel()
             tile.setPixmap(film_pixmap(film))
-            tile.setToolTip(f"Generated film {i + 1} for “{examples.text}” (seed {examples.seed}); not a patient's film")
+            tile.setToolTip(f"Generated film {i + 1} for “{examples.text}” (seed {examples.seed}); "
+                            "not a patient's film")
             self.grid.addWidget(tile, i // COLUMNS, i % COLUMNS)
         asked = "; ".join(examples.findings) or "no finding the report labeler knows (a normal film)"
         self.status.setText(f"{len(examples.films)} films by {examples.generator}, trained on {examples.trained_on}. "
@@ -158,10 +156,10 @@ class SynthesisDialog(QDialog):
         self.save_button.setEnabled(True)
 
     def shutdown(self) -> None:
-        self.bridge.executor.cancel_all()
-        self.bridge.shutdown()
+        self.jobs.cancel_all()
+        self.jobs.shutdown()
 
-    def done(self, result: int) -> None:  # noqa: D102 - Qt override: closing stops the worker
+    def done(self, result: int) -> None:  # Qt override: closing stops the worker
         self.shutdown()
         super().done(result)
 

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from cxrviewer.gui.bridge import ExecutorBridge
+from cxrviewer.gui.bridge import gui_jobs
 from cxrviewer.services import JobEvent
 from cxrviewer.services import training as jobs
 
@@ -47,8 +47,7 @@ class TrainingDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Train a model")
         self.resize(820, 620)
-        self.bridge = ExecutorBridge("cxrviewer-train", self)
-        self.bridge.event.connect(self._on_event)
+        self.jobs = gui_jobs("cxrviewer-train", self)
         self.result = None
         self.error = ""
         self.estimate = None
@@ -167,10 +166,10 @@ class TrainingDialog(QDialog):
         self._started, self._pending = None, (task, options)
         if estimate_first:
             self.status.setText("Timing a few training steps on this machine…")
-            self.bridge.submit(jobs.estimate, task, options, channel="estimate")
+            self.jobs.submit(jobs.estimate, task, options, channel="estimate", on_event=self._on_estimate)
             return
         self.status.setText("Starting…")
-        self.bridge.submit(jobs.train, task, options, channel="train")
+        self.jobs.submit(jobs.train, task, options, channel="train", on_event=self._on_event)
 
     def _on_estimate(self, event: JobEvent) -> None:
         if event.kind == "progress":
@@ -192,16 +191,13 @@ class TrainingDialog(QDialog):
         self.start(task, options)
 
     def cancel(self) -> None:
-        self.bridge.executor.cancel_channel("train")
+        self.jobs.cancel_channel("train")
         self.status.setText("Cancelling after the current step; the last checkpoint is kept…")
 
     def running(self) -> bool:
         return not self.train_button.isEnabled()
 
     def _on_event(self, event: JobEvent) -> None:
-        if event.channel == "estimate":
-            self._on_estimate(event)
-            return
         if event.kind == "partial":
             self._show_progress(event.payload)
             return
@@ -265,10 +261,10 @@ class TrainingDialog(QDialog):
 
     def shutdown(self) -> None:
         """Stop a run and its worker thread (the checkpoint so far is kept)."""
-        self.bridge.executor.cancel_all()
-        self.bridge.shutdown()
+        self.jobs.cancel_all()
+        self.jobs.shutdown()
 
-    def done(self, result: int) -> None:  # noqa: D102 - Qt override: closing stops the run
+    def done(self, result: int) -> None:  # Qt override: closing stops the run
         self.shutdown()
         super().done(result)
 

@@ -9,141 +9,23 @@ expensive parts (decode, presets, percentiles) arrive precomputed in an ``Opened
 from __future__ import annotations
 
 import math
-import re
-from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QFont, QImage, QPixmap
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QSlider, QVBoxLayout, QWidget
 
-from cxrviewer.imaging import display, measure
-from cxrviewer.imaging.anonymise import masked_header
+from cxrviewer.gui.viewer_items import MAGNIFIER_SOURCE_PX, MAGNIFIER_ZOOM, FastImageItem, ImageViewBox, Magnifier  # noqa: F401 - the zoom, for tests
+from cxrviewer.gui.viewer_overlays import CornerOverlays, MessageOverlay, fmt_value, overlay_texts
+from cxrviewer.gui.viewer_tools import TOOLS, Measurement, MeasureTools
+from cxrviewer.imaging import display
 from cxrviewer.imaging.orientation import Orientation
-from cxrviewer.imaging.records import ImageHeader, VoiPreset, Window
+from cxrviewer.imaging.records import VoiPreset, Window
 
 # Row-major matches numpy/DICOM (rows, cols); a raster image needs no antialiasing.
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
 
-TOOLS = ("pan", "measure", "ctr")
 WL_THROTTLE_MS = 30  # at most ~33 level updates a second while dragging
-MAGNIFIER_SOURCE_PX = 48
-MAGNIFIER_ZOOM = 4
-
-
-class FastImageItem(pg.ImageItem):
-    """An ImageItem whose rendered grey image is kept as RGB32.
-
-    pyqtgraph renders a grey image as Indexed8 (with a LUT) or Grayscale8; Qt's raster engine
-    converts those formats on every scaled ``drawImage`` (measured 2.6-4.8 ms for 1k x 1k, against
-    0.6 ms for RGB32). Converting once after the render (about 1 ms) makes the first paint faster
-    and every later paint of the same levels (pan, zoom, overlays) cheaper still.
-    """
-
-    _SLOW_FORMATS = (QImage.Format.Format_Indexed8, QImage.Format.Format_Grayscale8)
-
-    def render(self) -> None:
-        super().render()
-        qimage = self.qimage
-        if qimage is not None and qimage.format() in self._SLOW_FORMATS:
-            self.qimage = qimage.convertToFormat(QImage.Format.Format_RGB32)
-
-
-class ImageViewBox(pg.ViewBox):
-    """A ViewBox whose right-drag does window/level and whose left-drag draws with the active tool."""
-
-    windowDragged = Signal(float, float)  # screen pixels moved since the last event
-    windowDragFinished = Signal()
-    toolDragged = Signal(QPointF, QPointF, bool)  # start, current (view coords), finished
-
-    def __init__(self) -> None:
-        super().__init__(lockAspect=True, invertY=True, enableMenu=False, defaultPadding=0.0)
-        self.tool = "pan"
-
-    def mouseDragEvent(self, ev, axis=None) -> None:  # noqa: N802 - Qt override
-        if ev.button() == Qt.MouseButton.RightButton:
-            ev.accept()
-            delta = ev.screenPos() - ev.lastScreenPos()
-            self.windowDragged.emit(delta.x(), delta.y())
-            if ev.isFinish():
-                self.windowDragFinished.emit()
-            return
-        if ev.button() == Qt.MouseButton.LeftButton and self.tool != "pan":
-            ev.accept()
-            start = self.mapSceneToView(ev.buttonDownScenePos())
-            current = self.mapSceneToView(ev.scenePos())
-            self.toolDragged.emit(start, current, ev.isFinish())
-            return
-        super().mouseDragEvent(ev, axis)
-
-    def mouseClickEvent(self, ev) -> None:  # noqa: N802 - Qt override
-        if ev.button() == Qt.MouseButton.RightButton:
-            ev.accept()  # no context menu: right button is window/level
-            return
-        super().mouseClickEvent(ev)
-
-
-@dataclass
-class Measurement:
-    kind: str  # "length", "cardiac", "thoracic"
-    line: pg.PlotCurveItem
-    label: pg.TextItem
-    value: float
-    unit: str
-    source: str = ""  # which calibration the value came from
-
-
-class CornerOverlay(QLabel):
-    def __init__(self, parent: QWidget, corner: Qt.AlignmentFlag) -> None:
-        super().__init__(parent)
-        self.corner = corner
-        self.setAlignment(corner)
-        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
-        # A translucent backing keeps the text legible over bright bone and white borders.
-        self.setStyleSheet("color: #e8e8a0; background: rgba(0, 0, 0, 110); font-size: 11px; padding: 1px 3px;")
-        self.setTextFormat(Qt.TextFormat.PlainText)
-
-
-class MessageOverlay(QLabel):
-    """Centred, word-wrapped text over the view: the start hint, or why a film cannot be shown.
-
-    A QLabel on the viewport rather than a text item in the scene: it wraps to the view's width
-    (a decode error is often longer than one line) and keeps its place when the view resizes.
-    """
-
-    MARGIN = 24
-
-    def __init__(self, parent: QWidget, text: str) -> None:
-        super().__init__(parent)
-        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.setWordWrap(True)
-        self.setTextFormat(Qt.TextFormat.PlainText)
-        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
-        self.set_error(False)
-        self.setText(text)
-        parent.installEventFilter(self)
-        self.place()
-
-    def setText(self, text: str) -> None:  # noqa: N802 - Qt override
-        # Long unbroken runs (paths, UIDs, codec messages) get places to wrap at.
-        super().setText(re.sub(r"(\S{32})(?=\S)", "\\1\u200b", text))
-
-    def plain_text(self) -> str:
-        return self.text().replace("\u200b", "")
-
-    def set_error(self, error: bool) -> None:
-        colour = "#e8c8a0" if error else "#a0a0a0"
-        self.setStyleSheet(f"color: {colour}; font-size: {14 if error else 13}px; background: transparent;")
-
-    def place(self) -> None:
-        m = self.MARGIN
-        self.setGeometry(self.parentWidget().rect().adjusted(m, m, -m, -m))
-
-    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt override
-        if watched is self.parentWidget() and event.type() == QEvent.Type.Resize:
-            self.place()
-        return False
 
 
 class ImageViewer(QWidget):
@@ -170,9 +52,6 @@ class ImageViewer(QWidget):
         self.anonymise = False
         self.show_overlays = True
         self.patient_index = 1
-        self.measurements: list[Measurement] = []
-        self._ctr_parts: dict[str, Measurement] = {}
-        self._drawing: Measurement | None = None
         self._pending_window: Window | None = None
         self._displayed: np.ndarray | None = None
         self._stride = 1
@@ -207,19 +86,9 @@ class ImageViewer(QWidget):
         viewport = self.graphics.viewport()
         self.message = MessageOverlay(viewport, "Open a study folder (Ctrl+O) or drop one here")
         self.placeholder = self.message  # the name callers have used for it
-        self.corners = {
-            corner: CornerOverlay(viewport, corner)
-            for corner in (
-                Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop,
-                Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop,
-                Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom,
-                Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignBottom,
-            )
-        }
-        self.magnifier = QLabel(viewport)
-        self.magnifier.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
-        self.magnifier.setStyleSheet("border: 1px solid #e8e8a0; background: black;")
-        self.magnifier.hide()
+        self.overlays = CornerOverlays(self)
+        self.tools = MeasureTools(self)
+        self.magnifier = Magnifier(viewport)
         self.magnifier_enabled = False
 
         self._wl_timer = QTimer(self)
@@ -314,7 +183,6 @@ class ImageViewer(QWidget):
     def _redraw_pixels(self) -> None:
         frame_pixels = self.image.display_pixels[self.frame]
         self._displayed = self.orientation.apply(frame_pixels)
-        h, w = self._displayed.shape[:2]
         self._stride = self._stride_for_zoom(self._fit_zoom())
         self._set_item_image()
         self.frame_label.setText(f"{self.frame + 1} / {self.image.display_pixels.shape[0]}")
@@ -341,7 +209,6 @@ class ImageViewer(QWidget):
         return max(1, int(1.0 / zoom)) if zoom > 0 else 1
 
     def _set_item_image(self) -> None:
-        h, w = self._displayed.shape[:2]
         s = self._stride
         data = self._displayed if s == 1 else np.ascontiguousarray(self._displayed[::s, ::s])
         rect = QRectF(0, 0, data.shape[1] * s, data.shape[0] * s)
@@ -473,14 +340,15 @@ class ImageViewer(QWidget):
         """The original image's (row, col) under a point in view coordinates, or None outside."""
         if self._displayed is None:
             return None
-        row, col = int(math.floor(view_point.y())), int(math.floor(view_point.x()))
+        row, col = math.floor(view_point.y()), math.floor(view_point.x())
         h, w = self._displayed.shape[:2]
         if not (0 <= row < h and 0 <= col < w):
             return None
-        return self.orientation.to_source(row, col, self._source_shape())
+        return self.orientation.to_source(row, col, self.source_shape())
 
-    def _source_shape(self) -> tuple[int, int]:
-        return tuple(self.image.display_pixels.shape[1:3])
+    def source_shape(self) -> tuple[int, int]:
+        rows, cols = self.image.display_pixels.shape[1:3]
+        return int(rows), int(cols)
 
     def describe_pixel(self, row: int, col: int) -> str:
         image = self.image
@@ -489,7 +357,7 @@ class ImageViewer(QWidget):
             return f"x {col}  y {row}   RGB {stored}"
         value = image.modality_value(self.frame, row, col)
         units = f" {image.rescale_type}" if image.rescale_type else ""
-        return f"x {col}  y {row}   stored {_fmt(stored)}   value {_fmt(value)}{units}"
+        return f"x {col}  y {row}   stored {fmt_value(stored)}   value {fmt_value(value)}{units}"
 
     def _on_mouse_moved(self, scene_pos: QPointF) -> None:
         if self.image is None:
@@ -520,27 +388,12 @@ class ImageViewer(QWidget):
         return display.apply_mapping(np.ascontiguousarray(crop), self._mapping())
 
     def _update_magnifier(self, view_point: QPointF, widget_pos) -> None:
-        from cxrviewer.gui.study_browser import array_to_qimage
+        self.magnifier.show_region(self.magnified_region(view_point), widget_pos, self.graphics.viewport())
 
-        crop = array_to_qimage(self.magnified_region(view_point))
-        size = MAGNIFIER_SOURCE_PX * MAGNIFIER_ZOOM
-        self.magnifier.setPixmap(QPixmap.fromImage(crop).scaled(size, size, Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.FastTransformation))
-        self.magnifier.resize(size + 2, size + 2)
-        x = widget_pos.x() + 24
-        y = widget_pos.y() + 24
-        viewport = self.graphics.viewport()
-        if x + size > viewport.width():
-            x = widget_pos.x() - size - 24
-        if y + size > viewport.height():
-            y = widget_pos.y() - size - 24
-        self.magnifier.move(int(x), int(y))
-        self.magnifier.show()
-        self.magnifier.raise_()
-
-    # -- measurement tools ------------------------------------------------------------------------
+    # -- measurement tools (viewer_tools) ----------------------------------------------------------
 
     def set_tool(self, tool: str) -> None:
-        if tool not in TOOLS:
+        if tool not in TOOLS and tool not in self.tools.plugins:
             raise ValueError(tool)
         self.view.tool = tool
         cursor = Qt.CursorShape.OpenHandCursor if tool == "pan" else Qt.CursorShape.CrossCursor
@@ -550,85 +403,22 @@ class ImageViewer(QWidget):
     def tool(self) -> str:
         return self.view.tool
 
+    @property
+    def measurements(self) -> list[Measurement]:
+        return self.tools.measurements
+
     def clear_measurements(self) -> None:
-        for m in self.measurements:
-            self.view.removeItem(m.line)
-            self.view.removeItem(m.label)
-        self.measurements.clear()
-        self._ctr_parts.clear()
-        self._drawing = None
-        self.measurementChanged.emit("")
+        self.tools.clear()
 
     def _on_tool_drag(self, start: QPointF, current: QPointF, finished: bool) -> None:
-        if self.image is None:
-            return
-        if self.tool == "ctr":
-            current = QPointF(current.x(), start.y())  # widths are horizontal
-        kind = "length" if self.tool == "measure" else self._next_ctr_part()
-        if self._drawing is None:
-            if kind == "cardiac" and "cardiac" in self._ctr_parts:
-                self._remove_ctr()
-            self._drawing = self._new_measurement(kind)
-        self._update_measurement(self._drawing, start, current)
-        if finished:
-            done, self._drawing = self._drawing, None
-            if done.kind in ("cardiac", "thoracic"):
-                self._ctr_parts[done.kind] = done
-            self.measurementChanged.emit(self.measurement_summary())
-
-    def _next_ctr_part(self) -> str:
-        if self._drawing is not None:
-            return self._drawing.kind
-        return "thoracic" if set(self._ctr_parts) == {"cardiac"} else "cardiac"
-
-    def _remove_ctr(self) -> None:
-        for part in self._ctr_parts.values():
-            self.view.removeItem(part.line)
-            self.view.removeItem(part.label)
-            self.measurements.remove(part)
-        self._ctr_parts.clear()
-
-    def _new_measurement(self, kind: str) -> Measurement:
-        colour = {"length": (255, 215, 0), "cardiac": (255, 90, 90), "thoracic": (90, 200, 255)}[kind]
-        line = pg.PlotCurveItem(pen=pg.mkPen(colour, width=2))
-        label = pg.TextItem(color=colour, anchor=(0, 1), fill=pg.mkBrush(0, 0, 0, 160))
-        label.setFont(QFont("", 10))
-        self.view.addItem(line, ignoreBounds=True)
-        self.view.addItem(label, ignoreBounds=True)
-        m = Measurement(kind, line, label, 0.0, "px")
-        self.measurements.append(m)
-        return m
-
-    def _update_measurement(self, m: Measurement, start: QPointF, end: QPointF) -> None:
-        m.line.setData([start.x(), end.x()], [start.y(), end.y()])
-        shape = self._source_shape()
-        p0 = source_point(self.orientation, start.y(), start.x(), shape)
-        p1 = source_point(self.orientation, end.y(), end.x(), shape)
-        value, unit, source = measure.length(p0, p1, self.image.spacing)
-        m.value, m.unit = value, unit
-        prefix = {"length": "", "cardiac": "Cardiac ", "thoracic": "Thoracic "}[m.kind]
-        text = f"{prefix}{value:.1f} {unit}"
-        if m.kind == "thoracic" and "cardiac" in self._ctr_parts:
-            ratio = measure.cardiothoracic_ratio(self._ctr_parts["cardiac"].value, value)
-            text += f"\nCTR {ratio:.2f}"
-        m.label.setText(text)
-        m.label.setPos(end)
-        m.source = source
+        if self.image is not None:
+            self.tools.drag(self.tool, start, current, finished)
 
     def measurement_summary(self) -> str:
-        parts = []
-        for m in self.measurements:
-            if m.kind == "length":
-                parts.append(f"Length {m.value:.1f} {m.unit}")
-        if {"cardiac", "thoracic"} <= set(self._ctr_parts):
-            c, t = self._ctr_parts["cardiac"], self._ctr_parts["thoracic"]
-            parts.append(f"CTR {measure.cardiothoracic_ratio(c.value, t.value):.2f} (cardiac {c.value:.1f} / thoracic {t.value:.1f} {t.unit})")
-        if parts and self.image is not None:
-            parts.append(_spacing_note(self.image.spacing))
-        return " · ".join(parts)
+        return self.tools.summary()
 
     def last_measurement(self) -> Measurement | None:
-        return self.measurements[-1] if self.measurements else None
+        return self.tools.last()
 
     # -- overlays -------------------------------------------------------------------------------
 
@@ -642,99 +432,12 @@ class ImageViewer(QWidget):
         self._update_overlays()
 
     def overlay_texts(self) -> dict[str, str]:
-        if self.image is None:
-            return {"tl": "", "tr": "", "bl": "", "br": ""}
-        header: ImageHeader = self.image.header
-        if self.anonymise:
-            header = masked_header(header, self.patient_index)
-        patient = "\n".join(
-            line
-            for line in (
-                header.patient_name,
-                f"ID {header.patient_id}" if header.patient_id else "",
-                " ".join(x for x in (header.patient_sex, header.patient_age) if x),
-                f"Born {header.patient_birth_date}" if header.patient_birth_date else "",
-            )
-            if line
-        )
-        study = "\n".join(
-            line
-            for line in (
-                header.institution,
-                header.study_description,
-                " ".join(x for x in (header.study_date, header.study_time[:6] if header.study_time else "") if x),
-                f"Acc {header.accession_number}" if header.accession_number else "",
-                " ".join(x for x in (header.modality, header.view_position, header.body_part) if x),
-            )
-            if line
-        )
-        levels = ""
-        if self.window is not None and not self.image.is_color:
-            levels = f"{self.preset_name}\nW {_fmt(self.window.width)}  L {_fmt(self.window.center)}"
-            if self.user_invert:
-                levels += "  (inverted)"
-        geometry = f"{header.columns} x {header.rows}"
-        frames = self.image.display_pixels.shape[0]
-        if frames > 1:
-            geometry += f"\nFrame {self.frame + 1}/{frames}"
-        zoom = self.zoom_percent()
-        if zoom:
-            geometry += f"\nZoom {zoom:.0f}%"
-        series = f"Series {header.series_number}" if header.series_number is not None else ""
-        if header.instance_number is not None:
-            series += f"  Image {header.instance_number}"
-        return {"tl": patient, "tr": study, "bl": "\n".join(x for x in (levels, series.strip()) if x), "br": geometry}
+        return overlay_texts(self)
 
     def _update_overlays(self) -> None:
-        if self._overlays_held:
-            return
-        texts = self.overlay_texts()
-        keys = dict(zip(self.corners, ("tl", "tr", "bl", "br")))
-        viewport = self.graphics.viewport()
-        for corner, label in self.corners.items():
-            label.setText(texts[keys[corner]])
-            label.setVisible(self.show_overlays and bool(texts[keys[corner]]))
-            label.adjustSize()
-            x = 6 if corner & Qt.AlignmentFlag.AlignLeft else viewport.width() - label.width() - 6
-            y = 4 if corner & Qt.AlignmentFlag.AlignTop else viewport.height() - label.height() - 4
-            label.move(x, y)
+        if not self._overlays_held:
+            self.overlays.update()
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
         super().resizeEvent(event)
         QTimer.singleShot(0, self._update_overlays)
-
-
-def _fmt(value) -> str:
-    if isinstance(value, (float, np.floating)):
-        return f"{value:.0f}" if float(value).is_integer() or abs(value) >= 100 else f"{value:.2f}"
-    return str(value)
-
-
-def _spacing_note(spacing) -> str:
-    if spacing is None:
-        return "uncalibrated (no pixel spacing): pixels"
-    note = f"from {spacing.source}"
-    if spacing.note:
-        note += f", {spacing.note}"
-    return note
-
-
-def source_point(orientation: Orientation, y: float, x: float, shape: tuple[int, int]) -> tuple[float, float]:
-    """A continuous displayed point (pixel-edge coordinates) as (row, col) in the source image.
-
-    The continuous twin of ``Orientation.to_source``: measurements need sub-pixel end points.
-    """
-    rows, cols = shape
-    if orientation.rotation == 0:
-        r, c = y, x
-    elif orientation.rotation == 90:
-        r, c = rows - x, y
-    elif orientation.rotation == 180:
-        r, c = rows - y, cols - x
-    else:
-        r, c = x, cols - y
-    if orientation.flip_v:
-        r = rows - r
-    if orientation.flip_h:
-        c = cols - c
-    return r, c

@@ -18,7 +18,7 @@ _EXPORTS = {
     "read_header": "dicom", "load_image": "dicom",
     "presets_for": "display", "default_preset": "display", "mapping_for": "display",
     "window_from_drag": "display", "render_uint8": "display", "auto_window": "display",
-    "iter_folder": "scan", "StudyTree": "scan", "summarize": "scan",
+    "iter_folder": "scan", "StudyTree": "study_tree", "summarize": "study_tree",
     "thumbnail": "thumbnails",
     "is_identifying": "anonymise", "masked_header": "anonymise", "redact_text": "anonymise",
     "sr_text": "sr",

@@ -70,7 +70,8 @@ def format_summary(path: str, summary: dict[str, Any]) -> str:
 def run_info(args: argparse.Namespace) -> int:
     """Exit 0 when anything is readable, 1 when nothing is (or the path does not exist)."""
     from cxrviewer.cli import UserError
-    from cxrviewer.imaging.scan import StudyTree, iter_folder, summarize
+    from cxrviewer.imaging.scan import iter_folder
+    from cxrviewer.imaging.study_tree import StudyTree, summarize
 
     path = os.path.abspath(args.path)
     if not os.path.exists(path):

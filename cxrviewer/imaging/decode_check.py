@@ -95,7 +95,8 @@ def check(root: str, *, timeout: float = DECODE_TIMEOUT_S,
                 except DecodeAbandoned as exc:
                     yield DecodeResult(item.path, False, str(exc), "decode", seconds=time.perf_counter() - started)
                 except Exception as exc:  # noqa: BLE001 - one file's failure, whatever it is
-                    yield DecodeResult(item.path, False, unexpected(exc), "decode", seconds=time.perf_counter() - started)
+                    yield DecodeResult(item.path, False, unexpected(exc), "decode",
+                                       seconds=time.perf_counter() - started)
                 else:
                     yield DecodeResult(item.path, True, "", "decode", found["frames"], found["rows"], found["columns"],
                                        tuple(found["warnings"]), time.perf_counter() - started)

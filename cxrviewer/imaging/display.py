@@ -122,6 +122,7 @@ def mapping_for(image: LoadedImage, choice: VoiPreset | Window, invert: bool) ->
     invert
         The final inversion: the image's own (MONOCHROME1 / INVERSE) XOR the user's toggle.
     """
+    lut: np.ndarray | None
     if isinstance(choice, VoiPreset) and choice.window is None and choice.lut is not None:
         lo, hi, lut = _voi_lut_span(choice)
     else:

@@ -76,7 +76,7 @@ class LoadedImage:
         """Inverse of :meth:`to_display`."""
         return (float(display_value) - self.display_offset) / self.display_scale
 
-    def stored_value(self, frame: int, row: int, col: int) -> int | tuple[int, ...]:
+    def stored_value(self, frame: int, row: int, col: int) -> int | float | tuple[int, ...]:
         """The value stored in the file at a pixel (a tuple of R, G, B for colour)."""
         value = self.pixels[frame, row, col]
         if self.is_color:

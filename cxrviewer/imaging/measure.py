@@ -56,7 +56,7 @@ def spacing_of(ds_or_values: Any) -> tuple[PixelSpacing | None, str]:
         note = DETECTOR_NOTE if keyword == "ImagerPixelSpacing" else ""
         if reasons:
             note = "; ".join([*reasons, note]) if note else "; ".join(reasons)
-        return PixelSpacing(pair[0], pair[1], keyword, note), note  # type: ignore[arg-type]
+        return PixelSpacing(pair[0], pair[1], keyword, note), note
     if not reasons:
         reasons.append("no pixel spacing in the file: lengths in pixels")
     return None, "; ".join(reasons)

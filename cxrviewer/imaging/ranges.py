@@ -13,12 +13,13 @@ def _percentiles(sub: np.ndarray, q: tuple[float, ...]) -> list[float]:
         return [0.0] * len(q)
     if flat.dtype in (np.uint8, np.uint16):
         counts = np.cumsum(np.bincount(flat))
-        ranks = [min(flat.size - 1, int(round(p / 100.0 * (flat.size - 1)))) for p in q]
+        ranks = [min(flat.size - 1, round(p / 100.0 * (flat.size - 1))) for p in q]
         return [float(np.searchsorted(counts, r, side="right")) for r in ranks]
     return [float(v) for v in np.percentile(flat, q)]
 
 
-def display_ranges(display: np.ndarray, scale: float, offset: float, is_color: bool) -> tuple[tuple[float, float], tuple[float, float]]:
+def display_ranges(display: np.ndarray, scale: float, offset: float,
+                   is_color: bool) -> tuple[tuple[float, float], tuple[float, float]]:
     """Min/max and 0.5/99.5 percentiles of frame 0 on a [::8, ::8] subsample, modality units."""
     sub = display[0, ::8, ::8]
     if is_color:

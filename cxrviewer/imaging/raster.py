@@ -71,9 +71,7 @@ def _decode(path: str, kind: RasterKind, reduce_to: int = 0) -> np.ndarray:
                 arr = np.asarray(im)
                 # 16-bit PNGs open as mode "I" (int32) in some Pillow versions
                 arr = arr.astype(np.uint16) if arr.min() >= 0 and arr.max() <= 65535 else arr.astype(np.float32)
-            elif mode in ("L", "1"):
-                arr = np.asarray(im.convert("L"))
-            elif mode == "LA":
+            elif mode in ("L", "1", "LA"):
                 arr = np.asarray(im.convert("L"))
             else:
                 rgb = np.asarray(im.convert("RGB"))

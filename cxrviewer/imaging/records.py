@@ -129,5 +129,5 @@ class TagNode:
     vr: str
     value: str  # printable, truncated
     identifying: bool = False
-    children: tuple["TagNode", ...] = ()
+    children: tuple[TagNode, ...] = ()
     damaged: str = ""  # why the element could not be read as written ("" when it could)

@@ -1,13 +1,9 @@
-"""Study folders: a streaming, header-only scan and an incrementally built patient/study tree."""
+"""Study folders: a streaming, header-only scan (the tree it fills is :mod:`~cxrviewer.imaging.study_tree`)."""
 
 from __future__ import annotations
 
-import bisect
 import os
-from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable, Generator, Iterator
 
 from cxrviewer.imaging.records import FileIssue, ImageHeader, ImageReadError
 
@@ -34,7 +30,8 @@ def _entries(folder: str) -> tuple[list[os.DirEntry[str]], list[os.DirEntry[str]
             entries = sorted(it, key=lambda e: e.name)
     except OSError as exc:
         return [], [], exc.strerror or str(exc)
-    files, dirs = [], []
+    files: list[os.DirEntry[str]] = []
+    dirs: list[os.DirEntry[str]] = []
     for entry in entries:
         if _hidden(entry.name):
             continue
@@ -84,7 +81,7 @@ def _dicomdir(path: str, seen: set[str], look: Callable[[], bool]) -> Iterator[I
     try:
         fileset = FileSet(pydicom.dcmread(path))
         listed = [os.fspath(instance.path) for instance in fileset]
-    except Exception as exc:  # a damaged index: the walk still finds the files
+    except Exception as exc:  # noqa: BLE001 - a damaged index: the walk still finds the files
         if look():
             yield FileIssue(path, f"DICOMDIR could not be read ({type(exc).__name__}): files found by walking",
                             "warning")
@@ -107,7 +104,7 @@ def _dicomdir(path: str, seen: set[str], look: Callable[[], bool]) -> Iterator[I
 def iter_folder(
     root: str | os.PathLike[str], *, should_cancel: Callable[[], bool] | None = None, skip: int = 0,
     looked_at: list[int] | None = None,
-) -> Iterator[ImageHeader | FileIssue]:
+) -> Generator[ImageHeader | FileIssue, None, None]:
     """Headers and issues of every file under ``root`` (or of ``root`` itself), as they are read.
 
     Order is deterministic (names sorted, a folder's DICOMDIR first, then files, then
@@ -164,182 +161,3 @@ def iter_folder(
             if item is not None:
                 yield item
         stack.extend(entry.path for entry in reversed(dirs))
-
-
-# --------------------------------------------------------------------------- the tree
-
-
-@dataclass
-class SeriesNode:
-    key: str
-    uid: str
-    number: int | None
-    modality: str
-    description: str
-    images: list[ImageHeader] = field(default_factory=list)
-
-
-@dataclass
-class StudyNode:
-    key: str
-    uid: str
-    date: str
-    description: str
-    accession_number: str
-    series: dict[str, SeriesNode] = field(default_factory=dict)
-    reports: list[ImageHeader] = field(default_factory=list)  # SR / encapsulated documents
-
-    @property
-    def folders(self) -> list[str]:
-        paths = [img.path for s in self.series.values() for img in s.images]
-        return list(dict.fromkeys(os.path.dirname(p) for p in paths))
-
-
-@dataclass
-class PatientNode:
-    key: str
-    patient_id: str
-    name: str
-    sex: str
-    age: str
-    studies: dict[str, StudyNode] = field(default_factory=dict)
-
-
-def _image_order(header: ImageHeader) -> tuple[int, int, str]:
-    number = header.instance_number
-    return (number is None, number or 0, header.path)
-
-
-class StudyTree:
-    """patients -> studies -> series -> images, built as scan results arrive (plain Python).
-
-    Keys are the DICOM UIDs; PNG/JPEG files, which have none, are grouped by folder: the folder
-    is the study and its parent the patient (the CheXpert ``patient/study/view.jpg`` layout).
-    """
-
-    def __init__(self) -> None:
-        self.patients: dict[str, PatientNode] = {}
-        self.issues: list[FileIssue] = []
-        self._studies: dict[str, StudyNode] = {}
-        self._series: dict[str, SeriesNode] = {}
-
-    def add(self, item: ImageHeader | FileIssue) -> None:
-        if isinstance(item, FileIssue):
-            self.issues.append(item)
-            return
-        if item.warnings:
-            self.issues.append(FileIssue(item.path, "; ".join(item.warnings), "warning"))
-        patient = self._patient(item)
-        study = self._study(patient, item)
-        if item.is_report:
-            study.reports.append(item)
-            return
-        series = self._series_for(study, item)
-        keys = [_image_order(h) for h in series.images]
-        series.images.insert(bisect.bisect(keys, _image_order(item)), item)
-
-    def add_many(self, items: Iterable[ImageHeader | FileIssue]) -> None:
-        for item in items:
-            self.add(item)
-
-    def _patient(self, h: ImageHeader) -> PatientNode:
-        if h.kind == "dicom":
-            key = h.patient_id or h.patient_name or "(unknown patient)"
-            pid, name = h.patient_id, h.patient_name
-        else:
-            parent = os.path.dirname(os.path.dirname(os.path.abspath(h.path)))
-            key, pid, name = f"folder:{parent}", "", os.path.basename(parent) or parent
-        if key not in self.patients:
-            self.patients[key] = PatientNode(key, pid, name, h.patient_sex, h.patient_age)
-        return self.patients[key]
-
-    def _study(self, patient: PatientNode, h: ImageHeader) -> StudyNode:
-        if h.kind == "dicom":
-            key = h.study_uid or f"(no study uid):{patient.key}"
-        else:
-            key = f"folder:{os.path.dirname(os.path.abspath(h.path))}"
-        if key not in self._studies:
-            description = h.study_description or (
-                os.path.basename(os.path.dirname(h.path)) if h.kind != "dicom" else ""
-            )
-            study = StudyNode(key, h.study_uid, h.study_date, description, h.accession_number)
-            self._studies[key] = study
-            patient.studies[key] = study
-        return self._studies[key]
-
-    def _series_for(self, study: StudyNode, h: ImageHeader) -> SeriesNode:
-        key = h.series_uid or f"{study.key}:{h.kind}:{h.modality}"
-        if key not in self._series:
-            series = SeriesNode(key, h.series_uid, h.series_number, h.modality or h.kind.upper(),
-                                h.series_description)
-            self._series[key] = series
-            study.series[key] = series
-        return self._series[key]
-
-    def list_patients(self) -> list[PatientNode]:
-        return sorted(self.patients.values(), key=lambda p: (p.name or p.patient_id, p.key))
-
-    def studies(self, patient_key: str) -> list[StudyNode]:
-        return sorted(self.patients[patient_key].studies.values(), key=lambda s: (s.date, s.key))
-
-    def series(self, study_key: str) -> list[SeriesNode]:
-        items = self._studies[study_key].series.values()
-        return sorted(items, key=lambda s: (s.number is None, s.number or 0, s.key))
-
-    def images(self, series_key: str) -> list[ImageHeader]:
-        return list(self._series[series_key].images)
-
-    def all_images(self) -> Iterator[ImageHeader]:
-        for patient in self.list_patients():
-            for study in self.studies(patient.key):
-                for series in self.series(study.key):
-                    yield from series.images
-
-    def first_image(self) -> ImageHeader | None:
-        return next(self.all_images(), None)
-
-    def study_of(self, path: str) -> StudyNode | None:
-        for study in self._studies.values():
-            if any(img.path == path for s in study.series.values() for img in s.images):
-                return study
-        return None
-
-
-def summarize(tree: StudyTree) -> dict[str, Any]:
-    """What ``cxrviewer info`` prints: counts, modalities, sizes, syntaxes and every skipped file."""
-    images = list(tree.all_images())
-    reports = [r for p in tree.patients.values() for s in p.studies.values() for r in s.reports]
-    studies = [s for p in tree.list_patients() for s in tree.studies(p.key)]
-    return {
-        "patients": len(tree.patients),
-        "studies": len(studies),
-        "series": sum(len(s.series) for s in studies),
-        "images": len(images),
-        "frames": sum(h.frames for h in images),
-        "reports": len(reports),
-        "modalities": dict(Counter(h.modality or h.kind.upper() for h in images)),
-        "dimensions": dict(Counter(f"{h.columns}x{h.rows}" for h in images)),
-        "total_size_bytes": sum(h.file_size for h in images) + sum(r.file_size for r in reports),
-        "transfer_syntaxes": dict(
-            Counter(h.transfer_syntax_name or h.transfer_syntax_uid or h.kind.upper() for h in images)
-        ),
-        "study_list": [
-            {
-                "patient": p.name or p.patient_id,
-                "study_uid": s.uid,
-                "date": s.date,
-                "description": s.description,
-                "series": len(s.series),
-                "images": sum(len(x.images) for x in s.series.values()),
-                "reports": len(s.reports),
-            }
-            for p in tree.list_patients()
-            for s in tree.studies(p.key)
-        ],
-        "skipped": [
-            {"path": i.path, "reason": i.reason} for i in tree.issues if i.severity == "error"
-        ],
-        "warnings": [
-            {"path": i.path, "reason": i.reason} for i in tree.issues if i.severity == "warning"
-        ],
-    }

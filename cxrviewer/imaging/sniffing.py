@@ -6,7 +6,7 @@ import os
 import stat
 import struct
 from dataclasses import dataclass
-from typing import Literal, Union
+from typing import Literal
 
 from cxrviewer.imaging.records import ImageReadError
 
@@ -33,7 +33,7 @@ class RawDicom:
         return "1.2.840.10008.1.2.1" if self.little_endian else "1.2.840.10008.1.2.2"
 
 
-Sniffed = Union[Literal["dicom", "png", "jpeg"], RawDicom]
+Sniffed = Literal["dicom", "png", "jpeg"] | RawDicom
 
 _MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"%PDF", "a PDF document"),
@@ -53,7 +53,7 @@ def _raw_dicom(head: bytes) -> RawDicom | None:
 
     Past offset 0 an explicit VR is required too, so random binary is not taken for DICOM.
     """
-    for offset in range(0, 4):
+    for offset in range(4):
         chunk = head[offset : offset + 8]
         if len(chunk) < 8:
             return None

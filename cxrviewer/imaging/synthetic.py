@@ -94,7 +94,7 @@ def write_dicom(
     caller can label files (the demo data's "not a real patient") without a new parameter each.
     """
     from pydicom.dataset import Dataset, FileMetaDataset
-    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+    from pydicom.uid import UID, ExplicitVRLittleEndian, generate_uid
 
     study = study or SyntheticStudy()
     pixels = np.ascontiguousarray(pixels)
@@ -105,8 +105,8 @@ def write_dicom(
     sop_class = DX_FOR_PRESENTATION if modality in ("DX", "CR") else SECONDARY_CAPTURE
 
     meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = sop_class
-    meta.MediaStorageSOPInstanceUID = sop_uid
+    meta.MediaStorageSOPClassUID = UID(sop_class)
+    meta.MediaStorageSOPInstanceUID = UID(sop_uid)
     meta.TransferSyntaxUID = ExplicitVRLittleEndian
 
     ds = Dataset()

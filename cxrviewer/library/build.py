@@ -10,73 +10,40 @@ places), while this process labels reports and writes.
 from __future__ import annotations
 
 import dataclasses
-import multiprocessing
-import os
 import time
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import closing
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from cxrviewer.datasets.case import Case, DatasetError, DatasetProblem
+from cxrviewer.library import versions
+from cxrviewer.library.build_images import ImagePool, store_images
+from cxrviewer.library.build_types import (
+    BuildCancelled,
+    BuildOptions,
+    BuildProgress,
+    BuildResult,
+    CancelFn,
+    ProgressFn,
+)
 from cxrviewer.library.errors import LibraryDamaged, LibraryError, repair_advice
 from cxrviewer.library.locations import same_source, source_entry
-from cxrviewer.library.manifest import (LABEL_ROUTE, MANIFEST_NAME, Manifest, now_iso, read_manifest,
-                                       write_manifest)
-from cxrviewer.library.prepare import PreparedImage, prepare_image, warm_up
+from cxrviewer.library.manifest import (
+    LABEL_ROUTE,
+    MANIFEST_NAME,
+    Manifest,
+    now_iso,
+    read_manifest,
+    write_manifest,
+)
+from cxrviewer.library.publish import publish_version
 from cxrviewer.library.sqlite_access import STORE_SIDE_FILES
-from cxrviewer.library.store import STORE_NAME, FindingDetail, PreparedCase, Store
+from cxrviewer.library.store import STORE_NAME, Store
 
 LABEL_DIM = 0  # the label route has no vectors: it scores finding patterns (label_route.py)
-SET_ASIDE_PREFIX = "damaged-"  # a repair keeps damaged files in <library>/damaged-<time>/ (repair.py)
-
-
-class BuildCancelled(Exception):
-    """The build was cancelled; what was stored so far is kept and a rerun resumes."""
-
-
-@dataclass(frozen=True)
-class BuildProgress:
-    stage: str  # "reading", "images", "finishing"
-    done: int
-    total: int
-    message: str = ""
-
-
-@dataclass(frozen=True)
-class BuildOptions:
-    dataset: str
-    root: Path
-    out: Path
-    name: str = ""
-    thumb_size: int = 256
-    batch_size: int = 64
-    workers: int | None = None
-    synthetic: bool = False
-    limit: int | None = None  # build from the first N cases only (a quick trial library)
-    encoder: str = ""  # a registered model name or folder; "" builds the label route only
-    index_kind: str = "auto"
-    device: str | None = None
-
-
-@dataclass(frozen=True)
-class BuildResult:
-    folder: Path
-    added: int
-    skipped: int
-    total: int
-    resumed: bool
-    seconds: float
-    problems: tuple[DatasetProblem, ...] = field(default=(), repr=False)
-    # seconds from the first prepared image to the last stored: the pipeline's steady state,
-    # without the worker processes' start (about 0.8 s here), which large datasets amortise
-    images_span: float = 0.0
-
-
-ProgressFn = Callable[[BuildProgress], None]
-CancelFn = Callable[[], bool]
+SET_ASIDE_PREFIX = versions.SET_ASIDE_PREFIX  # a repair keeps damaged files in <library>/damaged-<time>/
+__all__ = ["BuildCancelled", "BuildOptions", "BuildProgress", "BuildResult", "CancelFn", "ProgressFn",
+           "build_library", "read_dataset"]
 
 
 def build_library(options: BuildOptions, progress: ProgressFn | None = None,
@@ -112,38 +79,73 @@ def build_library(options: BuildOptions, progress: ProgressFn | None = None,
 def _build(folder: Path, options: BuildOptions, encoder: Any, report: ProgressFn, cancelled: CancelFn,
            started: float) -> BuildResult:
     manifest, resumed = _open_or_create(folder, options, encoder, report)
-    store = Store(folder / STORE_NAME, create=True)
     pool = ImagePool(options.workers)
+    store: Store | None = None
     try:
         report(BuildProgress("reading", 0, 0, f"reading {options.dataset} at {options.root}"))
         cases, problems = read_dataset(options.dataset, Path(options.root), options.limit)
+        versioned = manifest.state == "ready"  # its files are never changed: see library.versions
+        if versioned:
+            pending = versions.pending_store(folder, manifest)
+            resumed = pending is not None
+            known = _known_case_ids(pending or folder / manifest.store)
+            todo = [c for c in cases if c.case_id not in known]
+            if not todo and pending is None:  # nothing to add: no new version
+                if manifest.sources != _read_sources(folder):
+                    write_manifest(folder, manifest.touched())
+                counts = _counts(folder / manifest.store)
+                return BuildResult(folder, 0, 0, counts["cases"], False, time.perf_counter() - started,
+                                   tuple(problems))
+            if pending is None:
+                report(BuildProgress("reading", 0, 0, f"copying {manifest.store} to a new version"))
+            store = Store(pending or versions.start_version(folder, manifest), create=True)
+        else:
+            store = Store(folder / manifest.store, create=True)
+            known = store.known_case_ids()
+            todo = [c for c in cases if c.case_id not in known]
         store.clear_problems()
         store.add_problems(problems)
-        known = store.known_case_ids()
-        todo = [c for c in cases if c.case_id not in known]
-        added, skipped, span = _store_images(store, pool, encoder, todo, options, report, cancelled)
+        added, skipped, span = store_images(store, pool, encoder, todo, options, report, cancelled)
         report(BuildProgress("finishing", len(todo), len(todo), "writing the index"))
-        counts = store.counts()
-        if encoder is not None and (added or manifest.index is None):
-            manifest = write_index(folder, store, manifest, options.index_kind)
-        manifest = manifest.touched(state="ready", counts=counts)
-        write_manifest(folder, manifest)
-        return BuildResult(folder, added, skipped, counts["cases"], resumed,
+        manifest = publish_version(folder, store, manifest, kind=options.index_kind, embedded=encoder is not None,
+                                   reindex=bool(added) or versioned)
+        return BuildResult(folder, added, skipped, manifest.counts["cases"], resumed,
                            time.perf_counter() - started, tuple(problems), span)
     finally:
         pool.close()
+        if store is not None:
+            store.close()
+
+
+def _known_case_ids(path: Path) -> set[str]:
+    store = Store(path, read_only=True)
+    try:
+        return store.known_case_ids()
+    finally:
         store.close()
+
+
+def _counts(path: Path) -> dict[str, int]:
+    store = Store(path, read_only=True)
+    try:
+        return store.counts()
+    finally:
+        store.close()
+
+
+def _read_sources(folder: Path) -> tuple[dict[str, str], ...]:
+    return read_manifest(folder).sources
 
 
 def _check_existing(folder: Path, manifest: Manifest, report: ProgressFn) -> None:
     """Refuse to build on a damaged library, before anything in it is changed: the build would
     add nothing, say "ready" and leave the damage in place. The message names the damaged file
     and the repair (``library repair``)."""
-    from cxrviewer.library.index import read_checked
+    from cxrviewer.library.index_files import verify_index_file
 
     report(BuildProgress("reading", 0, 0, f"checking {folder}"))
-    if (folder / STORE_NAME).exists():
-        store = Store(folder / STORE_NAME)
+    if (folder / manifest.store).exists():
+        store = Store(folder / manifest.store, read_only=manifest.state == "ready")
         try:
             problem = store.check(thorough=False)
         finally:
@@ -152,7 +154,7 @@ def _check_existing(folder: Path, manifest: Manifest, report: ProgressFn) -> Non
             raise LibraryDamaged(store.path, f"the library's metadata file is damaged ({problem}); "
                                              f"{repair_advice(folder)}")
     if manifest.index is not None:
-        read_checked(folder, manifest.index)
+        verify_index_file(folder, manifest.index)
 
 
 def _remove_if_empty(folder: Path, new_library: bool, new_folder: bool) -> None:
@@ -264,9 +266,9 @@ def _open_or_create(folder: Path, options: BuildOptions, encoder: Any,
         resumed = manifest.state == "building"
         others = tuple(s for s in manifest.sources if not same_source(s, source))
         if source not in manifest.sources:  # new, or its root relative to the library changed
-            manifest = manifest.touched(sources=others + (source,))
-        manifest = manifest.touched(state="building")
-        write_manifest(folder, manifest)
+            manifest = manifest.touched(sources=(*others, source))
+        if resumed:  # a finished library's manifest changes only with the new version (_build)
+            write_manifest(folder, manifest)
         return manifest, resumed
     check_can_create(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -303,112 +305,3 @@ def check_can_create(folder: Path) -> None:
     if folder.exists() and any(not p.name.startswith(SET_ASIDE_PREFIX) for p in folder.iterdir()):
         raise LibraryError(folder, "the folder is not empty and is not a cxrviewer library; "
                                    "choose an empty or new folder")
-
-
-def _store_images(store: Store, pool: ImagePool, encoder: Any, todo: list[Case],
-                  options: BuildOptions, report: ProgressFn, cancelled: CancelFn) -> tuple[int, int, float]:
-    """Decode in the pool while this process encodes and writes: ``pool.map`` submits every
-    job at once, so the workers keep decoding ahead (prefetch) while a batch is encoded."""
-    added = skipped = 0
-    total = len(todo)
-    report(BuildProgress("images", 0, total, f"{total} images to add"))
-    batch: list[PreparedCase] = []
-    batch_skipped: list[tuple[str, str, str]] = []
-    model_size = int(encoder.spec.input_size) if encoder is not None else 0
-    fit = encoder.spec.film_fit if encoder is not None else "squash"
-    jobs = [(c.image, c.frame, options.thumb_size, model_size, c.report.body, fit) for c in todo]
-    first = None
-    for n, (case, prepared) in enumerate(zip(todo, pool.map(jobs)), start=1):
-        first = first if first is not None else time.perf_counter()
-        added_now, skipped_now = _collect(case, prepared, batch, batch_skipped)
-        added += added_now
-        skipped += skipped_now
-        stop = n < total and cancelled()
-        if len(batch) + len(batch_skipped) >= options.batch_size or n == total or stop:
-            if encoder is not None and batch:
-                batch = _with_embeddings(encoder, batch)
-            store.add_batch(batch, batch_skipped)
-            batch, batch_skipped = [], []
-            report(BuildProgress("images", n, total))
-        if stop:
-            raise BuildCancelled(f"cancelled after {n} of {total} images; run the build "
-                                 f"again to resume")
-    return added, skipped, (time.perf_counter() - first) if first is not None else 0.0
-
-
-def _collect(case: Case, prepared: PreparedImage, batch: list[PreparedCase],
-             batch_skipped: list[tuple[str, str, str]]) -> tuple[int, int]:
-    if prepared.error:
-        batch_skipped.append((case.case_id, case.image, prepared.error))
-        return 0, 1
-    details = {label: FindingDetail(severity, laterality) for label, severity, laterality in prepared.details}
-    batch.append(PreparedCase(case, details, prepared.jpeg, prepared.size, model_input=prepared.model_input))
-    return 1, 0
-
-
-def _with_embeddings(encoder: Any, batch: list[PreparedCase]) -> list[PreparedCase]:
-    import numpy as np
-
-    vectors = encoder.encode_images([item.model_input for item in batch], batch_size=len(batch))
-    return [dataclasses.replace(item, embedding=np.ascontiguousarray(v, np.float32).tobytes(),
-                                model_input=None) for item, v in zip(batch, vectors)]
-
-
-def write_index(folder: Path, store: Store, manifest: Manifest, kind: str) -> Manifest:
-    """Index every stored embedding under a new versioned file, then point the manifest at it."""
-    import numpy as np
-
-    from cxrviewer.library.index import build_index, remove_stale, save_index
-
-    rows, blobs = zip(*store.embeddings()) if store.count() else ((), ())
-    vectors = np.frombuffer(b"".join(blobs), np.float32).reshape(len(rows), manifest.dim)
-    index = build_index(vectors, np.asarray(rows, np.int64), kind)
-    info = save_index(folder, index, _next_generation(folder, manifest))
-    write_manifest(folder, manifest.touched(index=info))
-    remove_stale(folder, info.file)
-    return manifest.touched(index=info)
-
-
-def _next_generation(folder: Path, manifest: Manifest) -> int:
-    """A generation above the manifest's and any index file in the folder or set aside by a
-    repair: a new index never takes the name of one a reader may still know."""
-    names = [path.name for pattern in ("index-*.faiss", f"{SET_ASIDE_PREFIX}*/index-*.faiss")
-             for path in folder.glob(pattern)]
-    if manifest.index is not None:
-        names.append(manifest.index.file)
-    numbers = [int(n[len("index-"):-len(".faiss")]) for n in names
-               if n.startswith("index-") and n.endswith(".faiss") and n[len("index-"):-len(".faiss")].isdigit()]
-    return max(numbers, default=0) + 1
-
-
-class ImagePool:
-    """Worker processes that prepare images, started before the dataset is read so that their
-    start-up (imports) overlaps with reading the index files.
-
-    Processes are spawned, not forked: the GUI runs builds from a thread, and forking a process
-    with running Qt threads can deadlock the child. They die with this process even when it is
-    killed outright (``cxrviewer.lifeline``), so the pool is created, used and closed by one
-    thread, as ``build_library`` does.
-    """
-
-    def __init__(self, workers: int | None) -> None:
-        from cxrviewer.lifeline import die_with_parent
-
-        self.workers = workers if workers is not None else (os.cpu_count() or 1)
-        self.pool: ProcessPoolExecutor | None = None
-        if self.workers > 1:
-            context = multiprocessing.get_context("spawn")
-            self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context,
-                                            initializer=die_with_parent, initargs=(os.getpid(),))
-            for _ in range(self.workers):
-                self.pool.submit(warm_up)
-
-    def map(self, jobs: Sequence[tuple[str, int, int]]) -> Iterator[PreparedImage]:
-        if self.pool is None or len(jobs) < 2 * self.workers:
-            return map(prepare_image, jobs)
-        return self.pool.map(prepare_image, jobs, chunksize=8)
-
-    def close(self) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=True)
-            self.pool = None

@@ -29,8 +29,9 @@ def register(subparsers: argparse._SubParsersAction, groups: Any) -> None:
     b.add_argument("--encoder", default="", metavar="MODEL",
                    help="also build the embedding route with this model (name or folder; see "
                         "`cxrviewer models list`)")
-    b.add_argument("--index-kind", choices=["auto", "flat", "hnsw", "ivf"], default="auto",
-                   help="FAISS index kind (auto: exact below 50,000 films, HNSW above)")
+    b.add_argument("--index-kind", choices=["auto", "flat", "hnsw", "hnsw-sq", "ivf", "ivf-pq"], default="auto",
+                   help="FAISS index kind (auto: exact below 50,000 films, IVF-PQ with a refine step "
+                        "above; see the README)")
     b.add_argument("--device", default=None, help="cpu, cuda, cuda:1 or mps (default: best available)")
     b.add_argument("--batch-size", type=int, default=64, help="cases per committed transaction")
     b.add_argument("--cases", type=int, default=None, help="demo only: number of synthetic cases")
@@ -126,7 +127,7 @@ def _user_error(exc: Exception) -> Exception:
 
 def _build(args: argparse.Namespace) -> int:
     from cxrviewer.library import catalog
-    from cxrviewer.library.build import BuildCancelled, BuildOptions, build_library
+    from cxrviewer.library.build import BuildCancelled, BuildOptions, BuildResult, build_library
     from cxrviewer.library.errors import LibraryError
 
     bar = _Bar()
@@ -160,7 +161,8 @@ def _build(args: argparse.Namespace) -> int:
         if args.ray:
             from cxrviewer.library.ray_build import build_with_ray
 
-            result = build_with_ray(options, args.ray, progress=lambda p: bar(p.stage, p.done, p.total))
+            result: BuildResult = build_with_ray(options, args.ray,
+                                                 progress=lambda p: bar(p.stage, p.done, p.total))
         else:
             result = build_library(options, progress=lambda p: bar(p.stage, p.done, p.total))
     except (LibraryError, BuildCancelled) as exc:

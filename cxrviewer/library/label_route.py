@@ -92,7 +92,7 @@ def query_from_text(text: str) -> LabelQuery:
     # finding, the text tie-break then prefers films that say so); not for "no pneumothorax",
     # which keeps the query to what it names, nor for text about something else.
     named = any(f.label != NO_FINDING for f in result.findings)
-    statuses = {f.label: f.status for f in result.findings
+    statuses: dict[str, str] = {f.label: f.status for f in result.findings
                 if f.label != NO_FINDING or result.normal_spans or (result.about_chest and not named)}
     details = {f.label: FindingDetail(f.severity, f.laterality)
                for f in result.findings if f.severity or f.laterality}

@@ -90,7 +90,11 @@ def report_details(text: str) -> tuple[tuple[str, str | None, str | None], ...]:
                  if f.severity or f.laterality)
 
 
-def prepare_image(job: tuple[str, int, int, int, str, str]) -> PreparedImage:
+# (path, frame, thumbnail size, model input size or 0, report text, film fit)
+PrepareJob = tuple[str, int, int, int, str, str]
+
+
+def prepare_image(job: PrepareJob) -> PreparedImage:
     """``job`` is (path, frame, thumbnail size, model input size or 0, report text, film fit).
     Never raises: a bad file becomes an error text."""
     path, frame, thumb_size, model_size, report, fit = job
@@ -120,7 +124,7 @@ def prepare_image(job: tuple[str, int, int, int, str, str]) -> PreparedImage:
             encoder_input = fit_film(film, model_size, fit)
         return PreparedImage(buffer.getvalue(), (picture.width, picture.height), "", encoder_input,
                              report_details(report))
-    except BaseException as exc:  # noqa: BLE001 - pixel decoders raise Rust panics (BaseException)
+    except BaseException as exc:  # pixel decoders raise Rust panics (BaseException)
         if isinstance(exc, (KeyboardInterrupt, SystemExit)):
             raise
         reason = getattr(exc, "reason", None) or f"{type(exc).__name__}: {exc}"

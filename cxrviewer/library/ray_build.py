@@ -33,15 +33,33 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cxrviewer.library.build import (BuildCancelled, BuildOptions, BuildProgress, BuildResult, CancelFn,
-                                     ProgressFn, _load_encoder, _route_of, check_can_create,
-                                     check_can_extend, read_dataset)
+from cxrviewer.library.build import (
+    BuildCancelled,
+    BuildOptions,
+    BuildProgress,
+    BuildResult,
+    CancelFn,
+    ProgressFn,
+    _load_encoder,
+    _route_of,
+    check_can_create,
+    check_can_extend,
+    read_dataset,
+)
 from cxrviewer.library.errors import LibraryError
 from cxrviewer.library.manifest import MANIFEST_NAME, read_manifest
 from cxrviewer.library.prepare import PreparedImage, prepare_image
-from cxrviewer.library.shards import (SHARD_VERSION, Job, ShardPlan, finished, from_bytes, plan_shards,
-                                      prepared_shard, to_bytes)
-from cxrviewer.library.store import STORE_NAME, Store
+from cxrviewer.library.shards import (
+    SHARD_VERSION,
+    Job,
+    ShardPlan,
+    finished,
+    from_bytes,
+    plan_shards,
+    prepared_shard,
+    to_bytes,
+)
+from cxrviewer.library.store import Store
 
 LOCAL = "local"
 INSTALL_HINT = "pip install 'cxrviewer[cluster]'"
@@ -143,7 +161,7 @@ def import_ray() -> Any:
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # nothing is sent anywhere
     try:
         import ray
-        import ray.data  # noqa: F401
+        import ray.data
     except ImportError as exc:
         raise LibraryError("--ray", f"building on a Ray cluster needs Ray, which is not installed "
                                     f"({exc}): {INSTALL_HINT}") from None
@@ -162,8 +180,9 @@ def _check_library(folder: Path, encoder: Any, report: ProgressFn) -> set[str]:
     if not (folder / MANIFEST_NAME).exists():
         check_can_create(folder)
         return set()
-    check_can_extend(folder, read_manifest(folder), encoder, report)
-    store = Store(folder / STORE_NAME)
+    manifest = read_manifest(folder)
+    check_can_extend(folder, manifest, encoder, report)
+    store = Store(folder / manifest.store, read_only=manifest.state == "ready")
     try:
         return store.known_case_ids()
     finally:

@@ -24,13 +24,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cxrviewer.library.build import (SET_ASIDE_PREFIX, BuildOptions, BuildProgress, BuildResult,
-                                     build_library, write_index)
+from cxrviewer.library.build import SET_ASIDE_PREFIX, BuildOptions, BuildProgress, BuildResult, build_library
 from cxrviewer.library.errors import LibraryDamaged, LibraryError
 from cxrviewer.library.locations import current_root
 from cxrviewer.library.manifest import LABEL_ROUTE, MANIFEST_NAME, Manifest, read_manifest, write_manifest
+from cxrviewer.library.publish import write_index
 from cxrviewer.library.sqlite_access import STORE_SIDE_FILES, writable
 from cxrviewer.library.store import STORE_NAME, Store
+from cxrviewer.library.versions import generation_of, version_files
 
 
 @dataclass(frozen=True)
@@ -107,11 +108,11 @@ def repair_library(folder: Path, dataset: str = "", root: Path | None = None, en
         names = _library_files(folder)
     elif not found.store_check.sound:
         plan = _sources(folder, manifest, dataset, root)
-        what = "library.sqlite is damaged: it is rebuilt from the dataset"
+        what = f"{manifest.store} is damaged: it is rebuilt from the dataset"
         names = [n for n in _library_files(folder) if n != MANIFEST_NAME]
     elif found.index_check is not None and not found.index_check.sound:
         plan = []
-        what = "the index is damaged: it is rebuilt from the vectors in library.sqlite"
+        what = f"the index is damaged: it is rebuilt from the vectors in {manifest.store}"
         names = [manifest.index.file] if manifest.index and (folder / manifest.index.file).is_file() else []
     elif manifest.state != "ready":
         plan = _sources(folder, manifest, dataset, root)
@@ -119,7 +120,7 @@ def repair_library(folder: Path, dataset: str = "", root: Path | None = None, en
         names = []
     else:
         return RepairResult(folder, checks)
-    if not writable(folder / STORE_NAME):
+    if not writable(folder / (manifest.store if manifest else STORE_NAME)):
         raise LibraryError(folder, "this account cannot write the library folder, so it cannot be repaired here")
     actions = [what]
     aside, moved = _set_aside(folder, names) if names else (None, ())
@@ -151,7 +152,7 @@ def repair_library(folder: Path, dataset: str = "", root: Path | None = None, en
 def _check(folder: Path) -> _Found:
     if not folder.is_dir():
         raise LibraryError(folder, "no such library folder")
-    manifest_path, store_path = folder / MANIFEST_NAME, folder / STORE_NAME
+    manifest_path, store_path = folder / MANIFEST_NAME, _newest_store(folder)
     if not manifest_path.exists() and not store_path.exists():
         raise LibraryError(folder, "not a cxrviewer library (no manifest.json, no library.sqlite)")
     manifest: Manifest | None = None
@@ -160,10 +161,12 @@ def _check(folder: Path) -> _Found:
         manifest_check = FileCheck(str(manifest_path))
     except LibraryDamaged as exc:
         manifest_check = FileCheck(str(manifest_path), _without_advice(exc.reason))
-    except LibraryError as exc:
+    except LibraryError:
         if manifest_path.exists():  # unreadable, another format version: not ours to change
             raise
         manifest_check = FileCheck(str(manifest_path), "manifest.json is missing")
+    if manifest is not None:
+        store_path = folder / manifest.store
     store_check, embeddings = _check_store(store_path)
     index_check = _check_index(folder, manifest, embeddings) if manifest is not None else None
     return _Found(manifest, manifest_check, store_check, index_check)
@@ -172,9 +175,9 @@ def _check(folder: Path) -> _Found:
 def _check_store(path: Path) -> tuple[FileCheck, int | None]:
     """The database's check, and how many embeddings it holds (None when damaged)."""
     if not path.is_file():
-        return FileCheck(str(path), "library.sqlite is missing"), None
+        return FileCheck(str(path), f"{path.name} is missing"), None
     try:
-        store = Store(path)
+        store = Store(path, read_only=True)
     except LibraryDamaged as exc:
         return FileCheck(str(path), _without_advice(exc.reason)), None
     try:
@@ -202,15 +205,15 @@ def _check_index(folder: Path, manifest: Manifest, embeddings: int | None) -> Fi
         if manifest.state != "ready":
             return None  # written at the end of the build the repair resumes
         return FileCheck(str(folder / MANIFEST_NAME), "the manifest names no index file")
-    from cxrviewer.library.index import load_index
+    from cxrviewer.library.index_files import load_index
 
     path = folder / info.file
     try:
-        load_index(folder, info)
+        load_index(folder, info, always_hash=True)
     except LibraryDamaged as exc:
         return FileCheck(exc.path, _without_advice(exc.reason))
     if embeddings is not None and embeddings != info.count:
-        return FileCheck(str(path), f"the index holds {info.count} vectors, library.sqlite {embeddings}")
+        return FileCheck(str(path), f"the index holds {info.count} vectors, {manifest.store} {embeddings}")
     return FileCheck(str(path))
 
 
@@ -255,7 +258,7 @@ def _encoder_of(manifest: Manifest) -> str:
 
 
 def _reindex(folder: Path, manifest: Manifest) -> str:
-    store = Store(folder / STORE_NAME, create=True)
+    store = Store(folder / manifest.store, read_only=True)  # only read: readers may have it open
     try:
         kind = manifest.index.kind if manifest.index else "auto"
         updated = write_index(folder, store, manifest, kind)
@@ -267,9 +270,17 @@ def _reindex(folder: Path, manifest: Manifest) -> str:
 
 
 def _library_files(folder: Path) -> list[str]:
-    names = [MANIFEST_NAME, STORE_NAME, *(STORE_NAME + s for s in (*STORE_SIDE_FILES, "-journal"))]
-    present = [n for n in names if (folder / n).exists()]
-    return present + sorted(p.name for p in folder.glob("index-*.faiss"))
+    """The manifest and every version's files (with SQLite's files beside the databases)."""
+    files = [p.name for p in version_files(folder)]
+    stores = [n for n in files if n.endswith(".sqlite")]
+    names = [MANIFEST_NAME, *stores, *(n + s for n in stores for s in (*STORE_SIDE_FILES, "-journal"))]
+    return [n for n in names if (folder / n).exists()] + [n for n in files if n.endswith(".faiss")]
+
+
+def _newest_store(folder: Path) -> Path:
+    """The database of the newest version present (what a damaged manifest probably named)."""
+    stores = [p for p in version_files(folder) if p.name.endswith(".sqlite")]
+    return max(stores, key=lambda p: generation_of(p.name) or 0, default=folder / STORE_NAME)
 
 
 def _set_aside(folder: Path, names: list[str]) -> tuple[Path, tuple[str, ...]]:

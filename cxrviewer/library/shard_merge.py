@@ -1,14 +1,16 @@
 """Merging a distributed build's shard files into its library: all of them or none.
 
-The library itself is not touched while shards are made. The merged library is written in a
-staging folder beside it, by the local build's own write path (``Store.add_batch`` per shard,
-in case order, so rows match a local build of the same cases; ``write_index``; the manifest
-last), and then put in the library's place in one step: on Linux the two folders are exchanged
-atomically (``renameat2(RENAME_EXCHANGE)``); elsewhere the old folder is renamed aside first,
-leaving a moment in which no library is there (never a half-merged one).
+The library itself is not touched while shards are made. The cases are then written by the
+local build's own write path (``Store.add_batch`` per shard, in case order, so rows match a
+local build of the same cases; ``publish.publish_version``: the index, the manifest last).
 
-``merge_shards`` is the one place that knows how a finished library replaces the old one, so it
-can move to versioned file names swapped by the manifest when the store has them.
+A finished library gets them as a new version beside its current one, like a local build that
+extends it (``library.versions``): readers keep searching the old version and follow the
+manifest; a merge that fails removes its version's files and leaves the library as it was.
+A new library (or one whose own build did not finish) is written in a staging folder beside it
+and put in its place in one step: on Linux the two folders are exchanged atomically
+(``renameat2(RENAME_EXCHANGE)``); elsewhere the old folder is renamed aside first, leaving a
+moment in which no library is there (never a half-merged one).
 """
 
 from __future__ import annotations
@@ -26,14 +28,15 @@ from typing import Any
 import numpy as np
 
 from cxrviewer.datasets.case import Case, DatasetProblem
-from cxrviewer.library.build import (BuildOptions, BuildProgress, ProgressFn, _open_or_create, _route_of,
-                                     write_index)
+from cxrviewer.library import versions
+from cxrviewer.library.build import BuildOptions, BuildProgress, ProgressFn, _open_or_create, _route_of
 from cxrviewer.library.errors import LibraryError
 from cxrviewer.library.locations import same_source, source_entry
 from cxrviewer.library.manifest import MANIFEST_NAME, Manifest, read_manifest, write_manifest
+from cxrviewer.library.publish import publish_version
 from cxrviewer.library.shards import ShardError, ShardPlan, read_shard
 from cxrviewer.library.sqlite_access import STORE_SIDE_FILES
-from cxrviewer.library.store import STORE_NAME, FindingDetail, PreparedCase, Store
+from cxrviewer.library.store import FindingDetail, PreparedCase, Store, encode_vector
 
 OLD_SUFFIX = ".replaced"
 
@@ -49,7 +52,10 @@ class MergeResult:
 def merge_shards(folder: Path, options: BuildOptions, encoder: Any, plans: Sequence[ShardPlan],
                  shards_dir: Path, staging: Path, cases: Mapping[str, Case],
                  problems: Sequence[DatasetProblem], report: ProgressFn) -> MergeResult:
-    """Build the library ``folder`` plus the shards' cases in ``staging``, then swap it in."""
+    """Add the shards' cases to the library ``folder``: as a new version of a finished library,
+    else by building it in ``staging`` and swapping that in (see the module's docstring)."""
+    if (folder / MANIFEST_NAME).exists() and read_manifest(folder).state == "ready":
+        return _merge_as_new_version(folder, options, encoder, plans, shards_dir, cases, problems, report)
     if staging.exists():
         shutil.rmtree(staging)  # a merge that stopped part-way: start it again
     if (folder / MANIFEST_NAME).exists():
@@ -57,27 +63,62 @@ def merge_shards(folder: Path, options: BuildOptions, encoder: Any, plans: Seque
     manifest, resumed = _open_or_create(staging, options, encoder, report)
     manifest = _sources_from(folder, manifest, options)
     write_manifest(staging, manifest)
-    fingerprint = _route_of(encoder)[2].get("encoder", {}).get("fingerprint", "")
-    added = skipped = 0
-    store = Store(staging / STORE_NAME, create=True)
+    store = Store(staging / manifest.store, create=True)
     try:
-        store.clear_problems()
-        store.add_problems(problems)
-        for n, plan in enumerate(plans, start=1):
-            batch, unusable = _shard_cases(shards_dir, plan, cases, fingerprint, encoder is not None)
-            store.add_batch(batch, unusable)
-            added += len(batch)
-            skipped += len(unusable)
-            report(BuildProgress("finishing", n, len(plans), "merging shards"))
-        counts = store.counts()
-        if encoder is not None and (added or manifest.index is None):
-            manifest = write_index(staging, store, manifest, options.index_kind)
-        manifest = manifest.touched(state="ready", counts=counts)
-        write_manifest(staging, manifest)
+        added, skipped = _add_shards(store, encoder, plans, shards_dir, cases, problems, report)
+        manifest = publish_version(staging, store, manifest, kind=options.index_kind,
+                                   embedded=encoder is not None, reindex=bool(added))
     finally:
         store.close()
     swap_in(staging, folder)
     return MergeResult(manifest, added, skipped, resumed)
+
+
+def _merge_as_new_version(folder: Path, options: BuildOptions, encoder: Any, plans: Sequence[ShardPlan],
+                          shards_dir: Path, cases: Mapping[str, Case], problems: Sequence[DatasetProblem],
+                          report: ProgressFn) -> MergeResult:
+    manifest, _ = _open_or_create(folder, options, encoder, report)  # checked; sources updated, not written
+    if not plans:  # nothing to add: no new version (as a local build)
+        if manifest.sources != read_manifest(folder).sources:
+            write_manifest(folder, manifest.touched())
+        return MergeResult(read_manifest(folder), 0, 0, False)
+    report(BuildProgress("finishing", 0, len(plans), f"copying {manifest.store} to a new version"))
+    store = Store(versions.start_version(folder, manifest), create=True)
+    try:
+        added, skipped = _add_shards(store, encoder, plans, shards_dir, cases, problems, report)
+        published = publish_version(folder, store, manifest, kind=options.index_kind,
+                                    embedded=encoder is not None, reindex=True)
+    except BaseException:
+        store.close()
+        if read_manifest(folder).store != store.path.name:  # not published: never half-merged
+            _discard_version(folder, store.path.name)
+        raise
+    return MergeResult(published, added, skipped, False)
+
+
+def _add_shards(store: Store, encoder: Any, plans: Sequence[ShardPlan], shards_dir: Path,
+                cases: Mapping[str, Case], problems: Sequence[DatasetProblem],
+                report: ProgressFn) -> tuple[int, int]:
+    fingerprint = _route_of(encoder)[2].get("encoder", {}).get("fingerprint", "")
+    added = skipped = 0
+    store.clear_problems()
+    store.add_problems(problems)
+    for n, plan in enumerate(plans, start=1):
+        batch, unusable = _shard_cases(shards_dir, plan, cases, fingerprint, encoder is not None)
+        store.add_batch(batch, unusable)
+        added += len(batch)
+        skipped += len(unusable)
+        report(BuildProgress("finishing", n, len(plans), "merging shards"))
+    return added, skipped
+
+
+def _discard_version(folder: Path, store_name: str) -> None:
+    """Remove the files of a version that was never published (its database and index)."""
+    generation = versions.generation_of(store_name)
+    for path in versions.version_files(folder):
+        if versions.generation_of(path.name) == generation:
+            for name in (path.name, *(path.name + s for s in (*STORE_SIDE_FILES, "-journal"))):
+                (folder / name).unlink(missing_ok=True)
 
 
 def _copy_library(folder: Path, target: Path) -> None:
@@ -88,11 +129,11 @@ def _copy_library(folder: Path, target: Path) -> None:
     shutil.copy2(folder / MANIFEST_NAME, target / MANIFEST_NAME)
     if manifest.index is not None:
         shutil.copy2(folder / manifest.index.file, target / manifest.index.file)
-    source = Store(folder / STORE_NAME)
+    source = Store(folder / manifest.store)
     try:
         import sqlite3
 
-        copy = sqlite3.connect(target / STORE_NAME)
+        copy = sqlite3.connect(target / manifest.store)
         try:
             source.db.backup(copy)
         finally:
@@ -129,17 +170,18 @@ def _shard_cases(shards_dir: Path, plan: ShardPlan, cases: Mapping[str, Case], f
             unusable.append((case_id, case.image, image.error))
             continue
         details = {label: FindingDetail(severity, laterality) for label, severity, laterality in image.details}
-        embedding = np.ascontiguousarray(next(vectors), np.float32).tobytes() if vectors is not None else None
+        embedding = encode_vector(np.asarray(next(vectors), np.float32)) if vectors is not None else None
         batch.append(PreparedCase(case, details, image.jpeg, image.size, embedding=embedding))
     return batch, unusable
 
 
 def _library_entry(name: str) -> bool:
     """A file a build writes (replaced by the merged library); anything else stays."""
-    return (name in (MANIFEST_NAME, STORE_NAME, STORE_NAME + "-journal")
-            or name in {STORE_NAME + s for s in STORE_SIDE_FILES}
-            or (name.startswith("index-") and name.endswith(".faiss"))
-            or (name.startswith(".") and name.endswith(".tmp")))
+    database = name.removesuffix("-journal")
+    for suffix in STORE_SIDE_FILES:
+        database = database.removesuffix(suffix)
+    return (name == MANIFEST_NAME or versions.generation_of(database) is not None
+            or (name.startswith(".") and name.endswith((".tmp", ".copying"))))
 
 
 def swap_in(staged: Path, folder: Path) -> None:

@@ -21,13 +21,13 @@ from typing import Any
 
 import numpy as np
 
-from cxrviewer.library.prepare import PreparedImage
+from cxrviewer.library.prepare import PreparedImage, PrepareJob
 
 SHARD_FORMAT = "cxrviewer-shard"
 SHARD_VERSION = 1
 SHARD_SUFFIX = ".npz"
 
-Job = tuple[str, int, int, int, str, str]  # prepare.prepare_image's job
+Job = PrepareJob  # prepare.prepare_image's job
 
 
 class ShardError(Exception):
@@ -98,15 +98,16 @@ def to_bytes(shard: Shard) -> bytes:
               "case_ids": list(shard.case_ids), "fingerprint": shard.fingerprint,
               "errors": [image.error for image in shard.images],
               "details": [[list(d) for d in image.details] for image in shard.images]}
-    arrays = {"header": np.frombuffer(json.dumps(header).encode(), np.uint8),
-              "thumbs": np.frombuffer(b"".join(jpegs), np.uint8), "offsets": offsets,
-              "sizes": np.asarray([image.size for image in shard.images], np.int32).reshape(-1, 2)}
+    arrays: dict[str, np.ndarray] = {
+        "header": np.frombuffer(json.dumps(header).encode(), np.uint8),
+        "thumbs": np.frombuffer(b"".join(jpegs), np.uint8), "offsets": offsets,
+        "sizes": np.asarray([image.size for image in shard.images], np.int32).reshape(-1, 2)}
     if shard.vectors is not None:
         arrays["vectors"] = shard.vectors
     if shard.model_inputs is not None:
         arrays["model_inputs"] = shard.model_inputs
     buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
+    np.savez(buffer, **arrays)  # type: ignore[arg-type]  # numpy's stub: **arrays might fill allow_pickle
     return buffer.getvalue()
 
 

@@ -3,35 +3,48 @@
 SQLite gives filters as SQL and commits that survive a crash (WAL with ``synchronous=FULL`` is
 durable across power loss too). The ``row`` of a case is its id in the FAISS index, so the two
 never need a mapping table. Thumbnails are JPEG blobs here rather than hundreds of thousands of
-small files.
+small files. Embeddings are kept as float16 (half the bytes: 1 GB at 1M x 512; float32 blobs
+of older libraries are read too): they are what the index is built from at every version and
+rebuilt from by a repair, and an index's own codes (PQ, 8-bit) are lossy, so they cannot be the
+source. float16 costs nothing measurable in recall (``bench library``).
 
-Where this account cannot write the library it is opened read-only, and every SQLite error
+A finished library's database is opened ``read_only`` (immutable: see ``library.versions``).
+Elsewhere, where this account cannot write the library it is opened read-only, and every SQLite error
 becomes a ``LibraryError`` naming the file (``library.sqlite_access``).
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
-from cxrviewer.datasets.case import Case, DatasetProblem
-from cxrviewer.library.errors import LibraryError
+import numpy as np
+
+from cxrviewer.datasets.case import DatasetProblem
+from cxrviewer.library.errors import LibraryDamaged, LibraryError, repair_advice
 from cxrviewer.library.sqlite_access import connect_read_only, database_error, errors_name_the_file, writable
-from cxrviewer.reports.labels import ALL_LABELS
+from cxrviewer.library.store_records import (
+    CODE_STATUS,
+    NOT_MENTIONED,
+    STATUS_CODES,
+    VECTOR_DTYPE,
+    CaseRow,
+    FindingDetail,
+    PreparedCase,
+    decode_vector,
+    encode_vector,
+    findings_of_pattern,
+    pattern_of,
+)
 from cxrviewer.reports.sections import ReportSections
 
-STORE_NAME = "library.sqlite"
+__all__ = ["CODE_STATUS", "NOT_MENTIONED", "SCHEMA_VERSION", "STATUS_CODES", "STORE_NAME", "VECTOR_DTYPE",
+           "CaseRow", "FindingDetail", "PreparedCase", "Store", "decode_vector", "encode_vector",
+           "findings_of_pattern", "pattern_of"]
+
+STORE_NAME = "library.sqlite"  # the first version's database (library.versions names later ones)
 SCHEMA_VERSION = 1
-
-# One character per label in ALL_LABELS order: the finding "pattern" of a case. Cases that
-# share a pattern score the same on the label route, so the route scores patterns, not rows.
-STATUS_CODES = {"positive": "p", "negative": "n", "uncertain": "u"}
-CODE_STATUS = {v: k for k, v in STATUS_CODES.items()}
-NOT_MENTIONED = "-"
-
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS cases(
@@ -75,60 +88,6 @@ CREATE TABLE IF NOT EXISTS problems(id INTEGER PRIMARY KEY, path TEXT NOT NULL, 
 """
 
 
-def pattern_of(findings: dict[str, str] | Iterable[tuple[str, str]]) -> str:
-    statuses = dict(findings)
-    return "".join(STATUS_CODES.get(statuses.get(label, ""), NOT_MENTIONED) for label in ALL_LABELS)
-
-
-def findings_of_pattern(pattern: str) -> dict[str, str]:
-    return {label: CODE_STATUS[c] for label, c in zip(ALL_LABELS, pattern) if c != NOT_MENTIONED}
-
-
-@dataclass(frozen=True)
-class FindingDetail:
-    """Severity and laterality of one finding, from the report, when it gives them."""
-
-    severity: str | None = None
-    laterality: str | None = None
-
-
-@dataclass(frozen=True)
-class PreparedCase:
-    """A case ready to be stored: its record, finding details and thumbnail (JPEG)."""
-
-    case: Case
-    details: dict[str, FindingDetail]
-    thumb_jpeg: bytes
-    thumb_size: tuple[int, int]
-    embedding: bytes | None = None
-    model_input: Any = None  # the encoder's input, dropped once embedded
-
-
-@dataclass(frozen=True)
-class CaseRow:
-    """A case as the library returns it (plain data, safe to send across threads)."""
-
-    row: int
-    case_id: str
-    patient_id: str
-    study_id: str
-    image: str
-    frame: int
-    dataset: str
-    view: str
-    sex: str
-    age: float | None
-    split: str
-    findings_source: str
-    report: ReportSections
-    findings: dict[str, str]
-    details: dict[str, FindingDetail]
-
-    @property
-    def impression(self) -> str:
-        return self.report.impression or self.report.findings
-
-
 _CASE_COLUMNS = ("row, case_id, patient_id, study_id, image, frame, dataset, view, sex, age, split, "
                  "findings_source, indication, comparison, findings_text, impression, other, pattern")
 
@@ -138,16 +97,17 @@ class Store:
     """One SQLite connection to a library's metadata. Not shared across threads.
 
     ``read_only`` is true where this account cannot write the library (see
-    ``library.sqlite_access``); a build (``create=True``) always opens it for writing.
+    ``library.sqlite_access``) or where asked (a finished version, which nothing changes);
+    a build (``create=True``) always opens it for writing.
     """
 
-    def __init__(self, path: Path, *, create: bool = False) -> None:
+    def __init__(self, path: Path, *, create: bool = False, read_only: bool = False) -> None:
         self.path = path = Path(path)
         # Stored image path -> where the film is now; the library sets it (library.locations).
         self.image_path: Callable[[str], str] = str
         if not create and not path.is_file():
             raise LibraryError(path, "the library's metadata file is missing")
-        self.read_only = not create and not writable(path)
+        self.read_only = not create and (read_only or not writable(path))
         try:
             self.db = self._connect(create)
             if create:
@@ -184,6 +144,19 @@ class Store:
         db = getattr(self, "db", None)
         if db is not None:
             db.close()
+
+    def finish(self) -> None:
+        """Fold the write-ahead log into the file and leave it in rollback-journal mode, so the
+        file stands alone for readers that open it immutable; then close. Where another
+        connection is open the mode cannot change: the log is still folded in and emptied (a
+        reader finds an empty ``-wal`` and opens immutable) unless that connection is reading."""
+        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        self.db.execute("PRAGMA busy_timeout=0")
+        try:
+            self.db.execute("PRAGMA journal_mode=DELETE").fetchone()
+        except sqlite3.OperationalError:
+            pass
+        self.close()
 
     def check(self, thorough: bool = True) -> str:
         """What SQLite finds wrong in the file ("" when nothing): ``integrity_check`` reads
@@ -352,6 +325,30 @@ class Store:
 
     def embeddings(self) -> Iterator[tuple[int, bytes]]:
         yield from self.db.execute("SELECT row, vec FROM embeddings ORDER BY row")
+
+    def vectors(self, dim: int) -> tuple[np.ndarray, np.ndarray]:
+        """(rows, float32 vectors) of every stored embedding, in row order."""
+        count = self.embedding_count()
+        rows = np.empty(count, np.int64)
+        vectors = np.empty((count, dim), np.float32)
+        n = -1
+        for n, (row, blob) in enumerate(self.embeddings()):
+            if n >= count:
+                break
+            rows[n] = row
+            vectors[n] = self._decoded(blob, dim)
+        return rows[:n + 1], vectors[:n + 1]
+
+    def vector(self, row: int, dim: int) -> np.ndarray | None:
+        """The stored embedding of ``row`` as float32 (None when it has none)."""
+        blob = self.embedding(row)
+        return None if blob is None else self._decoded(blob, dim)
+
+    def _decoded(self, blob: bytes, dim: int) -> np.ndarray:
+        try:
+            return decode_vector(bytes(blob), dim)
+        except ValueError as exc:
+            raise LibraryDamaged(self.path, f"{exc}; {repair_advice(self.path.parent)}") from None
 
     def tie_break_texts(self, rows: Sequence[int]) -> dict[int, tuple[str, str]]:
         """row -> (case id, impression and findings text), what the label route breaks ties by."""

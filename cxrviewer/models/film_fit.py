@@ -55,7 +55,7 @@ def pad(pixels: np.ndarray, size: int) -> np.ndarray:
     scale = size / max(rows, cols)
     new_rows, new_cols = max(1, int(rows * scale)), max(1, int(cols * scale))
     small = np.asarray(Image.fromarray(pixels).resize((new_cols, new_rows), Image.Resampling.LANCZOS))
-    out = np.zeros((size, size) + pixels.shape[2:], dtype=pixels.dtype)
+    out = np.zeros((size, size, *pixels.shape[2:]), dtype=pixels.dtype)
     top, left = (size - new_rows) // 2, (size - new_cols) // 2
     out[top:top + new_rows, left:left + new_cols] = small
     return out

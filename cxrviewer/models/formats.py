@@ -285,7 +285,8 @@ def find_licence(folder: Path) -> str:
     return "unknown"
 
 
-def _preprocess_from_hf(folder: Path, size: int, mean: tuple[float, ...], std: tuple[float, ...]) -> tuple[int, tuple[float, ...], tuple[float, ...]]:
+def _preprocess_from_hf(folder: Path, size: int, mean: tuple[float, ...],
+                        std: tuple[float, ...]) -> tuple[int, tuple[float, ...], tuple[float, ...]]:
     path = folder / "preprocessor_config.json"
     if not path.is_file():
         return size, mean, std
@@ -305,7 +306,8 @@ def _preprocess_from_hf(folder: Path, size: int, mean: tuple[float, ...], std: t
     return size, mean, std
 
 
-def spec_from_folder(folder: Path, name: str | None = None, licence: str | None = None, fmt: str | None = None) -> EncoderSpec:
+def spec_from_folder(folder: Path, name: str | None = None, licence: str | None = None,
+                     fmt: str | None = None) -> EncoderSpec:
     """An EncoderSpec describing an arbitrary model folder (configs only, no weights loaded)."""
     folder = Path(folder)
     fmt = fmt or detect_format(folder)
@@ -335,7 +337,8 @@ def spec_from_folder(folder: Path, name: str | None = None, licence: str | None 
         if fmt == "clip":
             vision = cfg.get("vision_config", {})
             dim = int(cfg.get("projection_dim", 512))
-            size, mean, std = _preprocess_from_hf(folder, int(vision.get("image_size", 224)), OPENAI_CLIP_MEAN, OPENAI_CLIP_STD)
+            size, mean, std = _preprocess_from_hf(folder, int(vision.get("image_size", 224)),
+                                                  OPENAI_CLIP_MEAN, OPENAI_CLIP_STD)
             arch = "CLIP"
         elif fmt == "siglip":
             vision = cfg.get("vision_config", {})
@@ -345,7 +348,8 @@ def spec_from_folder(folder: Path, name: str | None = None, licence: str | None 
         else:
             kind = "image"
             dim = int(cfg.get("hidden_size", 768))
-            size, mean, std = _preprocess_from_hf(folder, int(cfg.get("image_size", 224)), (0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
+            size, mean, std = _preprocess_from_hf(folder, int(cfg.get("image_size", 224)),
+                                                  (0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
             arch = str(cfg.get("model_type", "hf"))
     return EncoderSpec(
         name=name, kind=kind, format=fmt, architecture=arch, input_size=size, mean=tuple(float(m) for m in mean),

@@ -15,17 +15,22 @@ models folder, written in a staging folder and renamed, so no half-written model
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cxrviewer.models.errors import ModelError
 from cxrviewer.models.formats import check_folder, hash_weights, spec_from_folder
-from cxrviewer.models.pickles import PICKLE_SUFFIXES, inspect_pickle, refusal
+from cxrviewer.models.pickles import inspect_pickle, refusal
 from cxrviewer.models.registry import EncoderSpec, all_specs, models_dir, record_import
+
+if TYPE_CHECKING:
+    from cxrviewer.models.xrv_import import XrvWeights
 
 
 @dataclass(frozen=True)
@@ -72,7 +77,7 @@ def _replaceable(target: Path, name: str) -> bool:
     return spec is not None and spec.source == "imported" and spec.local_path() == target
 
 
-def write_into_models_dir(name: str, fill: Callable[[Path], None], replace: bool = False) -> Path:
+def write_into_models_dir(name: str, fill: Callable[[Path], object], replace: bool = False) -> Path:
     """``fill(staging)`` writes a model folder; it becomes ``models_dir()/name`` only if whole.
     With ``replace`` the folder of an imported model of that name is swapped for the new one."""
     target = models_dir() / name
@@ -138,7 +143,15 @@ def _import_folder(request: ImportRequest, source: Path) -> Imported:
     else:
         folder = source
     spec = dataclasses.replace(spec, folder=spec.name if request.copy else str(source))
-    return Imported(finish_import(folder, spec, request.replace), folder, "copied" if request.copy else "recorded", source)
+    return Imported(finish_import(folder, spec, request.replace), folder,
+                    "copied" if request.copy else "recorded", source)
+
+
+def _convert_xrv(path: Path, weights: XrvWeights, licence: str, notes: list[str], staging: Path) -> None:
+    """Convert one torchxrayvision pickle into ``staging``, noting how it was read."""
+    from cxrviewer.models import xrv_import
+
+    notes.append(xrv_import.convert(path, weights, staging, licence))
 
 
 def _import_xrv(request: ImportRequest, found: list) -> list[Imported]:
@@ -153,15 +166,15 @@ def _import_xrv(request: ImportRequest, found: list) -> list[Imported]:
         others = "".join(f"; beside it, {p.name} is torchxrayvision's {w.key!r}, also a pickle" for p, w in found[1:])
         raise ModelError(refusal(first, weights.origin() + others, inspect_pickle(first), target))
     results = []
-    for path, weights in found:
+    for _, weights in found:
         name = request.name or weights.default_name
         check_name(name, request.replace)
     for path, weights in found:
         name = request.name or weights.default_name
         notes: list[str] = []
         licence = request.licence or xrv_import.LICENCE
-        folder = write_into_models_dir(name, lambda staging, p=path, w=weights: notes.append(
-            xrv_import.convert(p, w, staging, licence)), request.replace)
+        folder = write_into_models_dir(name, functools.partial(_convert_xrv, path, weights, licence, notes),
+                                       request.replace)
         spec = spec_from_folder(folder, name=name, licence=licence, fmt="torchxrayvision")
         spec = finish_import(folder, dataclasses.replace(spec, folder=name), request.replace)
         results.append(Imported(spec, folder, "converted", path, f"read once with {notes[0]}"))

@@ -67,8 +67,9 @@ def tokenizer_for(folder: Path, model_cfg: dict[str, Any], hf_text: bool) -> Any
     return SimpleTokenizer(context_length=context, **kwargs)
 
 
-def load_open_clip(folder: Path, device: torch.device) -> tuple[torch.nn.Module, Any]:
-    """(model, tokenizer) of an open_clip folder, from local files only."""
+def load_open_clip(folder: Path, device: torch.device) -> tuple[Any, Any]:
+    """(model, tokenizer) of an open_clip folder, from local files only (open_clip is untyped:
+    the model is its CLIP or CustomTextCLIP module)."""
     from open_clip.factory import load_checkpoint
 
     model_cfg, hf_text = local_model_cfg(folder)

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import IO, Any
 
 from cxrviewer.models.errors import ModelError
 
@@ -43,12 +43,13 @@ class PickleContents:
         return all(key in self.strings for key in keys)
 
 
-def _scan(stream: io.BufferedIOBase | io.BytesIO, names: set[str], strings: set[str]) -> None:
+def _scan(stream: IO[bytes], names: set[str], strings: set[str]) -> None:
     """One pickle's opcodes: GLOBAL / STACK_GLOBAL targets and string constants (memo followed
     so a STACK_GLOBAL built from memoised strings is still named)."""
     memo: dict[int, Any] = {}
     recent: list[Any] = []
     last: Any = None
+    arg: Any  # the opcode's argument: an int for the memo opcodes, text for strings and globals
     for opcode, arg, _ in pickletools.genops(stream):
         value: Any = None
         if opcode.name in _STRING_OPS:

@@ -54,7 +54,7 @@ def quantize_parts(parts: list[tuple[Any, str]]) -> bool:
                 module = getattr(owner, name)
                 converted.append(torch.ao.quantization.quantize_dynamic(module, {torch.nn.Linear},
                                                                         dtype=torch.qint8))
-    except Exception as exc:  # an old or stripped torch: float32 still answers, just slower
+    except Exception as exc:  # noqa: BLE001 - an old or stripped torch: float32 still answers, just slower
         log.warning("text tower kept in float32: int8 quantisation failed (%s: %s)", type(exc).__name__, exc)
         return False
     for (owner, name), module in zip(parts, converted):

@@ -19,7 +19,15 @@ from typing import Any
 
 from cxrviewer import paths
 from cxrviewer.fileio import atomic_write_text
-from cxrviewer.models.card import CARD_FILE, CHEST_RADIOGRAPH, SYNTHETIC_DEMO, ModelCard, card_path, read_card, unknown_public_card
+from cxrviewer.models.card import (
+    CARD_FILE,
+    CHEST_RADIOGRAPH,
+    SYNTHETIC_DEMO,
+    ModelCard,
+    card_path,
+    read_card,
+    unknown_public_card,
+)
 from cxrviewer.models.errors import ModelError
 
 KINDS = ("joint", "image", "text")

@@ -26,8 +26,8 @@ import torch.nn.functional as F
 
 from cxrviewer.models.encoders import Encoder
 from cxrviewer.models.errors import ModelError
+from cxrviewer.models.film_fit import center_crop, xrv_resize, xrv_scaled
 from cxrviewer.models.formats import read_json
-from cxrviewer.models.film_fit import XRV_MAX, center_crop, xrv_resize, xrv_scaled
 from cxrviewer.models.registry import EncoderSpec
 
 XRV_FORMAT = "torchxrayvision"
@@ -69,9 +69,10 @@ def build_network(architecture: str, outputs: int) -> torch.nn.Module:
     return net
 
 
-def pooled_features(net: torch.nn.Module, architecture: str, x: torch.Tensor) -> torch.Tensor:
+def pooled_features(net: Any, architecture: str, x: torch.Tensor) -> torch.Tensor:
     """The penultimate features torchxrayvision's classifier reads (its ``features2`` for the
-    DenseNet, its ``features`` for the ResNet)."""
+    DenseNet, its ``features`` for the ResNet). ``net``: torchvision's DenseNet or ResNet
+    (torchvision is untyped; torch's Module types its submodules only as ``Tensor | Module``)."""
     if architecture == "densenet121":
         maps = F.relu(net.features(x))  # not in place: a saliency hook may hold the map
         return F.adaptive_avg_pool2d(maps, (1, 1)).flatten(1)
@@ -80,7 +81,7 @@ def pooled_features(net: torch.nn.Module, architecture: str, x: torch.Tensor) ->
     return torch.flatten(net.avgpool(x), 1)
 
 
-def classifier(net: torch.nn.Module, architecture: str) -> torch.nn.Linear:
+def classifier(net: Any, architecture: str) -> torch.nn.Linear:
     return net.classifier if architecture == "densenet121" else net.fc
 
 

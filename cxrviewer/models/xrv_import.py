@@ -173,7 +173,7 @@ def _checked(state: dict[str, Any], weights: XrvWeights, path: Path) -> dict[str
         raise ModelError(f"{path} does not hold torchxrayvision's {weights.architecture} with "
                          f"{len(weights.pathologies)} outputs ({detail})")
     out = {}
-    for key, like in expected.items():
+    for key in expected:
         value = state.get(key, torch.zeros((), dtype=torch.long))  # very old pickles lack the BN counter
         out[key] = (value.float() if value.is_floating_point() else value).contiguous().clone()
     return out
@@ -204,5 +204,6 @@ def convert(path: Path, weights: XrvWeights, out: Path, licence: str = LICENCE) 
                    "description": weights.description},
     }
     atomic_write_text(out / "config.json", json.dumps(config, indent=2) + "\n")
-    write_card(out / CARD_FILE, ModelCard(CHEST_RADIOGRAPH, TRAINING_DATA.get(weights.key, ()), True, PUBLISHER, licence))
+    write_card(out / CARD_FILE,
+               ModelCard(CHEST_RADIOGRAPH, TRAINING_DATA.get(weights.key, ()), True, PUBLISHER, licence))
     return how

@@ -44,9 +44,8 @@ def _labels(args: argparse.Namespace) -> int:
     text: str = args.text
     result = label_text(text)
     if args.json:
-        out = {"text": text, **result.to_dict(), "chexpert": result.to_chexpert_dict()}
-        for finding in out["findings"]:  # type: ignore[union-attr]
-            finding["evidence"] = [text[a:b] for a, b in finding["spans"]]
+        findings = [{**f.to_dict(), "evidence": [text[a:b] for a, b in f.spans]} for f in result.findings]
+        out = {"text": text, **result.to_dict(), "findings": findings, "chexpert": result.to_chexpert_dict()}
         print(json.dumps(out, indent=2))
         return 0
     if not result.findings:

@@ -271,9 +271,9 @@ _LIST_GOES_ON = (R.ANATOMY, R.VERB, R.P_NORMAL, R.P_ENLARGED, R.P_BORDER)
 
 def _predicate_before(items: list[R.Item], p: int) -> int | None:
     """A predicate right before the anatomy ("normal heart size", "borderline heart size")."""
-    if p > 0 and items[p - 1].kind in (R.P_ENLARGED, R.P_NORMAL, R.P_BORDER) and not items[p - 1].used:
-        if items[p].i - items[p - 1].j <= 1:
-            return p - 1
+    if (p > 0 and items[p - 1].kind in (R.P_ENLARGED, R.P_NORMAL, R.P_BORDER) and not items[p - 1].used
+            and items[p].i - items[p - 1].j <= 1):
+        return p - 1
     return None
 
 

@@ -203,7 +203,7 @@ def from_iu_xml(xml_text: str) -> ReportSections:
         if close_at < 0:
             close_at = len(xml_text)
         label = _attribute(xml_text[open_at:tag_end], "Label")
-        if not xml_text[tag_end - 1] == "/":  # <AbstractText Label="X"/> is empty
+        if xml_text[tag_end - 1] != "/":  # <AbstractText Label="X"/> is empty
             body = html.unescape(xml_text[tag_end + 1:close_at]).strip()
             pairs.append((_section_for_field(label) or "other", body))
         pos = close_at + 1

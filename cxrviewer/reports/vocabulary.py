@@ -140,8 +140,8 @@ OTHER_ABNORMAL: tuple[str, ...] = (
 # so "findings of COPD" searches for emphysema, and a library case that says "hyperexpanded
 # lungs" answers a search for emphysema at half weight. Affirmed, a sign also makes the study
 # abnormal, as any finding outside the label set does.
-SUGGESTS: dict[str, tuple[str, ...]] = {
-    phrase: (L.EMPHYSEMA,) for phrase in (
+SUGGESTS: dict[str, tuple[str, ...]] = dict.fromkeys(
+    (
         "copd", "chronic obstructive pulmonary disease", "chronic obstructive lung disease",
         "chronic obstructive airway disease", "obstructive lung disease",
         "obstructive pulmonary disease", "hyperinflation", "hyperinflated", "hyperinflated lungs",
@@ -149,8 +149,9 @@ SUGGESTS: dict[str, tuple[str, ...]] = {
         "overinflated", "overinflation", "overexpanded", "overexpansion", "air trapping",
         "flattened hemidiaphragms", "flattening of the hemidiaphragms",
         "flattening of the diaphragms", "flattened diaphragms",
-    )
-}
+    ),
+    (L.EMPHYSEMA,),
+)
 
 # Anatomy whose size/appearance is stated with a predicate ("heart size is normal",
 # "enlarged cardiac silhouette"): label to give when the predicate says "enlarged".

@@ -72,15 +72,21 @@ class JobContext:
 
 
 class Job:
-    """A submitted request: its id, channel and :class:`concurrent.futures.Future`."""
+    """A submitted request: its id, channel and :class:`concurrent.futures.Future`.
 
-    def __init__(self, job_id: int, channel: str, fn: Callable[..., Any], args: tuple, kwargs: dict) -> None:
+    ``listener``, when given, receives this job's events instead of the executor's listener
+    (per-job callbacks, as superqt's workers have).
+    """
+
+    def __init__(self, job_id: int, channel: str, fn: Callable[..., Any], args: tuple, kwargs: dict,
+                 listener: Listener | None = None) -> None:
         self.id = job_id
         self.channel = channel
         self.future: Future[Any] = Future()
         self._fn = fn
         self._args = args
         self._kwargs = kwargs
+        self.listener = listener
         self.cancel_requested = False
 
     def cancel(self) -> None:
@@ -102,15 +108,16 @@ class Executor:
     name
         Thread name (shows up in stall reports and debuggers).
     listener
-        Called from the worker thread with every :class:`JobEvent`; the GUI's bridge re-emits
-        them as queued signals. Must not block.
+        Called from the worker thread with every :class:`JobEvent` of jobs submitted without a
+        listener of their own (``services.jobs`` gives each job its callbacks). Must not block.
     synchronous
         Run jobs in the caller's thread at submit time (deterministic tests, CLI use).
     """
 
     _ids = itertools.count(1)  # shared by all executors, so ids order requests app-wide
 
-    def __init__(self, name: str = "cxrviewer-worker", listener: Listener | None = None, synchronous: bool = False) -> None:
+    def __init__(self, name: str = "cxrviewer-worker", listener: Listener | None = None,
+                 synchronous: bool = False) -> None:
         self.name = name
         self.listener = listener
         self.synchronous = synchronous
@@ -123,12 +130,20 @@ class Executor:
         self._last: list[Callable[[], Any]] = []  # run by the thread as it ends (see shutdown)
         self._finished = False  # the thread has left its loop
 
-    def submit(self, fn: Callable[..., Any], *args: Any, channel: str = "default", supersede: bool = True, **kwargs: Any) -> Job:
-        """Queue ``fn(context, *args, **kwargs)``; with ``supersede`` older jobs of the channel stop."""
+    def submit(self, fn: Callable[..., Any], *args: Any, channel: str = "default", supersede: bool = True,
+               listener: Listener | None = None, on_created: Callable[[Job], None] | None = None,
+               **kwargs: Any) -> Job:
+        """Queue ``fn(context, *args, **kwargs)``; with ``supersede`` older jobs of the channel stop.
+
+        ``listener`` takes this job's events (else the executor's listener does); ``on_created``
+        sees the job before it can run (in synchronous mode it runs inside this call).
+        """
         with self._lock:
             if self._closed:
                 raise RuntimeError(f"executor {self.name} is shut down")
-            job = Job(next(self._ids), channel, fn, args, kwargs)
+            job = Job(next(self._ids), channel, fn, args, kwargs, listener)
+            if on_created is not None:
+                on_created(job)
             self._latest[channel] = job.id
             if supersede:
                 self._cancel_channel_locked(channel, before=job.id)
@@ -240,31 +255,33 @@ class Executor:
 
     def _run(self, job: Job) -> None:
         if not job.future.set_running_or_notify_cancel():
-            self._notify(JobEvent(job.id, job.channel, "cancelled"))
+            self._notify(job, JobEvent(job.id, job.channel, "cancelled"))
             return
-        context = JobContext(job, self.listener)
+        context = JobContext(job, job.listener or self.listener)
         try:
             if job.cancel_requested:
                 raise Cancelled()
             result = job._fn(context, *job._args, **job._kwargs)
         except (Cancelled, CancelledError):
             job.future.set_exception(Cancelled())
-            self._notify(JobEvent(job.id, job.channel, "cancelled"))
-        except BaseException as exc:  # noqa: BLE001 - decoders raise BaseException subclasses (Rust panics)
+            self._notify(job, JobEvent(job.id, job.channel, "cancelled"))
+        except BaseException as exc:  # decoders raise BaseException subclasses (Rust panics)
             if isinstance(exc, (KeyboardInterrupt, SystemExit)):
                 raise
             log.debug("job %s failed", job, exc_info=True)
             job.future.set_exception(exc)
-            self._notify(JobEvent(job.id, job.channel, "error", exc))
+            self._notify(job, JobEvent(job.id, job.channel, "error", exc))
         else:
             job.future.set_result(result)
-            self._notify(JobEvent(job.id, job.channel, "done", result))
+            self._notify(job, JobEvent(job.id, job.channel, "done", result))
         finally:
             job._fn = job._args = job._kwargs = None  # type: ignore[assignment]  # free inputs early
+            job.listener = None  # its end has been told
 
-    def _notify(self, event: JobEvent) -> None:
-        if self.listener is not None:
+    def _notify(self, job: Job, event: JobEvent) -> None:
+        listener = job.listener or self.listener
+        if listener is not None:
             try:
-                self.listener(event)
+                listener(event)
             except Exception:  # a broken listener must not kill the worker
                 log.exception("job listener failed for %s", event)

@@ -13,7 +13,6 @@ import json
 import sys
 from dataclasses import dataclass
 
-
 PICKLE_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt", ".pkl")
 
 

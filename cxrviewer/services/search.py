@@ -4,7 +4,8 @@ A ``SearchService`` lives on one executor thread: opening a library (building th
 use), searching it, and "similar films" from a film on disk all run there, so the encoder and
 the index are loaded once and never touched from two threads. Gallery thumbnails come from a
 ``GalleryThumbnails`` on another thread with its own SQLite connection, so scrolling a gallery
-never waits behind a query; so does ``FilmCases``, the library case of a film opened from disk. Everything returned is plain frozen data.
+never waits behind a query; so does ``FilmCases``, the library case of a film opened from disk.
+Everything returned is plain frozen data.
 """
 
 from __future__ import annotations
@@ -13,14 +14,14 @@ import io
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from cxrviewer.library.manifest import LABEL_ROUTE
 from cxrviewer.services.executor import Cancelled, JobContext
 
 if TYPE_CHECKING:  # the library pulls in numpy: imported when the first job runs, not at start-up
+    from cxrviewer.explain.types import Target
+    from cxrviewer.imaging.loaded import LoadedImage
     from cxrviewer.library.library import Hit, Library, SearchRequest, SearchResult
     from cxrviewer.library.store import Store
 
@@ -177,30 +178,30 @@ class SearchService:
         return SearchOutcome(request, result, library.name, device, model,
                              time.perf_counter() - started, label or request.text, licence)
 
-    def similar_to_film(self, context: JobContext, path: str, image_path: str, request: SearchRequest,
+    def similar_to_film(self, context: JobContext, path: str, film: str | LoadedImage, request: SearchRequest,
                         report_text: str = "") -> SearchOutcome:
-        """"Similar films" for a film on disk: by pixels on an embedding route; on the label
-        route by the findings its report states (pixels mean nothing to labels)."""
+        """"Similar films" for a film (the viewer's decoded film, or a path): by pixels on an
+        embedding route; on the label route by the findings its report states (pixels mean
+        nothing to labels)."""
         import dataclasses
 
         from cxrviewer.library.errors import LibraryError
+        from cxrviewer.services.films import decoded, film_path, model_input
 
         library = self.library(path)
+        name = Path(film_path(film)).name
         if request.route == LABEL_ROUTE:
             if not report_text.strip():
-                raise LibraryError(image_path, "the label route finds similar films from the film's "
-                                               "report, and this film has none; choose an image "
-                                               "model in the route list")
+                raise LibraryError(film_path(film), "the label route finds similar films from the film's "
+                                                    "report, and this film has none; choose an image "
+                                                    "model in the route list")
             request = dataclasses.replace(request, text=report_text)
-            return self.search(context, path, request, label=f"films like {Path(image_path).name} (by its report)")
-        from cxrviewer.library.prepare import film_input, load
-
-        image = load(image_path)
-        pixels = film_input(image, library.encoder.spec)
+            return self.search(context, path, request, label=f"films like {name} (by its report)")
+        image = decoded(film)
+        pixels = model_input(image, library.encoder.spec)
         context.check()
         request = dataclasses.replace(request, image=pixels, text="", image_synthetic=image.header.synthetic_demo)
-        return self.search(context, path, request, label=f"films like {Path(image_path).name}")
-
+        return self.search(context, path, request, label=f"films like {name}")
 
     # -- explanations ------------------------------------------------------------------------
 
@@ -241,28 +242,28 @@ class SearchService:
                                      f"{choice.spec.name} reads images only (explain a finding instead)")
         return self.encoder_named(path, choice.spec)
 
-    def saliency(self, context: JobContext, path: str, image_path: str, frame: int, target_kind: str,
+    def saliency(self, context: JobContext, path: str, film: str | LoadedImage, frame: int, target_kind: str,
                  target_value: str, method: str = "auto") -> SaliencyResult:
-        """Where in the film the evidence for a query text, a library case or a label lies."""
-        import numpy as np
+        """Where in the film (the viewer's decoded film, or a path) the evidence for a query
+        text, a library case or a label lies."""
+        from cxrviewer.explain import Cancelled as ExplainCancelled
+        from cxrviewer.explain import EmbeddingTarget, LabelTarget, SaliencyCache, TextTarget, explain
+        from cxrviewer.services.films import decoded, model_input, open_film
 
-        from cxrviewer.explain import (Cancelled as ExplainCancelled, EmbeddingTarget, LabelTarget,
-                                       SaliencyCache, TextTarget, explain)
-        from cxrviewer.library.prepare import film_input, load
-
-        image = load(image_path)
+        image = decoded(film)
+        image_path = image.header.path
         encoder = self.explaining_encoder(path, image.header.synthetic_demo, need_text=target_kind == "text")
         library = self.library(path)
+        target: Target
         if target_kind == "text":
             target = TextTarget(target_value)
         elif target_kind == "case":
             row = library.store.row_of(target_value)
-            blob = library.store.embedding(row) if row is not None and encoder is library.encoder else None
-            if blob is not None:
-                vector = np.frombuffer(blob, np.float32)
-            else:  # a label-route library (or another model): embed the case's film on the fly
+            vector = (library.store.vector(row, library.manifest.dim)
+                      if row is not None and encoder is library.encoder else None)
+            if vector is None:  # a label-route library (or another model): embed the case's film on the fly
                 case = library.case(target_value)
-                vector = encoder.encode_images([film_input(load(case.image), encoder.spec, case.frame)])[0]
+                vector = encoder.encode_images([model_input(open_film(case.image), encoder.spec, case.frame)])[0]
             target = EmbeddingTarget(vector, target_value)
         else:
             target = LabelTarget(target_value)
@@ -271,7 +272,7 @@ class SearchService:
         key = SaliencyCache.key((image_path, frame), target, encoder.spec.name, method)
 
         def compute():
-            pixels = film_input(image, encoder.spec, frame)
+            pixels = model_input(image, encoder.spec, frame)
             context.check()
             return explain(encoder, pixels, target, method, should_cancel=context.should_cancel)
 
@@ -289,14 +290,16 @@ class SearchService:
         return SaliencyResult(image_path, frame, values, found.method, found.target, encoder.spec.name,
                               found.seconds, float(found.score), encoder.spec.licence)
 
-    def finding_scores(self, context: JobContext, path: str, image_path: str, frame: int = 0) -> FindingScores:
-        """The finding probabilities of the model that may read this film (its card), with each
-        finding's validation figure; or, when none may, the reason in plain words."""
-        from cxrviewer.library.prepare import film_input, load
+    def finding_scores(self, context: JobContext, path: str, film: str | LoadedImage, frame: int = 0) -> FindingScores:
+        """The finding probabilities of the model that may read this film (the viewer's decoded
+        film, or a path) by its card, with each finding's validation figure; or, when none may,
+        the reason in plain words."""
         from cxrviewer.models import ModelError
         from cxrviewer.models.classify import choose_finding_model, film_domain, reading
+        from cxrviewer.services.films import decoded, model_input
 
-        image = load(image_path)
+        image = decoded(film)
+        image_path = image.header.path
         library = self.library(path)
         preferred = None
         if library.manifest.route != LABEL_ROUTE:
@@ -312,7 +315,7 @@ class SearchService:
         if not labels:
             return FindingScores(image_path, refused=f"model {choice.spec.name} has no finding head")
         context.check()
-        probabilities = encoder.predict_labels([film_input(image, encoder.spec, frame)])[0]
+        probabilities = encoder.predict_labels([model_input(image, encoder.spec, frame)])[0]
         read = reading(choice.card, choice.spec.name, choice.spec.licence, labels, probabilities)
         return FindingScores(image_path, labels, read.probabilities, choice.spec.name, read)
 
@@ -339,11 +342,15 @@ class GalleryThumbnails:
         import numpy as np
         from PIL import Image
 
-        from cxrviewer.library.store import STORE_NAME, Store
+        from cxrviewer.library.library import current_store_path
+        from cxrviewer.library.store import Store
 
+        current = current_store_path(path)  # a build may have made a new version since
         store = self.stores.get(path)
-        if store is None:
-            store = self.stores[path] = Store(Path(path) / STORE_NAME)
+        if store is None or store.path != current:
+            if store is not None:
+                store.close()
+            store = self.stores[path] = Store(current, read_only=True)
         for case_id in case_ids:
             context.check()
             row = store.row_of(case_id)

@@ -14,6 +14,8 @@ from cxrviewer.services.executor import JobContext
 if TYPE_CHECKING:
     import numpy as np
 
+    from cxrviewer.imaging.loaded import LoadedImage
+
 SCAN_BATCH_SECONDS = 0.1  # stream scan results about ten times a second
 SCAN_BATCH_MAX = 500
 SCAN_HANDOVER_FILES = 64  # files read in the app's own thread before a scan moves to a process
@@ -28,7 +30,7 @@ class ScanBatch:
 
 @dataclass(frozen=True)
 class OpenedImage:
-    image: object  # cxrviewer.imaging LoadedImage
+    image: LoadedImage
     presets: tuple[VoiPreset, ...]
     default_preset: int
     seconds: float
@@ -107,11 +109,12 @@ def scan_folder(context: JobContext, root: str, handover: int | None = None) -> 
 
 
 def open_image(context: JobContext, path: str) -> OpenedImage:
+    """The film decoded for the viewer, with its window presets (see ``services.films``)."""
     from cxrviewer.imaging import display
-    from cxrviewer.imaging.isolated import load_image_isolated as load_image
+    from cxrviewer.services.films import open_film
 
     started = time.perf_counter()
-    image = load_image(path)
+    image = open_film(path)
     context.check()
     presets = image.presets  # computed with the image, from its subsampled value range
     default = display.default_preset(image)
@@ -123,19 +126,28 @@ def make_thumbnails(context: JobContext, paths: list[str], size: int = 96) -> in
     """Decode and shrink each image, streaming one :class:`Thumbnail` per file."""
     import numpy as np
 
-    from cxrviewer.imaging.isolated import load_image_isolated as load_image
     from cxrviewer.imaging.thumbnails import thumbnail
+    from cxrviewer.services.films import open_film
 
     for path in paths:
         context.check()
         try:
-            pixels = thumbnail(load_image(path), size=size)
+            pixels = thumbnail(open_film(path), size=size)
             context.emit(Thumbnail(path, np.ascontiguousarray(pixels)))
         except ImageReadError as exc:
             context.emit(Thumbnail(path, None, exc.reason))
         except Exception as exc:  # noqa: BLE001 - one bad file must not stop the strip
             context.emit(Thumbnail(path, None, f"cannot decode: {exc}"))
     return len(paths)
+
+
+def film_thumbnail(context: JobContext, image: LoadedImage, size: int = 96) -> Thumbnail:
+    """The strip's thumbnail of the film in the viewer, from the film already decoded."""
+    import numpy as np
+
+    from cxrviewer.imaging.thumbnails import thumbnail
+
+    return Thumbnail(image.header.path, np.ascontiguousarray(thumbnail(image, size=size)))
 
 
 def load_report(context: JobContext, image_paths: list[str], report_paths: list[str]) -> StudyReport | None:

@@ -57,7 +57,8 @@ def _facts(summary: dict[str, Any]) -> str:
     return (f"- Training data: {summary.get('data', '?')} (train split, synthetic phantoms only)\n"
             f"- Training: {summary.get('steps')} steps in {float(summary.get('seconds') or 0) / 60:.1f} min of "
             f"training time ({float(summary.get('wall_seconds') or 0) / 60:.1f} min wall) on "
-            f"{summary.get('device', '?')} ({summary.get('threads', '?')} thread(s)), on {summary.get('machine', '?')} shared with other work "
+            f"{summary.get('device', '?')} ({summary.get('threads', '?')} thread(s)), on "
+            f"{summary.get('machine', '?')} shared with other work "
             f"(load average {summary.get('load_average_before', '?')} before)\n"
             f"- Size: {summary.get('parameters', 0):,} parameters, float32 safetensors")
 
@@ -127,7 +128,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.evaluate or args.evaluate_only:
         load_before = load_average()
         evaluation = evaluate_generator(library, str(out), report=lambda m: print(m, file=sys.stderr, flush=True))
-        figures = summary(evaluation) + f"\nload average before / after the evaluation: {load_before} / {load_average()}"
+        figures = (summary(evaluation)
+                   + f"\nload average before / after the evaluation: {load_before} / {load_average()}")
         print(figures)
     write_readme(out, report, figures)
     return 0

@@ -185,7 +185,10 @@ def evaluate(library: Path, generator: Any, *, reference: Any = None, reference_
         say(f"generating {len(held.texts)} films with {model.name}")
         films[key] = model.films(held.texts, seed=seed)
     say("encoding films")
-    encode = lambda images: encoder.encode_images(list(images), batch_size=64)
+
+    def encode(images: Any) -> np.ndarray:
+        return np.asarray(encoder.encode_images(list(images), batch_size=64))
+
     real_feats = encode(held.images)
     gen_feats = {key: encode(images) for key, images in films.items()}
     a, b = halves(held.patients)
@@ -211,7 +214,9 @@ def evaluate(library: Path, generator: Any, *, reference: Any = None, reference_
                                               "nothing is downloaded"}
     say(f"reading the films with {finding_model.spec.name}")
     labels = list(finding_model.label_names)
-    predict = lambda images: finding_model.predict_labels(list(images), batch_size=64)
+    def predict(images: Any) -> np.ndarray:
+        return np.asarray(finding_model.predict_labels(list(images), batch_size=64))
+
     real_probs = predict(held.images)
     result["conditioning"] = {"reader": finding_model.spec.name}
     for key, images in films.items():

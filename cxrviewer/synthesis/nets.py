@@ -28,7 +28,7 @@ stages compute on the smaller grid (PixelShuffle) and the 128 px output is one c
 from __future__ import annotations
 
 import itertools
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -205,6 +205,11 @@ def build_discriminator(arch: str, cond_dim: int, n_aux: int, width: int) -> nn.
     if arch == "projection":
         return ProjectionDiscriminator(cond_dim, n_aux, width=width)
     return ReferenceDiscriminator(cond_dim, width=width)
+
+
+def z_dim(generator: nn.Module) -> int:
+    """The noise size of either design's generator."""
+    return int(cast(int, generator.z_dim))
 
 
 def n_params(module: nn.Module) -> int:

@@ -36,7 +36,8 @@ class Generator:
         self.conditioning = Conditioning.from_dict(self.config["conditioning"])
         self.conditioner = Conditioner(self.conditioning, text_encoder, device)
         try:
-            self.net = nets.build_generator(self.config["arch"], int(self.config["cond_dim"]), int(self.config["width"]))
+            self.net = nets.build_generator(self.config["arch"], int(self.config["cond_dim"]),
+                                            int(self.config["width"]))
             self.net.load_state_dict(load_file(str(self.folder / store.WEIGHTS)))
         except (OSError, KeyError, RuntimeError, ValueError) as exc:
             raise store.GeneratorError(f"generator {self.folder}: its weights cannot be loaded ({exc})") from None

@@ -41,7 +41,8 @@ def _asked(text: str) -> tuple[str, ...]:
     words = []
     for f in label_text(text).findings:
         if f.status in ("positive", "uncertain"):
-            parts = [f.severity or "", f.laterality or "", f.label.lower(), "(uncertain)" if f.status == "uncertain" else ""]
+            parts = [f.severity or "", f.laterality or "", f.label.lower(),
+                     "(uncertain)" if f.status == "uncertain" else ""]
             words.append(" ".join(p for p in parts if p))
     return tuple(words)
 

@@ -90,7 +90,7 @@ class GanTrainer:
         self.ours = cfg.arch == "projection"
         self.G = nets.build_generator(cfg.arch, cond_dim, cfg.width).to(device)
         self.D = nets.build_discriminator(cfg.arch, cond_dim, n_aux if cfg.aux_weight > 0 else 0, cfg.width).to(device)
-        if self.ours:
+        if isinstance(self.G, nets.ProjectionGenerator):
             self.G.set_prior(to_unit(data.images, torch.device("cpu")), torch.from_numpy(data.conditions))
         self.G_ema = copy.deepcopy(self.G).eval() if self.ours else None
         betas = (0.0, 0.99) if self.ours else (0.5, 0.999)
@@ -151,7 +151,7 @@ class GanTrainer:
 
     def _noise(self, step: int, n: int) -> torch.Tensor:
         gen = torch.Generator().manual_seed(self.cfg.seed * 1_000_003 + step)
-        return torch.randn(n, self.G.z_dim, generator=gen).to(self.device)
+        return torch.randn(n, nets.z_dim(self.G), generator=gen).to(self.device)
 
     def train_step(self) -> dict[str, float]:
         idx = self._batch(self.step)
@@ -208,8 +208,8 @@ class GanTrainer:
         with torch.no_grad():
             for e, p in zip(self.G_ema.parameters(), self.G.parameters()):
                 e.lerp_(p, 1 - decay)
-            for e, b in zip(self.G_ema.buffers(), self.G.buffers()):
-                e.copy_(b)
+            for kept, b in zip(self.G_ema.buffers(), self.G.buffers()):
+                kept.copy_(b)
 
     def _done(self) -> bool:
         cfg = self.cfg
@@ -299,7 +299,7 @@ def recalibrate_batchnorm(generator: torch.nn.Module, conditions: torch.Tensor, 
     gen = torch.Generator().manual_seed(seed + 7)
     for _ in range(batches):
         idx = torch.randint(0, len(conditions), (batch_size,), generator=gen)
-        z = torch.randn(batch_size, generator.z_dim, generator=gen).to(device)
+        z = torch.randn(batch_size, nets.z_dim(generator), generator=gen).to(device)
         generator(z, conditions[idx.to(conditions.device)])
     for m in norms:
         m.momentum = 0.1
@@ -325,7 +325,8 @@ def train_synthesis(cfg: SynthesisConfig, progress: ProgressFn | None = None,
     generator = trainer.final_generator()
     losses = trainer.history[-1] if trainer.history else {}
     training = {"library": str(cfg.library), "n_train": len(data.images), "steps": trainer.step,
-                "seconds": round(trainer.seconds, 1), "device": device_label(device), "threads": torch.get_num_threads(),
+                "seconds": round(trainer.seconds, 1), "device": device_label(device),
+                "threads": torch.get_num_threads(),
                 "settings": cfg.to_dict()}
     store.save_generator(out, generator, cfg.arch, cfg.width, data.conditioning, training, cfg.licence,
                          cfg.truncation)

@@ -28,8 +28,7 @@ from typing import Any
 from cxrviewer.fileio import atomic_write_bytes
 from cxrviewer.teaching.deidentify import UidMap, anonymise_dataset
 from cxrviewer.teaching.export_common import ANONYMISED_NOTE, ExportCase, ExportPlan
-from cxrviewer.teaching.model import (Annotation, Film, KnownFinding, Presentation, TeachingError,
-                                      TeachingFields, new_id)
+from cxrviewer.teaching.model import Annotation, Film, KnownFinding, Presentation, TeachingError, TeachingFields, new_id
 from cxrviewer.teaching.store import TeachingStore
 
 ARCHIVE_FORMAT = "cxrviewer-teaching-archive"

@@ -217,13 +217,17 @@ def _edit(args: argparse.Namespace) -> int:
     return _print(args, _case_json(case), _case_line(case))
 
 
+def _point(text: str) -> tuple[float, float]:
+    """An X,Y pair in film pixels; ValueError for anything else."""
+    x, y = (float(v) for v in text.split(","))
+    return x, y
+
+
 def _annotate(args: argparse.Namespace) -> int:
     from cxrviewer.teaching.model import Annotation
 
     try:
-        points = tuple(tuple(float(v) for v in p.split(",")) for p in args.point)
-        if any(len(p) != 2 for p in points):
-            raise ValueError
+        points = tuple(_point(p) for p in args.point)
     except ValueError:
         raise _error(ValueError(f"points are X,Y in film pixels, not {' '.join(args.point)}")) from None
     with _store() as store:

@@ -16,8 +16,7 @@ from typing import Any
 
 from cxrviewer.fileio import atomic_write_bytes
 from cxrviewer.teaching.deidentify import Redactor, UidMap, anonymise_dataset, burned_in_annotation, clean_raster
-from cxrviewer.teaching.model import (Case, Film, KnownFinding, Presentation, TeachingError, TeachingFields,
-                                      new_id)
+from cxrviewer.teaching.model import Case, Film, KnownFinding, Presentation, TeachingError, TeachingFields, new_id
 from cxrviewer.teaching.store import TeachingStore
 
 REPORT_HEADINGS = (("indication", "INDICATION"), ("comparison", "COMPARISON"),

@@ -136,9 +136,9 @@ def _displayed_area(state: Any, presentation: Presentation, shape: tuple[int, in
     corners = [_to_film((x, y), shape, presentation.orientation) for x in (left, right) for y in (top, bottom)]
     xs, ys = [c[0] for c in corners], [c[1] for c in corners]
     item = state.DisplayedAreaSelectionSequence[0]
-    item.DisplayedAreaTopLeftHandCorner = [max(1, int(math.floor(min(xs))) + 1), max(1, int(math.floor(min(ys))) + 1)]
-    item.DisplayedAreaBottomRightHandCorner = [min(shape[1], int(math.ceil(max(xs)))),
-                                               min(shape[0], int(math.ceil(max(ys))))]
+    item.DisplayedAreaTopLeftHandCorner = [max(1, math.floor(min(xs)) + 1), max(1, math.floor(min(ys)) + 1)]
+    item.DisplayedAreaBottomRightHandCorner = [min(shape[1], math.ceil(max(xs))),
+                                               min(shape[0], math.ceil(max(ys)))]
     item.PresentationSizeMode = "SCALE TO FIT"
 
 

@@ -229,9 +229,9 @@ def _evidence(report: str, labels: set[str]) -> dict[str, list[tuple[int, int]]]
     from cxrviewer.reports.labeler import label_text
 
     read = label_text(report)
-    out = {}
+    out: dict[str, list[tuple[int, int]]] = {}
     for label in sorted(labels, key=_order):
         found = read.finding(label)
         if found is not None and found.spans:
-            out[label] = [tuple(s) for s in found.spans]
+            out[label] = [(start, end) for start, end in found.spans]
     return out

@@ -84,8 +84,8 @@ def render(pixels: np.ndarray, presentation: Presentation, annotations: Sequence
     shown = orientation.apply(pixels)
     left, top, right, bottom = view_box(presentation, pixels.shape)
     image = Image.fromarray(shown).convert("RGB")
-    image = image.crop((int(math.floor(left)), int(math.floor(top)),
-                        int(math.ceil(right)), int(math.ceil(bottom))))
+    image = image.crop((math.floor(left), math.floor(top),
+                        math.ceil(right), math.ceil(bottom)))
     scale = min(max_side / max(image.size), 4.0)  # small films are enlarged, at most 4x
     size = (max(1, round(image.size[0] * scale)), max(1, round(image.size[1] * scale)))
     image = image.resize(size, Image.Resampling.LANCZOS)
@@ -118,7 +118,7 @@ def _draw(image: object, marks: Sequence[Annotation], place: object) -> None:
             xs, ys = [p[0] for p in points], [p[1] for p in points]
             draw.ellipse((min(xs), min(ys), max(xs), max(ys)), outline=mark.color, width=width)
         elif mark.kind == "freehand":
-            draw.line(points + [points[0]], fill=mark.color, width=width, joint="curve")
+            draw.line([*points, points[0]], fill=mark.color, width=width, joint="curve")
         if mark.text:
             anchor = points[0]
             draw.text(anchor, mark.text, fill=mark.color, font=font, anchor="mm" if mark.kind == "text" else "rb",

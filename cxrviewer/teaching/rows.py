@@ -8,8 +8,16 @@ import sqlite3
 import time
 from typing import Any
 
-from cxrviewer.teaching.model import (Annotation, Case, Collection, Film, KnownFinding, Presentation,
-                                      TeachingFields, new_id)
+from cxrviewer.teaching.model import (
+    Annotation,
+    Case,
+    Collection,
+    Film,
+    KnownFinding,
+    Presentation,
+    TeachingFields,
+    new_id,
+)
 
 COLLECTION_COLUMNS = "c.id, c.name, c.description, c.created, c.updated"
 CASE_COLUMNS = ("case_id, collection_id, position, film, presentation, title, history, findings, "

@@ -20,8 +20,17 @@ from pathlib import Path
 from typing import Any
 
 from cxrviewer.teaching import rows as R
-from cxrviewer.teaching.model import (Annotation, Case, Collection, Film, KnownFinding, Presentation,
-                                      TeachingError, TeachingFields, new_id)
+from cxrviewer.teaching.model import (
+    Annotation,
+    Case,
+    Collection,
+    Film,
+    KnownFinding,
+    Presentation,
+    TeachingError,
+    TeachingFields,
+    new_id,
+)
 from cxrviewer.teaching.schema import DATABASE_NAME, FILMS_DIR, connect, teaching_dir
 
 

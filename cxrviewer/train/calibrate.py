@@ -100,7 +100,7 @@ def calibrate_saved_model(folder: Path, images: Sequence[np.ndarray], targets: n
     before = 1.0 / (1.0 + np.exp(-logits))
     after = 1.0 / (1.0 + np.exp(-(scale * logits + shift)))
     record = {
-        "method": "Platt scaling per finding, folded into label_head", "films": source, "n": int(len(images)),
+        "method": "Platt scaling per finding, folded into label_head", "films": source, "n": len(images),
         "log_loss": [round(log_loss(before, targets, mask), 4), round(log_loss(after, targets, mask), 4)],
         "calibration_error": [round(calibration_error(before, targets, mask), 4),
                               round(calibration_error(after, targets, mask), 4)],

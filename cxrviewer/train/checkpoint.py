@@ -41,7 +41,7 @@ def load(path: Path) -> dict[str, Any]:
     """A checkpoint dict, on the CPU; ValueError naming the file when it cannot be read."""
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - truncated zip, foreign pickle, ...
+    except Exception as exc:  # truncated zip, foreign pickle, ...
         raise ValueError(f"checkpoint {path} cannot be read ({type(exc).__name__}: {exc})") from exc
 
 

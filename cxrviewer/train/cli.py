@@ -74,7 +74,8 @@ def register(subparsers: argparse._SubParsersAction, groups: Any) -> None:
 def _common(p: argparse.ArgumentParser, image_encoder: str | None, image_size: int) -> None:
     p.add_argument("--library", required=True, type=Path, help="library folder (or name)")
     p.add_argument("--image-encoder", required=image_encoder is None, default=image_encoder, metavar="TIMM_NAME",
-                   help="a timm architecture, e.g. resnet18" + (f" (default: {image_encoder})" if image_encoder else ""))
+                   help="a timm architecture, e.g. resnet18"
+                        + (f" (default: {image_encoder})" if image_encoder else ""))
     p.add_argument("--image-weights", default="auto", metavar="FILE",
                    help="local .safetensors/.pth weights for the image tower; 'auto' (default): timm's ImageNet "
                         "weights when they are in the local Hugging Face cache, else random init; 'none': random")
@@ -291,11 +292,11 @@ def _run_eval_findings(args: argparse.Namespace) -> int:
     from cxrviewer.cli import UserError
     from cxrviewer.library.catalog import resolve
     from cxrviewer.library.errors import LibraryError
+    from cxrviewer.models.card import write_card
     from cxrviewer.models.classify import film_domain
     from cxrviewer.models.encoders import load_encoder
     from cxrviewer.models.errors import ModelError
     from cxrviewer.models.registry import get_spec, model_card, model_card_path
-    from cxrviewer.models.card import write_card
     from cxrviewer.train.validate import validate_model
 
     folder = resolve(args.library)

@@ -16,8 +16,8 @@ import torch
 from cxrviewer.train import runner
 from cxrviewer.train.config import CancelFn, ProgressFn, TrainConfig, TrainProgress, TrainResult
 from cxrviewer.train.data import CaseSet, label_targets, pos_weight, present_labels
-from cxrviewer.train.losses import clip_loss, label_loss
 from cxrviewer.train.loop import Loop
+from cxrviewer.train.losses import clip_loss, label_loss
 from cxrviewer.train.metrics import paired_recall, per_label_metrics
 from cxrviewer.train.model import (
     Batcher,

@@ -39,9 +39,10 @@ def _fmt(value: float | None) -> str:
     return str(value)
 
 
-def plot_lines(path: Path, title: str, x: Sequence[float], series: Mapping[str, Sequence[float]],
+def plot_lines(path: Path, title: str, x: Sequence[float], series: Mapping[str, Sequence[float | None]],
                size: tuple[int, int] = (640, 400)) -> None:
-    """A line chart of ``series`` over ``x`` written as PNG (atomically)."""
+    """A line chart of ``series`` over ``x`` written as PNG (atomically); a None or non-finite
+    value (an epoch without that metric) is left out."""
     from PIL import Image, ImageDraw
 
     width, height = size

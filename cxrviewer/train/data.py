@@ -82,8 +82,9 @@ def load_cases(library: Path, splits: Sequence[str], size: int, *, need_text: bo
     if need_text:
         items = [(c, t) for c, t in items if t]
     images = _decode_all([(c.image, c.frame) for c, _ in items], size, workers, progress)
-    keep = [i for i, im in enumerate(images) if im is not None]
-    stack = (np.stack([images[i] for i in keep]) if keep else np.zeros((0, size, size), np.uint8))
+    decoded = [(i, im) for i, im in enumerate(images) if im is not None]
+    keep = [i for i, _ in decoded]
+    stack = np.stack([im for _, im in decoded]) if decoded else np.zeros((0, size, size), np.uint8)
     texts = [items[i][1] for i in keep]
     return CaseSet(tuple(items[i][0].case_id for i in keep), tuple(items[i][0].patient_id for i in keep),
                    stack, tuple(texts), tuple(dict(items[i][0].findings) for i in keep), group_texts(texts))
@@ -121,7 +122,7 @@ def present_labels(cases: CaseSet, min_positives: int = 2) -> list[str]:
 
     ``No Finding`` is left out: it is the absence of the others, which the head already says.
     """
-    counts = {label: 0 for label in ALL_LABELS}
+    counts = dict.fromkeys(ALL_LABELS, 0)
     for statuses in cases.statuses:
         for label, status in statuses.items():
             if status == "positive" and label in counts:

@@ -131,6 +131,7 @@ def _step_seconds(config: TrainConfig, device: Any, n_labels: int) -> float:
     for step in range(WARM_UP_STEPS + TIMED_STEPS):
         started = time.perf_counter()
         with torch.autocast(device.type, dtype=dtype) if dtype is not None else _nothing():
+            assert model.label_head is not None  # made with at least one label
             logits = model.label_head(model.encode_image(batcher.images(films, config.augment)))
             loss = torch.nn.functional.binary_cross_entropy_with_logits(logits.float(), targets)
         loss.backward()

@@ -20,8 +20,8 @@ from cxrviewer.fileio import atomic_write_text
 from cxrviewer.train import runner
 from cxrviewer.train.config import CancelFn, ProgressFn, TrainConfig, TrainProgress, TrainResult
 from cxrviewer.train.data import CaseSet, concat, label_targets, patient_folds, pos_weight, present_labels
-from cxrviewer.train.losses import label_loss
 from cxrviewer.train.loop import Loop, LoopResult
+from cxrviewer.train.losses import label_loss
 from cxrviewer.train.metrics import per_label_metrics
 from cxrviewer.train.model import Batcher, JointModel, create_image_tower, image_normalisation
 
@@ -34,7 +34,8 @@ class LabelTask:
 
     def __init__(self, model: JointModel, train: CaseSet, valid: CaseSet, labels: list[str],
                  batcher: Batcher, cfg: TrainConfig) -> None:
-        self.model, self.train, self.valid, self.labels, self.batcher, self.cfg = model, train, valid, labels, batcher, cfg
+        self.model, self.train, self.valid = model, train, valid
+        self.labels, self.batcher, self.cfg = labels, batcher, cfg
         self.n_train = len(train)
         targets, mask = label_targets(train, labels, cfg.uncertain)
         self.targets, self.mask = torch.from_numpy(targets), torch.from_numpy(mask)

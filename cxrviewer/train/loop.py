@@ -28,12 +28,21 @@ RESUME_KEYS = ("image_encoder", "text_encoder", "timm_kwargs", "embed_dim", "ima
 
 
 class Task(Protocol):
-    """What the loop trains: a model, a loss on a batch of training indices, a validation."""
+    """What the loop trains: a model, a loss on a batch of training indices, a validation.
+    (Read-only members, so a task may hold a narrower model type or a fixed tuple of keys.)"""
 
-    model: torch.nn.Module
-    n_train: int
-    monitor: str  # the validation metric early stopping and the best model follow (higher wins)
-    plot_keys: tuple[str, ...]
+    @property
+    def model(self) -> torch.nn.Module: ...
+
+    @property
+    def n_train(self) -> int: ...
+
+    @property
+    def monitor(self) -> str:  # the validation metric early stopping and the best model follow (higher wins)
+        ...
+
+    @property
+    def plot_keys(self) -> tuple[str, ...]: ...
 
     def loss(self, index: np.ndarray) -> torch.Tensor: ...
 
@@ -214,8 +223,8 @@ class Loop:
         self.task.model.eval()
         with torch.no_grad(), self._autocast():
             metrics = self.task.validate()
-        row = {"epoch": st.epoch + 1, "step": st.step, "lr": self.scheduler.get_last_lr()[0],
-               "train_loss": st.loss_sum / max(1, st.loss_count), **metrics}
+        row: dict[str, float] = {"epoch": st.epoch + 1, "step": st.step, "lr": float(self.scheduler.get_last_lr()[0]),
+                                 "train_loss": st.loss_sum / max(1, st.loss_count), **metrics}
         st.history.append(row)
         score = metrics.get(self.task.monitor, float("nan"))
         if math.isfinite(score) and score > st.best:

@@ -73,7 +73,7 @@ def per_label_metrics(targets: np.ndarray, probabilities: np.ndarray, mask: np.n
     return out
 
 
-def paired_recall(image_emb: np.ndarray, text_emb: np.ndarray, groups: Sequence[int],
+def paired_recall(image_emb: np.ndarray, text_emb: np.ndarray, groups: Sequence[int] | np.ndarray,
                   ks: Sequence[int] = (1, 5, 10)) -> dict[str, float]:
     """R@K of image->text and text->image retrieval among paired validation cases.
 

@@ -7,13 +7,16 @@ trained weights are saved without conversion and load through ``load_encoder``.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 from torch import nn
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel
 
 MAX_LOGIT_SCALE = math.log(100.0)  # CLIP's clamp: temperature never below 0.01
 
@@ -23,8 +26,9 @@ class JointModel(nn.Module):
     ``embed_dim`` space with a learnable temperature; optional ``label_head`` on the image
     embedding (so label scores and search share one representation)."""
 
-    def __init__(self, image_tower: nn.Module, embed_dim: int, text_model: nn.Module | None = None,
+    def __init__(self, image_tower: Any, embed_dim: int, text_model: PreTrainedModel | None = None,
                  n_labels: int = 0, pooling: str = "mean") -> None:
+        # image_tower: a timm model (untyped; pooled features of width ``num_features``)
         super().__init__()
         self.image_tower = image_tower
         self.image_proj = nn.Linear(int(image_tower.num_features), embed_dim, bias=False)
@@ -66,7 +70,8 @@ class JointModel(nn.Module):
 
     def param_groups(self, weight_decay: float) -> list[dict[str, Any]]:
         """AdamW groups: no decay on biases, norms, embeddings' scale and the temperature."""
-        decay, no_decay = [], []
+        decay: list[nn.Parameter] = []
+        no_decay: list[nn.Parameter] = []
         for name, param in self.named_parameters():
             if not param.requires_grad:
                 continue
@@ -93,10 +98,12 @@ def _load_local_weights(tower: nn.Module, path: Path) -> None:
     if path.suffix == ".safetensors":
         from safetensors.torch import load_file
 
-        state = load_file(str(path))
+        state: Mapping[str, Any] = load_file(str(path))
     else:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        state = state.get("state_dict", state.get("model", state)) if isinstance(state, dict) else state
+        loaded = torch.load(path, map_location="cpu", weights_only=True)
+        # a training checkpoint holds the weights under "state_dict" or "model"
+        key = next((k for k in ("state_dict", "model") if isinstance(loaded, dict) and k in loaded), None)
+        state = loaded if key is None else loaded[key]
     # a classifier of another task is dropped: the tower is created without one
     result = tower.load_state_dict(state, strict=False)
     useful = [k for k in result.missing_keys if not k.startswith(("fc.", "head", "classifier"))]
@@ -112,7 +119,7 @@ def image_normalisation(tower: nn.Module) -> tuple[tuple[float, ...], tuple[floa
     return mean, std
 
 
-def load_text_tower(path: str) -> tuple[nn.Module, Any]:
+def load_text_tower(path: str) -> tuple[PreTrainedModel, Any]:
     """A transformers AutoModel and its tokenizer from a local folder (no hub access)."""
     from transformers import AutoModel, AutoTokenizer
     from transformers.utils import logging as hf_logging

@@ -18,7 +18,7 @@ def train_wordpiece(texts: Iterable[str], vocab_size: int = 2000, max_length: in
     """A lower-casing WordPiece tokenizer (BERT layout) fitted to ``texts``, as a transformers
     fast tokenizer."""
     from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
-    from transformers import BertTokenizerFast
+    from transformers import BertTokenizerFast  # type: ignore[attr-defined]  # exported lazily: unseen by mypy
 
     tokenizer = Tokenizer(models.WordPiece(unk_token="[UNK]"))
     tokenizer.normalizer = normalizers.BertNormalizer(lowercase=True)

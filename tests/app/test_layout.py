@@ -50,5 +50,15 @@ def test_entry_point_dispatches_commands_and_gui_options(capsys) -> None:
 
     assert main(["--version"]) == 0
     assert "cxrviewer" in capsys.readouterr().out
-    result = subprocess.run([sys.executable, "-m", "cxrviewer", "info", "--help"], capture_output=True, text=True, timeout=120)
+    result = subprocess.run([sys.executable, "-m", "cxrviewer", "info", "--help"],
+                            capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and "PATH" in result.stdout
+
+
+def test_the_window_and_the_gui_and_services_modules_stay_small() -> None:
+    """The main window is layout and an action table; every GUI and services module has one job."""
+    package = ROOT / "cxrviewer"
+    sizes = {path.relative_to(package).as_posix(): len(path.read_text(encoding="utf-8").splitlines())
+             for folder in ("gui", "services", "harness") for path in (package / folder).rglob("*.py")}
+    assert sizes["gui/main_window.py"] < 350
+    assert {name: lines for name, lines in sizes.items() if lines >= 450} == {}

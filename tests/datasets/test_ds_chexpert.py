@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from dataset_trees import assert_patient_disjoint, run_adapter, write_csv, write_image
 
 from cxrviewer.datasets import chexpert
 from cxrviewer.datasets.case import DatasetError
 from cxrviewer.datasets.registry import detect
-from dataset_trees import assert_patient_disjoint, run_adapter, write_csv, write_image
 
 HEADER = ["Path", "Sex", "Age", "Frontal/Lateral", "AP/PA", "No Finding", "Enlarged Cardiomediastinum",
           "Cardiomegaly", "Lung Opacity", "Lung Lesion", "Edema", "Consolidation", "Pneumonia",
@@ -48,7 +48,7 @@ def parent(tmp_path: Path) -> Path:
 
 
 def test_reads_rows_labels_and_views(parent: Path) -> None:
-    cases, problems = run_adapter(chexpert.ADAPTER, parent)
+    cases, _problems = run_adapter(chexpert.ADAPTER, parent)
     by_id = {c.case_id: c for c in cases}
     assert list(by_id) == ["chexpert:patient64541/study1/view1_frontal",
                            "chexpert:patient00001/study1/view1_frontal",
@@ -102,7 +102,7 @@ def test_chexpert_plus_reports_join_on_path(parent: Path) -> None:
                 "Cough.", "Heart size is normal.\nNo effusion.", "No acute disease."],
                ["train/patient00002/study2/view1_frontal.jpg", "y.dcm", "Frontal",
                 "FINDINGS: Small left effusion. IMPRESSION: Effusion.", "", "", ""]])
-    cases, problems = run_adapter(chexpert.ADAPTER, parent)
+    cases, _problems = run_adapter(chexpert.ADAPTER, parent)
     by_id = {c.case_id: c for c in cases}
     first = by_id["chexpert:patient00001/study1/view1_frontal"].report
     assert (first.indication, first.findings, first.impression) == (
@@ -114,7 +114,7 @@ def test_chexpert_plus_reports_join_on_path(parent: Path) -> None:
 
 
 def test_wrong_root_says_what_was_expected(tmp_path: Path) -> None:
-    with pytest.raises(DatasetError, match="expected train.csv and/or valid.csv"):
+    with pytest.raises(DatasetError, match=r"expected train\.csv and/or valid\.csv"):
         chexpert.ADAPTER.iter_cases(tmp_path, lambda p: None)
     assert not chexpert.ADAPTER.detect(tmp_path)
 

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from dataset_trees import assert_patient_disjoint, run_adapter, write_image
 
 from cxrviewer.datasets import folder
 from cxrviewer.datasets.case import DatasetError
 from cxrviewer.imaging.synthetic import SyntheticStudy, write_dicom
-from dataset_trees import assert_patient_disjoint, run_adapter, write_image
 
 PIXELS = np.zeros((16, 12), np.uint16)
 

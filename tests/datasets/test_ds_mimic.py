@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from dataset_trees import assert_patient_disjoint, run_adapter, write_csv, write_image
 
 from cxrviewer.datasets import mimic
 from cxrviewer.datasets.case import DatasetError
 from cxrviewer.datasets.registry import detect
-from dataset_trees import assert_patient_disjoint, run_adapter, write_csv, write_image
 
 META = ["dicom_id", "subject_id", "study_id", "PerformedProcedureStepDescription", "ViewPosition", "Rows",
         "Columns", "StudyDate", "StudyTime", "ProcedureCodeSequence_CodeMeaning",
@@ -121,5 +121,5 @@ def test_without_split_file_splits_by_patient(root: Path) -> None:
 
 
 def test_wrong_root(tmp_path: Path) -> None:
-    with pytest.raises(DatasetError, match="expected mimic-cxr-2.0.0-metadata.csv"):
+    with pytest.raises(DatasetError, match=r"expected mimic-cxr-2\.0\.0-metadata\.csv"):
         mimic.ADAPTER.iter_cases(tmp_path, lambda p: None)

@@ -7,11 +7,11 @@ import shutil
 from pathlib import Path
 
 import pytest
+from dataset_trees import assert_patient_disjoint, run_adapter, write_image
 
 from cxrviewer.datasets import nih
 from cxrviewer.datasets.case import DatasetError
 from cxrviewer.datasets.registry import detect
-from dataset_trees import assert_patient_disjoint, run_adapter, write_image
 
 # As distributed: the header's "[Width,Height]" splits into two cells, and rows end with a comma.
 HEADER = ("Image Index,Finding Labels,Follow-up #,Patient ID,Patient Age,Patient Gender,View Position,"
@@ -43,7 +43,8 @@ def test_rows_findings_and_problems(root: Path) -> None:
     by_id = {c.case_id: c for c in cases}
     assert list(by_id) == ["nih:00000001_000", "nih:00000001_001", "nih:00000002_000", "nih:00000004_000"]
     first = by_id["nih:00000001_000"]
-    assert (first.patient_id, first.study_id, first.age, first.sex, first.view) == ("1", "00000001_000", 58.0, "M", "PA")
+    assert (first.patient_id, first.study_id, first.age, first.sex, first.view) == (
+        "1", "00000001_000", 58.0, "M", "PA")
     assert first.findings["Cardiomegaly"] == "positive" and first.findings["No Finding"] == "negative"
     assert first.findings["Pleural Effusion"] == "negative" and len(first.findings) == 15
     assert first.findings_source == "dataset"
@@ -114,5 +115,5 @@ def test_patient_disjoint_without_lists(tmp_path: Path) -> None:
 
 
 def test_wrong_root(tmp_path: Path) -> None:
-    with pytest.raises(DatasetError, match="expected Data_Entry_2017.csv"):
+    with pytest.raises(DatasetError, match=r"expected Data_Entry_2017\.csv"):
         nih.ADAPTER.iter_cases(tmp_path, lambda p: None)

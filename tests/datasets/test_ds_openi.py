@@ -7,11 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from dataset_trees import assert_patient_disjoint, run_adapter, write_csv, write_image
 
 from cxrviewer.datasets import openi
 from cxrviewer.datasets.case import DatasetError
 from cxrviewer.datasets.registry import detect
-from dataset_trees import assert_patient_disjoint, run_adapter, write_csv, write_image
 
 XML = """<?xml version="1.0" encoding="utf-8"?>
 <eCitation>

@@ -7,10 +7,19 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from dataset_trees import (
+    CHEXPERT_FOLDER,
+    CHEXPERT_HEADER,
+    MIMIC_FILMS,
+    MIMIC_META,
+    mimic_tree,
+    run_adapter,
+    write_csv,
+    write_image,
+)
+
 from cxrviewer.datasets import chexpert, mimic
 from cxrviewer.datasets.demo import ADAPTER as DEMO
-from dataset_trees import (CHEXPERT_FOLDER, CHEXPERT_HEADER, MIMIC_FILMS, MIMIC_META, mimic_tree, run_adapter,
-                           write_csv, write_image)
 
 
 def _chexpert_row(path: str) -> list[object]:

@@ -7,9 +7,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from dataset_trees import write_csv
 
 from cxrviewer.datasets.registry import adapter_for
-from dataset_trees import write_csv
 
 ADAPTERS = ("chexpert", "mimic", "openi", "nih", "folder")
 

@@ -87,5 +87,5 @@ def test_truncated_gzip_is_a_dataset_error_naming_the_file(tmp_path: Path) -> No
     body = "dicom_id,subject_id,study_id\n" + "".join(f"d{i},1000{i},5000{i}\n" for i in range(20000))
     data = gzip.compress(body.encode())
     path.write_bytes(data[: len(data) // 2])
-    with pytest.raises(DatasetError, match="mimic-cxr-2.0.0-metadata.csv.gz: unreadable after line"):
+    with pytest.raises(DatasetError, match=r"mimic-cxr-2\.0\.0-metadata\.csv\.gz: unreadable after line"):
         _rows(path, ("dicom_id",))

@@ -76,7 +76,7 @@ def dataset_digest(root: Path, part: str = "all") -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _generator():  # noqa: ANN202 - whichever module the checkout on PYTHONPATH has
+def _generator():  # whichever module the checkout on PYTHONPATH has
     try:
         import cxrviewer.demo as generator
     except ModuleNotFoundError:

@@ -21,9 +21,9 @@ import platform
 from pathlib import Path
 
 import pytest
+from demo_outputs import dataset_digest, reports_text
 
 from cxrviewer.demo import write_demo
-from demo_outputs import dataset_digest, reports_text
 
 # index (findings, reports, truth, boxes), README, report.txt, masks and DICOM headers
 WITHOUT_PIXELS = "8f4172c28fa4abd90470e1aa30817b554358379c409c17b0c7a7ae411eeee48c"

@@ -51,8 +51,9 @@ def test_every_option_fills_in_for_every_side_and_severity(kind: str) -> None:
                 for index in range(longest):
                     found, impression = R.finding_sentences(kind, side, severity, _where(kind), status,
                                                             {"size_mm": 23, "rib": 2}, ScriptedRng(index))  # type: ignore[arg-type]
-                    for text, labels in found + [impression]:
-                        assert "{" not in text and "}" not in text and not text[0].islower() and text.endswith("."), text
+                    for text, labels in [*found, impression]:
+                        assert "{" not in text and "}" not in text, text
+                        assert not text[0].islower() and text.endswith("."), text
                         assert labels and all(lab in ALL_LABELS and st in R.STATUSES for lab, st in labels.items())
                         assert status in labels.values() or kind == "consolidation", (text, labels)
 
@@ -99,5 +100,5 @@ def test_a_status_with_no_sentences_is_an_error_not_a_guess() -> None:
 def test_a_missing_part_is_named() -> None:
     data = _shipped()
     del data["findings"]["edema"]["positive"]["impression"]
-    with pytest.raises(ValueError, match="malformed.*impression"):
+    with pytest.raises(ValueError, match=r"malformed.*impression"):
         R.parse_templates(data)

@@ -87,8 +87,9 @@ def test_a_label_only_library_is_evaluated_on_text_and_says_why_not_on_images(de
 
 def test_a_library_without_reports_says_so_instead_of_no_timings(tmp_path, capsys):
     """NIH ChestX-ray14 has labels and no reports: text search has no queries to run."""
-    from cxrviewer.library.build import BuildOptions, build_library
     from dataset_trees import nih_tree
+
+    from cxrviewer.library.build import BuildOptions, build_library
 
     root = nih_tree(tmp_path / "nih")
     (root / "test_list.txt").write_text("00000003_000.png\n")  # the official test split

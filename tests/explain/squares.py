@@ -1,4 +1,5 @@
-"""Helpers: a tiny CNN (one logit, like a multi-label head) trained to tell whether a bright square is present: its maps have a right answer."""
+"""Helpers: a tiny CNN (one logit, like a multi-label head) trained to tell whether a bright square
+is present: its maps have a right answer."""
 
 from __future__ import annotations
 

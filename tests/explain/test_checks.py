@@ -38,8 +38,10 @@ def test_spearman():
 def test_pointing_game_with_tolerance():
     mask = np.zeros((128, 128), bool)
     mask[40:50, 40:50] = True
-    peak_in = np.zeros((32, 32)); peak_in[11, 11] = 1
-    peak_near = np.zeros((128, 128)); peak_near[55, 45] = 1
+    peak_in = np.zeros((32, 32))
+    peak_in[11, 11] = 1
+    peak_near = np.zeros((128, 128))
+    peak_near[55, 45] = 1
     assert pointing_hit(peak_in, mask)
     assert not pointing_hit(peak_near, mask) and pointing_hit(peak_near, mask, tolerance=8)
     assert not pointing_hit(np.zeros((32, 32)), mask)  # no evidence is no hit

@@ -28,7 +28,7 @@ def _film(size: int, seed: int = 0) -> np.ndarray:
 
 def _check(saliency, size: int) -> None:
     assert saliency.values.shape == (size, size) and saliency.values.dtype == np.float32
-    assert 0.0 <= saliency.values.min() and saliency.values.max() <= 1.0
+    assert saliency.values.min() >= 0.0 and saliency.values.max() <= 1.0
     assert np.isfinite(saliency.score) and saliency.seconds >= 0
 
 

@@ -16,7 +16,7 @@ def test_eval_pointing_reports_hit_rate_per_finding(demo_library, tmp_path, caps
     assert code == 0
     report = json.loads(capsys.readouterr().out)
     assert report["n_cases"] == 6 and report["n_maps"] > 0 and report["method"] == "attention"
-    for kind, r in report["findings"].items():
+    for r in report["findings"].values():
         assert r["target"] == "text" and 0.0 <= r["hit_rate"] <= 1.0 and r["n"] >= 1
         assert 0.0 <= r["centre_baseline"] <= 1.0
     assert run(["eval", "pointing", "--library", str(demo_library), "--model", str(model), "--cases", "2",

@@ -22,7 +22,7 @@ def test_maps_point_at_the_square_and_randomisation_destroys_them(square_model, 
     maps = [explain(trained, image, target, method) for image in images]
     random_maps = [explain(random, image, target, method) for image in images]
     assert all(m.values.shape == (32, 32) and m.values.dtype == np.float32 for m in maps)
-    assert all(0.0 <= m.values.min() and m.values.max() <= 1.0 for m in maps)
+    assert all(m.values.min() >= 0.0 and m.values.max() <= 1.0 for m in maps)
     assert pointing_game(maps, list(masks)) >= 0.9
     if method != "layercam":
         # LayerCAM's finer map here is the first conv on the pixels, which finds a bright square

@@ -23,8 +23,8 @@ def main_window(qtbot):
     qtbot.waitExposed(window)
     yield window
     window.close()
-    for bridge in (window.scanner, window.loader, window.thumbnailer):
-        thread = bridge.executor.thread
+    for jobs in window.session.workers.all():
+        thread = jobs.thread
         assert thread is None or not thread.is_alive(), f"{thread.name} still running after close"
     assert not [t for t in threading.enumerate() if t.name.startswith("cxrviewer-") and t.is_alive()]
 
@@ -34,8 +34,9 @@ def open_study(qtbot, main_window):
     """Open a path in the window and wait until the scan, image, thumbnails and report are in."""
 
     def open_(path: Path, timeout: int = 30000, expect_image: bool = True):
-        main_window.open_path(str(path))
-        qtbot.waitUntil(lambda: main_window.root_path is not None and main_window.is_idle() and (main_window.viewer.image is not None or not expect_image), timeout=timeout)
+        main_window.session.open_path(str(path))
+        qtbot.waitUntil(lambda: main_window.session.study.root is not None and main_window.is_idle()
+                        and (main_window.viewer.image is not None or not expect_image), timeout=timeout)
         return main_window
 
     return open_
@@ -46,10 +47,13 @@ def teaching_study(tmp_path: Path) -> Path:
     """Two calibrated PA/lateral images of "Doe^Jane" with a report beside them."""
     folder = tmp_path / "study"
     study = SyntheticStudy(patient_name="Doe^Jane", patient_id="MRN123456", institution="St Example Hospital")
-    write_dicom(folder / "pa.dcm", chest_phantom(400, 360, seed=1), study=study, pixel_spacing=(0.5, 0.5), instance_number=1, window=(2048, 4096))
-    write_dicom(folder / "lat.dcm", chest_phantom(400, 360, seed=2), study=study, pixel_spacing=(0.5, 0.5), instance_number=2, view_position="LL")
+    write_dicom(folder / "pa.dcm", chest_phantom(400, 360, seed=1), study=study, pixel_spacing=(0.5, 0.5),
+                instance_number=1, window=(2048, 4096))
+    write_dicom(folder / "lat.dcm", chest_phantom(400, 360, seed=2), study=study, pixel_spacing=(0.5, 0.5),
+                instance_number=2, view_position="LL")
     (folder / "report.txt").write_text(
-        "INDICATION: Cough. Patient Jane Doe.\n\nFINDINGS: The heart is mildly enlarged. Small left pleural effusion.\n\n"
+        "INDICATION: Cough. Patient Jane Doe.\n\n"
+        "FINDINGS: The heart is mildly enlarged. Small left pleural effusion.\n\n"
         "IMPRESSION: Mild cardiomegaly. Small left effusion.\n"
     )
     return folder

@@ -14,8 +14,8 @@ from cxrviewer.imaging.synthetic import SyntheticStudy, chest_phantom, write_dic
 @pytest.fixture
 def window_on_demo_library(qtbot, main_window, demo_library):
     window = main_window
-    window.search.start(str(demo_library))
-    qtbot.waitUntil(lambda: window.search.library is not None and window.is_idle(), timeout=60000)
+    window.session.search.start(str(demo_library))
+    qtbot.waitUntil(lambda: window.session.search.library is not None and window.is_idle(), timeout=60000)
     return window
 
 
@@ -23,7 +23,7 @@ def test_a_real_film_shows_no_probability_and_offers_import_and_training(qtbot, 
     window = window_on_demo_library
     film = write_dicom(tmp_path / "real" / "pa.dcm", chest_phantom(300, 300, seed=5),
                        study=SyntheticStudy(patient_name="Doe^John", patient_id="MRN1"))
-    window.open_path(str(film.parent))
+    window.session.open_path(str(film.parent))
     panel = window.findings_panel
     qtbot.waitUntil(lambda: panel.refused != "" and window.is_idle(), timeout=30000)
     assert "No model validated on real films is installed" in panel.note.text()
@@ -36,7 +36,7 @@ def test_a_real_film_shows_no_probability_and_offers_import_and_training(qtbot, 
 
 def test_a_demo_film_shows_validation_auroc_and_greys_weak_findings(qtbot, window_on_demo_library, demo_dataset):
     window = window_on_demo_library
-    window.open_path(str(sorted(demo_dataset.glob("*/*/image.dcm"))[0]))
+    window.session.open_path(str(sorted(demo_dataset.glob("*/*/image.dcm"))[0]))
     panel = window.findings_panel
     qtbot.waitUntil(lambda: bool(panel.labels) and window.is_idle(), timeout=30000)
     assert "AUROC 0.9" in panel.row_text("Cardiomegaly") and "(greyed)" not in panel.row_text("Cardiomegaly")
@@ -44,7 +44,7 @@ def test_a_demo_film_shows_validation_auroc_and_greys_weak_findings(qtbot, windo
     assert "AUROC below 0.7" in panel.footer.text() and "validated here on 600 synthetic films" in panel.footer.text()
     assert window.explainer.model_label.text() == "Findings: demo-clip"
     assert "synthetic" in window.explainer.model_label.toolTip()
-    from cxrviewer.gui.main_window import about_text
+    from cxrviewer.gui.dialogs import about_text
 
     assert "• demo-clip: licence: CC0-1.0" in about_text(window)  # About names the model and its licence
 

@@ -7,11 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from heartbeat import assert_no_stall
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
-
-from heartbeat import assert_no_stall
 
 from cxrviewer.imaging.synthetic import SyntheticStudy, chest_phantom, write_dicom
 
@@ -34,45 +33,54 @@ def _folder_of_studies(root: Path, files: int) -> Path:
 
 def test_scanning_a_folder_never_stalls_the_event_loop(qtbot, main_window, tmp_path: Path) -> None:
     window = main_window
-    window.viewer  # build the viewer now: its one-off construction is not part of the scan
+    window.viewer  # noqa: B018 - build the viewer now: its one-off construction is not part of the scan
     folders: list[Path] = []
 
     def write_folder(attempt: int) -> None:
         folders.append(_folder_of_studies(tmp_path / f"many{attempt}", 400))
 
     def scan(attempt: int) -> None:
-        window.open_path(str(folders[-1]))
-        qtbot.waitUntil(lambda: window.root_path == str(folders[-1].resolve()) and window.is_idle()
-                        and window.browser.pending_rows() == 0 and window.viewer.image is not None, timeout=60000)
+        window.session.open_path(str(folders[-1]))
+        qtbot.waitUntil(lambda: window.session.study.root == str(folders[-1].resolve()) and window.is_idle()
+                        and window.viewer.image is not None, timeout=60000)
 
     beat = assert_no_stall(qtbot, scan, bound_ms=STALL_BOUND_MS, prepare=write_folder)
-    assert window.browser.image_count() == 400
+    assert window.session.study.tree.image_count == 400
     assert len(beat.lateness_s) > 5
-    # Rows were inserted in chunks but land sorted: instance numbers ascend within a series.
-    series = window.browser.tree.topLevelItem(0).child(0).child(0)
-    labels = [series.child(i).text(0) for i in range(series.childCount())]
-    assert labels[:4] == sorted(labels[:4]) and labels[0].startswith("#1")
+    # Rows streamed in as the scan went, each at its sorted place: instance numbers ascend.
+    model = window.browser.model
+    assert model.rowCount() == 100  # patients
+    series = model.index(0, 0, model.index(0, 0, model.index(0, 0)))
+    model.fetchMore(series)
+    labels = [model.index(i, 0, series).data() for i in range(model.rowCount(series))]
+    assert len(labels) == 4 and labels == sorted(labels) and labels[0].startswith("#1")
 
 
-def test_tree_rows_stream_in_chunks_but_counts_are_immediate(qtbot, main_window, tmp_path: Path) -> None:
+def test_the_browser_shows_rows_only_when_they_are_looked_at(qtbot, main_window, tmp_path: Path) -> None:
+    """The study model takes a whole batch at once; the tree view is told only of the rows it
+    shows (the patients, and what is expanded), so no batch makes it build thousands of rows."""
     from cxrviewer.imaging.scan import iter_folder
 
     items = list(iter_folder(_folder_of_studies(tmp_path / "chunks", 600)))
-    browser = main_window.browser
-    browser.add_items(items)
-    assert browser.image_count() == 600  # the data is in at once ...
-    assert browser.pending_rows() > 0  # ... the rows follow over later event-loop turns
-    browser.finish()
-    qtbot.waitUntil(lambda: browser.pending_rows() == 0)
-    assert len(browser._leaves) == 600
-    assert browser.tree.topLevelItemCount() == 150
+    tree, model = main_window.session.study.tree, main_window.browser.model
+    inserted: list[int] = []
+    model.rowsInserted.connect(lambda parent, first, last: inserted.append(last - first + 1))
+    tree.add_many(items)
+    assert tree.image_count == 600  # the data is in at once ...
+    assert model.rowCount() == 150 and sum(inserted) == 150  # ... the view heard of the patients only
+    patient = model.index(0, 0)
+    assert model.hasChildren(patient) and model.rowCount(patient) == 0 and model.canFetchMore(patient)
+    main_window.browser.tree.expand(patient)  # the view fetches what it is about to show
+    qtbot.waitUntil(lambda: model.rowCount(patient) == 1)
+    assert sum(inserted) == 151
 
 
 def _drop(window, path: Path) -> None:
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(path))])
     pos = QPointF(window.width() / 2, window.height() / 2)
-    enter = QDragEnterEvent(pos.toPoint(), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    enter = QDragEnterEvent(pos.toPoint(), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                            Qt.KeyboardModifier.NoModifier)
     QApplication.sendEvent(window, enter)
     assert enter.isAccepted()
     drop = QDropEvent(pos, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
@@ -84,8 +92,8 @@ def test_dropping_a_folder_opens_it(qtbot, main_window, teaching_study: Path) ->
     window = main_window
     _drop(window, teaching_study)
     qtbot.waitUntil(lambda: window.is_idle() and window.viewer.image is not None, timeout=30000)
-    assert window.root_path == str(teaching_study.resolve())
-    assert window.browser.image_count() == 2
+    assert window.session.study.root == str(teaching_study.resolve())
+    assert window.session.study.tree.image_count == 2
     assert window.viewer.image.header.patient_name == "Doe^Jane"
 
 

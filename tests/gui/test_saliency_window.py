@@ -14,11 +14,11 @@ from PySide6.QtCore import QPointF
 @pytest.fixture
 def clip_window(qtbot, main_window, clip_library):
     window = main_window
-    window.search.start(str(clip_library), "Small left pleural effusion.")
-    qtbot.waitUntil(lambda: window.search.last_outcome is not None and window.viewer.image is not None
+    window.session.search.start(str(clip_library), "Small left pleural effusion.")
+    qtbot.waitUntil(lambda: window.session.search.outcome is not None and window.viewer.image is not None
                     and window.is_idle(), timeout=60000)
-    route = window.search.library.routes[0]
-    window.search.set_route(route)
+    route = window.session.search.library.routes[0]
+    window.session.search.set_route(route)
     qtbot.waitUntil(window.is_idle, timeout=60000)
     return window
 
@@ -52,7 +52,8 @@ def test_overlay_stays_on_the_same_film_pixels_under_rotation_and_flip(qtbot, cl
     height, width = viewer._displayed.shape[:2]
     # The hot pixels' centre in display coordinates, mapped back to the film by the viewer's own
     # inverse (the one measurements use), lands on the spot's place in the film.
-    centre = QPointF((hot_cols.mean() + 0.5) / image.shape[1] * width, (hot_rows.mean() + 0.5) / image.shape[0] * height)
+    centre = QPointF((hot_cols.mean() + 0.5) / image.shape[1] * width,
+                     (hot_rows.mean() + 0.5) / image.shape[0] * height)
     row, col = viewer.source_pixel(centre)
     assert row / rows == pytest.approx(10 / 64, abs=0.05)
     assert col / cols == pytest.approx(46 / 64, abs=0.05)
@@ -83,7 +84,8 @@ def test_findings_panel_falls_back_to_a_finding_model_validated_for_the_film(qtb
     panel = window.findings_panel
     qtbot.waitUntil(lambda: panel.labels and window.is_idle(), timeout=30000)
     assert "demo-clip" in panel.note.text()
-    assert "validated here" in panel.footer.text() and "CC0" in panel.footer.text() and "synthetic" in panel.footer.toolTip()
+    assert "validated here" in panel.footer.text() and "CC0" in panel.footer.text()
+    assert "synthetic" in panel.footer.toolTip()
     assert "AUROC" in panel.row_text("Cardiomegaly") and not panel.actions.isVisibleTo(panel)
 
 

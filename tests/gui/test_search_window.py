@@ -16,18 +16,18 @@ from cxrviewer.library.library import Library
 def searching_window(qtbot, main_window, demo_library):
     """A window on the demo library; as on a first start, it runs an example query and shows
     the best match in the viewer."""
-    main_window.search.start(str(demo_library))
-    qtbot.waitUntil(lambda: main_window.search.last_outcome is not None and main_window.viewer.image is not None
+    main_window.session.search.start(str(demo_library))
+    qtbot.waitUntil(lambda: main_window.session.search.outcome is not None and main_window.viewer.image is not None
                     and main_window.is_idle(), timeout=30000)
     return main_window
 
 
 def _query(qtbot, window, text: str):
     window.results.query.setText(text)
-    window.search.run_query()
-    qtbot.waitUntil(lambda: window.search.last_outcome is not None
-                    and window.search.last_outcome.request.text == text and window.is_idle(), timeout=30000)
-    return window.search.last_outcome
+    window.results.request_search()  # as Enter in the search box
+    qtbot.waitUntil(lambda: window.session.search.outcome is not None
+                    and window.session.search.outcome.request.text == text and window.is_idle(), timeout=30000)
+    return window.session.search.outcome
 
 
 def test_typed_impression_fills_the_gallery_with_scored_tiles(qtbot, searching_window):
@@ -46,7 +46,7 @@ def test_typed_impression_fills_the_gallery_with_scored_tiles(qtbot, searching_w
 
 def test_scrolling_to_the_end_appends_more_results_in_place(qtbot, searching_window):
     window = searching_window
-    window.search.page = 10  # the demo library has 48 cases; the app's page is 100
+    window.session.search.page = 10  # the demo library has 48 cases; the app's page is 100
     window.resize(1400, 900)
     first = _query(qtbot, window, "Cardiomegaly.")
     model, gallery = window.results.model, window.results.gallery
@@ -58,15 +58,15 @@ def test_scrolling_to_the_end_appends_more_results_in_place(qtbot, searching_win
     qtbot.waitUntil(lambda: model.rowCount() > 10 and window.is_idle(), timeout=30000)
     ids = [h.case.case_id for h in model.hits]
     assert ids[:10] == shown_first, "the rows already shown stay where they were"
-    assert window.search.last_outcome.request.k == 100
-    assert len(ids) == len(set(ids)) == len(window.search.last_outcome.hits) > 10
+    assert window.session.search.outcome.request.k == 100
+    assert len(ids) == len(set(ids)) == len(window.session.search.outcome.hits) > 10
     assert bar.value() > 0, "appending does not jump back to the top"
     assert f"{len(ids)} results" in window.results.status.text()
     # the run returned fewer than it asked for: the end of the library, nothing more to ask
-    asked = window.search.last_outcome.request.k
+    asked = window.session.search.outcome.request.k
     bar.setValue(bar.maximum())
     qtbot.wait(200)
-    assert window.search.last_outcome.request.k == asked and model.rowCount() == len(ids)
+    assert window.session.search.outcome.request.k == asked and model.rowCount() == len(ids)
 
 
 def test_typing_pause_runs_the_query_and_only_the_last_result_is_shown(qtbot, searching_window):
@@ -74,7 +74,7 @@ def test_typing_pause_runs_the_query_and_only_the_last_result_is_shown(qtbot, se
     pane = window.results
     pane.query.clear()
     qtbot.keyClicks(pane.query, "cardiomegaly")  # no Enter: the typing pause runs it
-    qtbot.waitUntil(lambda: window.search.last_outcome.request.text == "cardiomegaly" and window.is_idle(),
+    qtbot.waitUntil(lambda: window.session.search.outcome.request.text == "cardiomegaly" and window.is_idle(),
                     timeout=10000)
     shown = []
     window.search.outcomeShown.connect(lambda o: shown.append(o.request.text))
@@ -85,16 +85,17 @@ def test_typing_pause_runs_the_query_and_only_the_last_result_is_shown(qtbot, se
         shown.clear()
         for text in texts:
             pane.query.setText(text)
-            window.search.run_query()
+            pane.request_search()
             qtbot.wait(1)
-        qtbot.waitUntil(lambda: window.search.last_outcome.request.text == texts[-1] and window.is_idle(), timeout=30000)
+        qtbot.waitUntil(lambda: window.session.search.outcome.request.text == texts[-1]
+                        and window.is_idle(), timeout=30000)
         last_texts[:] = texts
 
     # The goal is 50 ms; these 2-core CI machines add their own noise (measured idle just before).
     assert_no_stall(qtbot, type_fast, bound_ms=50, min_slack_ms=50)
     assert shown[-1] == last_texts[-1]
     assert len(shown) < len(last_texts), "superseded queries must not all reach the gallery"
-    assert all(h.case.findings.get("Pneumothorax") for h in window.search.last_outcome.hits[:1])
+    assert all(h.case.findings.get("Pneumothorax") for h in window.session.search.outcome.hits[:1])
 
 
 def test_clicking_a_tile_opens_the_case_with_its_library_report(qtbot, searching_window, demo_library):
@@ -104,9 +105,9 @@ def test_clicking_a_tile_opens_the_case_with_its_library_report(qtbot, searching
     rect = gallery.visualRect(window.results.model.index(0))
     qtbot.mouseClick(gallery.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     case = outcome.hits[0].case
-    qtbot.waitUntil(lambda: window.current_path == case.image and window.viewer.image is not None
+    qtbot.waitUntil(lambda: window.session.film.path == case.image and window.viewer.image is not None
                     and window.is_idle(), timeout=30000)
-    assert window.library_case == case
+    assert window.session.film.library_case == case
     text = window.report_pane.plain_text()
     assert case.report.impression.split(".")[0] in text
     assert "Findings stated" in text
@@ -116,25 +117,25 @@ def test_similar_films_from_a_library_case_excludes_its_study(qtbot, searching_w
     window = searching_window
     outcome = _query(qtbot, window, "Cardiomegaly.")
     case = outcome.hits[0].case
-    window.open_case(case, window.search.library.path)
+    window.session.film.open_case(case, window.session.search.library.path)
     qtbot.waitUntil(lambda: window.viewer.image is not None and window.is_idle(), timeout=30000)
-    window.search.similar("films")
-    qtbot.waitUntil(lambda: window.search.last_outcome.request.case_id == case.case_id and window.is_idle(),
+    window.session.search.similar("films")
+    qtbot.waitUntil(lambda: window.session.search.outcome.request.case_id == case.case_id and window.is_idle(),
                     timeout=30000)
-    hits = window.search.last_outcome.hits
+    hits = window.session.search.outcome.hits
     assert hits and all(h.case.study_id != case.study_id for h in hits)
-    window.search.similar("reports")
+    window.session.search.similar("reports")
     qtbot.waitUntil(lambda: window.results.delegate.reports_mode and window.is_idle(), timeout=30000)
 
 
 def test_similar_films_for_an_outside_film_uses_its_report(qtbot, searching_window, teaching_study):
     window = searching_window
-    window.open_path(str(teaching_study))
+    window.session.open_path(str(teaching_study))
     qtbot.waitUntil(lambda: window.viewer.image is not None and window.report_pane.report is not None
                     and window.is_idle(), timeout=30000)
-    window.search.similar("films")
-    qtbot.waitUntil(lambda: window.search.last_outcome is not None and window.is_idle(), timeout=30000)
-    outcome = window.search.last_outcome
+    window.session.search.similar("films")
+    qtbot.waitUntil(lambda: window.session.search.outcome is not None and window.is_idle(), timeout=30000)
+    outcome = window.session.search.outcome
     assert outcome.result.query_findings.get("Cardiomegaly") == "positive"
     assert "report" in outcome.query_label
 
@@ -142,19 +143,19 @@ def test_similar_films_for_an_outside_film_uses_its_report(qtbot, searching_wind
 def test_double_click_compares_side_by_side_with_window_level_in_step(qtbot, searching_window):
     window = searching_window
     outcome = _query(qtbot, window, "Pleural effusion.")
-    window.open_case(outcome.hits[1].case, window.search.library.path)
+    window.session.film.open_case(outcome.hits[1].case, window.session.search.library.path)
     qtbot.waitUntil(lambda: window.viewer.image is not None and window.is_idle(), timeout=30000)
     gallery = window.results.gallery
     rect = gallery.visualRect(window.results.model.index(0))
-    viewed = window.current_path
+    viewed = window.session.film.path
     qtbot.mouseClick(gallery.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     qtbot.mouseDClick(gallery.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
-    qtbot.waitUntil(lambda: window.search._compare is not None and window.search._compare.right.image is not None
-                    and window.is_idle(), timeout=30000)
-    dialog = window.search._compare
+    qtbot.waitUntil(lambda: window.search.compare.dialog is not None
+                    and window.search.compare.dialog.right.image is not None and window.is_idle(), timeout=30000)
+    dialog = window.search.compare.dialog
     assert dialog.isVisible()
     qtbot.wait(600)  # past the double-click interval: the click did not replace the viewed film
-    assert window.current_path == viewed
+    assert window.session.film.path == viewed
     from cxrviewer.imaging.records import Window
 
     left = dialog.left
@@ -173,15 +174,15 @@ def test_building_a_library_shows_progress_and_keeps_the_window_responsive(qtbot
 
     def build(attempt: int) -> None:
         built.append(f"gui-built-{attempt}")
-        window.search.build("demo", str(demo_dataset), built[-1])
-        qtbot.waitUntil(lambda: window.search.library is not None and window.search.library.name == built[-1]
-                        and window.is_idle(), timeout=120000)
+        window.session.search.build("demo", str(demo_dataset), built[-1])
+        qtbot.waitUntil(lambda: window.session.search.library is not None
+                        and window.session.search.library.name == built[-1] and window.is_idle(), timeout=120000)
 
     assert_no_stall(qtbot, build, bound_ms=50, min_slack_ms=50)
-    assert window.search.library.name == built[-1] and window.search.library.count == 48
+    assert window.session.search.library.name == built[-1] and window.session.search.library.count == 48
     assert progress, "the build reported progress"
     assert not window.search.progress.isVisible()
-    with Library.open(window.search.library.path) as library:
+    with Library.open(window.session.search.library.path) as library:
         assert library.count == 48
 
 
@@ -191,7 +192,7 @@ def test_cancelling_a_build_says_the_build_was_cancelled_and_that_building_again
     from cxrviewer.library.build import BuildOptions, build_library
 
     window = main_window
-    window.search.build("demo", str(demo_dataset), "cancelled-build")
+    window.session.search.build("demo", str(demo_dataset), "cancelled-build")
     qtbot.waitUntil(lambda: window.search.progress.isVisible(), timeout=60000)  # the build has started
     qtbot.mouseClick(window.search.cancel_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(window.is_idle, timeout=60000)
@@ -199,21 +200,21 @@ def test_cancelling_a_build_says_the_build_was_cancelled_and_that_building_again
     assert "Opening the library" not in message
     assert "cancelled-build" in message and "build" in message.lower() and "cancelled" in message
     assert "again" in message and "resume" in message
-    assert window.search.library is None  # no library was open before, and none is now
+    assert window.session.search.library is None  # no library was open before, and none is now
     result = build_library(BuildOptions("demo", demo_dataset, catalog.default_out("cancelled-build"), workers=1))
     assert result.resumed and result.total == 48  # what the message promises
 
 
 def test_a_build_from_a_wrong_folder_says_the_build_failed(qtbot, main_window, tmp_path):
     (tmp_path / "empty").mkdir()
-    main_window.search.build("nih", str(tmp_path / "empty"), "wrong-folder")
+    main_window.session.search.build("nih", str(tmp_path / "empty"), "wrong-folder")
     qtbot.waitUntil(main_window.is_idle, timeout=60000)
     message = main_window.results.status.text()
     assert message.startswith("Building wrong-folder failed") and "Data_Entry_2017" in message
 
 
 def test_missing_library_is_a_message_not_a_crash(qtbot, main_window, tmp_path):
-    main_window.search.start(str(tmp_path / "nowhere"))
+    main_window.session.search.start(str(tmp_path / "nowhere"))
     qtbot.waitUntil(lambda: main_window.is_idle() and "could not be opened" in main_window.results.status.text(),
                     timeout=30000)
     assert "no such library folder" in main_window.results.status.text()
@@ -225,6 +226,9 @@ def test_no_worker_thread_survives_the_window(qtbot, searching_window):
     _query(qtbot, searching_window, "Edema.")
     searching_window.close()
     deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and [t for t in threading.enumerate() if t.name.startswith("cxrviewer-") and t.is_alive()]:
+    def workers() -> list[str]:
+        return [t.name for t in threading.enumerate() if t.name.startswith("cxrviewer-") and t.is_alive()]
+
+    while time.monotonic() < deadline and workers():
         time.sleep(0.05)
-    assert not [t.name for t in threading.enumerate() if t.name.startswith("cxrviewer-") and t.is_alive()]
+    assert not workers()

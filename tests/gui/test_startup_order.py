@@ -54,7 +54,7 @@ def test_the_entry_point_skips_multiprocessing_unless_frozen():
 
 
 def _film_open(qtbot, window, folder) -> None:
-    window.open_path(str(folder))
+    window.session.open_path(str(folder))
     qtbot.waitUntil(lambda: window.viewer.image is not None and window.is_idle(), timeout=30000)
 
 
@@ -65,44 +65,45 @@ def test_findings_are_asked_for_a_film_that_arrived_before_the_library(qtbot, ma
     window = main_window
     _film_open(qtbot, window, teaching_study)
     waiting = window.findings_panel.note.text()
-    assert window.search.library is None and window.explainer.last_labels == ()
-    window.search.start(str(demo_library))
-    qtbot.waitUntil(lambda: window.search.library is not None and window.is_idle(), timeout=60000)
+    assert window.session.search.library is None and window.explainer.last_labels == ()
+    window.session.search.start(str(demo_library))
+    qtbot.waitUntil(lambda: window.session.search.library is not None and window.is_idle(), timeout=60000)
     # The teaching study is a real film: the answer is the refusal (no model validated on real films)
     assert window.findings_panel.refused, "the finding model was never asked about the film shown"
     assert window.findings_panel.note.text() != waiting
-    assert window.current_path.startswith(str(teaching_study))  # and the film stayed
+    assert window.session.film.path.startswith(str(teaching_study))  # and the film stayed
 
 
 def test_findings_are_asked_for_a_film_opened_after_the_library(qtbot, main_window, teaching_study, demo_library):
     window = main_window
-    window.search.start(str(demo_library))
-    qtbot.waitUntil(lambda: window.search.library is not None and window.is_idle(), timeout=60000)
+    window.session.search.start(str(demo_library))
+    qtbot.waitUntil(lambda: window.session.search.library is not None and window.is_idle(), timeout=60000)
     _film_open(qtbot, window, teaching_study)
     assert window.findings_panel.refused and not window.explainer.last_labels  # a real film: no demo numbers
-    assert window.current_path.startswith(str(teaching_study))
+    assert window.session.film.path.startswith(str(teaching_study))
 
 
 def test_the_first_start_example_never_replaces_a_film_the_user_opened(qtbot, main_window, teaching_study,
                                                                         demo_library):
     """On a first start the demo library runs an example search and shows its best match; a film
     the user opens while that search runs must stay in the viewer."""
-    from cxrviewer.gui.search_controller import EXAMPLE_QUERY
+    from cxrviewer.services.session.search import EXAMPLE_QUERY
 
     window = main_window
-    search = window.search
-    opened_library = search.window.channel_handlers["library"]
+    search = window.session.search
+    opened: list[str] = []
 
-    def then_the_user_opens_a_film(event) -> None:  # right after the example query is submitted
-        opened_library(event)
-        if event.kind == "done":
-            assert search.pane.query.text() == EXAMPLE_QUERY
-            window.open_path(str(teaching_study))
+    def then_the_user_opens_a_film(mode: str) -> None:  # right after the example query is submitted
+        if not opened:
+            assert window.results.query.text() == EXAMPLE_QUERY and search.library is not None
+            opened.append(mode)
+            window.session.open_path(str(teaching_study))
 
-    window.channel_handlers["library"] = then_the_user_opens_a_film
-    search.start(str(demo_library))
-    qtbot.waitUntil(lambda: search.last_outcome is not None and window.viewer.image is not None
+    search.events.searching.connect(then_the_user_opens_a_film)
+    window.search.start(str(demo_library))
+    qtbot.waitUntil(lambda: search.outcome is not None and window.viewer.image is not None
                     and window.is_idle(), timeout=60000)
-    assert search.last_outcome.request.text == EXAMPLE_QUERY and search.last_outcome.hits  # the gallery shows it
-    assert window.current_path.startswith(str(teaching_study))
-    assert window.library_case is None
+    assert opened == ["query"]
+    assert search.outcome.request.text == EXAMPLE_QUERY and search.outcome.hits  # the gallery shows it
+    assert window.session.film.path.startswith(str(teaching_study))
+    assert window.session.film.library_case is None

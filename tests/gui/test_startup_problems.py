@@ -113,7 +113,8 @@ def plugin_missing_a_library(tmp_path: Path) -> Path:
 def test_a_missing_library_is_named_with_its_package(plugin_missing_a_library: Path) -> None:
     from cxrviewer.gui import platform_check
 
-    env = {"QT_QPA_PLATFORM": "xcb", "DISPLAY": ":0", "QT_QPA_PLATFORM_PLUGIN_PATH": str(plugin_missing_a_library.parent)}
+    env = {"QT_QPA_PLATFORM": "xcb", "DISPLAY": ":0",
+           "QT_QPA_PLATFORM_PLUGIN_PATH": str(plugin_missing_a_library.parent)}
     problem = platform_check.platform_problem(env)
     assert problem is not None
     assert "libxcb-cursxr.so.0" in problem.splitlines()[0]
@@ -135,7 +136,8 @@ def test_a_plugin_that_loaded_is_not_loaded_again_until_something_changes(plugin
     from cxrviewer import paths
     from cxrviewer.gui import platform_check
 
-    env = {"QT_QPA_PLATFORM": "xcb", "DISPLAY": ":0", "QT_QPA_PLATFORM_PLUGIN_PATH": str(plugin_missing_a_library.parent)}
+    env = {"QT_QPA_PLATFORM": "xcb", "DISPLAY": ":0",
+           "QT_QPA_PLATFORM_PLUGIN_PATH": str(plugin_missing_a_library.parent)}
     marker = paths.cache_dir() / "qt-xcb-plugin-loads"
     assert platform_check.platform_problem(env) is not None
     assert not marker.exists()  # a failure is never remembered

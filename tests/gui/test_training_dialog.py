@@ -38,7 +38,7 @@ def test_a_run_draws_loss_and_validation_curves(qtbot, demo_library, tiny_text, 
     assert dialog.result is not None, dialog.error
     assert len(dialog.loss_points) >= 2
     assert dialog.metric_curves and all(len(v) == 2 for v in dialog.metric_points.values())
-    xs, ys = dialog.loss_curve.getData()
+    xs, _ys = dialog.loss_curve.getData()
     assert len(xs) == len(dialog.loss_points)
     assert "Done" in dialog.status.text()
     dialog.close()
@@ -58,4 +58,4 @@ def test_cancel_stops_the_run_and_says_resume_is_possible(qtbot, demo_library, t
     assert dialog.result is None and "Cancelled" in dialog.status.text()
     assert (tmp_path / "run").is_dir()
     dialog.shutdown()
-    assert not dialog.bridge.executor.thread or not dialog.bridge.executor.thread.is_alive()
+    assert not dialog.jobs.thread or not dialog.jobs.thread.is_alive()

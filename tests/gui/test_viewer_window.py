@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +14,8 @@ from PySide6.QtWidgets import QApplication
 def mouse_drag(widget, button: Qt.MouseButton, start: QPointF, end: QPointF, steps: int = 8) -> None:
     """A real press-move-release sequence (QTest's mouseMove cannot hold a button down)."""
     def send(kind, pos, buttons):
-        event = QMouseEvent(kind, pos, widget.mapToGlobal(pos), button if kind != QEvent.Type.MouseMove else Qt.MouseButton.NoButton, buttons, Qt.KeyboardModifier.NoModifier)
+        pressed = button if kind != QEvent.Type.MouseMove else Qt.MouseButton.NoButton
+        event = QMouseEvent(kind, pos, widget.mapToGlobal(pos), pressed, buttons, Qt.KeyboardModifier.NoModifier)
         QApplication.sendEvent(widget, event)
 
     send(QEvent.Type.MouseButtonPress, start, button)
@@ -43,7 +43,7 @@ def view_to_widget(viewer, x: float, y: float) -> QPointF:
 
 def test_open_folder_shows_image_tree_thumbnails_and_report(qtbot, open_study, teaching_study: Path) -> None:
     window = open_study(teaching_study)
-    assert window.browser.image_count() == 2
+    assert window.session.study.tree.image_count == 2
     assert window.viewer.image.header.patient_name == "Doe^Jane"
     assert window.viewer.item.image is not None and window.viewer.item.image.shape == (400, 360)
     qtbot.waitUntil(lambda: window.strip.thumbnails_loaded() == 2)
@@ -52,7 +52,8 @@ def test_open_folder_shows_image_tree_thumbnails_and_report(qtbot, open_study, t
     assert "Small left pleural effusion" in window.report_pane.plain_text()
 
 
-def test_the_series_strip_shows_only_for_a_series_of_films(qtbot, open_study, teaching_study: Path, tmp_path: Path) -> None:
+def test_the_series_strip_shows_only_for_a_series_of_films(qtbot, open_study, teaching_study: Path,
+                                                           tmp_path: Path) -> None:
     from cxrviewer.imaging.synthetic import write_dicom
 
     single = tmp_path / "single"
@@ -72,7 +73,7 @@ def test_an_empty_window_has_no_blank_strip_under_the_viewer(main_window) -> Non
 
 def test_right_drag_changes_window_level_and_presets_reset_it(qtbot, open_study, teaching_study: Path) -> None:
     window = open_study(teaching_study)
-    window.open_image(str(teaching_study / "pa.dcm"))  # the film whose header carries a window
+    window.session.film.open(str(teaching_study / "pa.dcm"))  # the film whose header carries a window
     qtbot.waitUntil(lambda: window.is_idle() and window.viewer.image.header.path.endswith("pa.dcm"))
     viewer = window.viewer
     before = viewer.window
@@ -82,7 +83,7 @@ def test_right_drag_changes_window_level_and_presets_reset_it(qtbot, open_study,
     qtbot.waitUntil(lambda: viewer.window != before)
     assert viewer.window.width > before.width  # dragging right widens the window
     assert tuple(viewer.item.levels) != levels_before
-    window.apply_preset(0)
+    window.viewer_controls.apply_preset(0)
     assert viewer.window == viewer.presets[0].window
     assert viewer.presets[0].name and viewer.presets[0].source == "file"
     assert any(p.name.lower().startswith("auto") for p in viewer.presets)
@@ -115,7 +116,7 @@ def test_a_grey_film_stored_as_rgb_takes_presets_and_inverts(qtbot, open_study, 
     window = open_study(folder)
     viewer = window.viewer
     shown = rendered_grey(viewer)
-    window.apply_preset(0)  # Lung
+    window.viewer_controls.apply_preset(0)  # Lung
     lung = rendered_grey(viewer)
     assert np.abs(shown.astype(int) - lung).mean() > 5, "the preset changed nothing on screen"
     window.invert_action.trigger()
@@ -128,8 +129,9 @@ def test_a_grey_film_stored_as_rgb_takes_presets_and_inverts(qtbot, open_study, 
 def test_length_measurement_in_mm_from_pixel_spacing(qtbot, open_study, teaching_study: Path) -> None:
     window = open_study(teaching_study)
     viewer = window.viewer
-    window.set_tool("measure")
-    mouse_drag(viewer.graphics.viewport(), Qt.MouseButton.LeftButton, view_to_widget(viewer, 50, 100), view_to_widget(viewer, 250, 100))
+    window.viewer_controls.set_tool("measure")
+    mouse_drag(viewer.graphics.viewport(), Qt.MouseButton.LeftButton, view_to_widget(viewer, 50, 100),
+               view_to_widget(viewer, 250, 100))
     m = viewer.last_measurement()
     assert m is not None and m.unit == "mm"
     assert m.value == pytest.approx(100.0, rel=0.03)  # 200 px x 0.5 mm
@@ -141,15 +143,16 @@ def test_measurement_follows_rotation_back_to_source_pixels(qtbot, open_study, t
     viewer = window.viewer
     viewer.rotate(90)
     assert viewer.item.image.shape == (360, 400)
-    window.set_tool("measure")
-    mouse_drag(viewer.graphics.viewport(), Qt.MouseButton.LeftButton, view_to_widget(viewer, 100, 20), view_to_widget(viewer, 100, 320))
+    window.viewer_controls.set_tool("measure")
+    mouse_drag(viewer.graphics.viewport(), Qt.MouseButton.LeftButton, view_to_widget(viewer, 100, 20),
+               view_to_widget(viewer, 100, 320))
     assert viewer.last_measurement().value == pytest.approx(150.0, rel=0.03)
 
 
 def test_cardiothoracic_ratio_tool(qtbot, open_study, teaching_study: Path) -> None:
     window = open_study(teaching_study)
     viewer = window.viewer
-    window.set_tool("ctr")
+    window.viewer_controls.set_tool("ctr")
     port = viewer.graphics.viewport()
     mouse_drag(port, Qt.MouseButton.LeftButton, view_to_widget(viewer, 130, 250), view_to_widget(viewer, 230, 250))
     qtbot.wait(QApplication.doubleClickInterval() + 50)  # two quick presses would be a double-click
@@ -167,7 +170,7 @@ def test_anonymise_hides_identifying_data_everywhere(qtbot, open_study, teaching
     assert window.anonymise_action.isChecked()
     shown = [
         " ".join(window.viewer.overlay_texts().values()),
-        window.browser.tree.topLevelItem(0).text(0),
+        window.browser.model.index(0, 0).data(),
         " ".join(window.tags.visible_values()),
         window.report_pane.plain_text(),
         window.windowTitle(),
@@ -195,14 +198,15 @@ def test_pixel_readout_stays_visible_beside_status_messages(qtbot, open_study, t
     """Status messages (scan summary, hints, search timings) must not hide the readout."""
     window = open_study(teaching_study)
     viewer = window.viewer
-    window.set_tool("measure")  # shows a hint in the status bar, as scans and searches do
+    window.viewer_controls.set_tool("measure")  # shows a hint in the status bar, as scans and searches do
     window.statusBar().showMessage("Scan finished: 2 images")
     assert window.statusBar().currentMessage()
     port = viewer.graphics.viewport()
     for x in (100.5, 101.5):  # a move over the film, as the mouse passes
         pos = view_to_widget(viewer, x, 120.5)
-        QApplication.sendEvent(port, QMouseEvent(QEvent.Type.MouseMove, pos, port.mapToGlobal(pos), Qt.MouseButton.NoButton,
-                                                 Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier))
+        QApplication.sendEvent(port, QMouseEvent(QEvent.Type.MouseMove, pos, port.mapToGlobal(pos),
+                                                 Qt.MouseButton.NoButton, Qt.MouseButton.NoButton,
+                                                 Qt.KeyboardModifier.NoModifier))
         QApplication.processEvents()
     assert window.pixel_label.isVisible()
     import re
@@ -217,18 +221,19 @@ def test_pixel_readout_stays_visible_beside_status_messages(qtbot, open_study, t
 def test_shortcuts_are_listed_in_help(qtbot, main_window) -> None:
     keys = {action: keys for _, action, keys in main_window.shortcut_table}
     assert keys["Invert"] == "I" and keys["Measure length"] == "L"
-    main_window.show_shortcuts()
-    assert main_window._shortcuts_dialog.isVisible()
-    main_window._shortcuts_dialog.close()
+    main_window.dialogs.show_shortcuts()
+    assert main_window.dialogs.shortcuts_dialog.isVisible()
+    main_window.dialogs.shortcuts_dialog.close()
 
 
 def test_real_chest_radiographs_display(qtbot, open_study, dicom_dir: Path) -> None:
     window = open_study(dicom_dir / "chest", timeout=60000)
-    assert window.browser.image_count() == 3
-    assert window.browser.issue_count() == 0
-    for path in sorted(window.browser.headers):
-        window.open_image(path)
-        qtbot.waitUntil(lambda: window.is_idle() and window.viewer.image is not None and window.viewer.image.header.path == path, timeout=30000)
+    assert window.session.study.tree.image_count == 3
+    assert window.session.study.tree.issue_count() == 0
+    for path in sorted(window.session.study.tree.headers):
+        window.session.film.open(path)
+        qtbot.waitUntil(lambda path=path: window.is_idle() and window.viewer.image is not None
+                        and window.viewer.image.header.path == path, timeout=30000)
         shown = window.viewer.item.image
         assert shown is not None and shown.size > 0
         if Path(path).name == "RG1_J2KI.dcm":
@@ -244,7 +249,35 @@ def test_malformed_files_are_listed_with_reasons_and_never_crash(qtbot, open_stu
         reasons[item.text(0)] = item.text(1)
     assert reasons.get("empty.dcm", "").startswith("empty file")
     assert "HTML" in reasons.get("html_named_dcm.dcm", "")
-    for path in list(window.browser.headers):
-        window.open_image(path)
+    for path in list(window.session.study.tree.headers):
+        window.session.film.open(path)
         qtbot.waitUntil(window.is_idle, timeout=30000)
     assert window.isVisible()
+
+
+def test_the_session_knows_how_the_film_is_shown_and_can_show_it_so_again(qtbot, open_study,
+                                                                          teaching_study: Path) -> None:
+    """The view's presentation (window, inversion, zoom and pan, turn, frame) is the session's,
+    as teaching files store it; a saved one is shown again exactly."""
+    from cxrviewer.imaging.records import Window
+    from cxrviewer.teaching.model import Presentation
+
+    window = open_study(teaching_study)
+    film, viewer = window.session.film, window.viewer
+    qtbot.waitUntil(lambda: film.presentation is not None)
+    assert film.presentation.rotation == 0 and film.presentation.zoom == 1.0
+    seen = []
+    film.events.presentation.connect(seen.append)
+    viewer.rotate(90)  # the user turns the film: the session hears of it once the view rests
+    qtbot.waitUntil(lambda: film.presentation.rotation == 90)
+    assert len(seen) == 1
+
+    key_image = Presentation(1200.0, 1800.0, True, 2.0, 100.0, 150.0, 270, True, False, 0)
+    film.show_presentation(key_image)
+    assert viewer.window == Window(1200.0, 1800.0) and viewer.user_invert
+    assert (viewer.orientation.rotation, viewer.orientation.flip_h) == (270, True)
+    shown = film.presentation
+    assert (shown.window_center, shown.window_width, shown.invert, shown.rotation, shown.flip_h) == \
+        (1200.0, 1800.0, True, 270, True)
+    assert shown.zoom == pytest.approx(2.0, rel=0.02)
+    assert (shown.pan_x, shown.pan_y) == (pytest.approx(100.0, abs=2), pytest.approx(150.0, abs=2))

@@ -102,7 +102,8 @@ def test_an_unforeseen_error_in_one_file_never_stops_the_scan(tmp_path, make_dic
 
     monkeypatch.setattr(sniffing, "sniff", sniff)
     items = list(iter_folder(tmp_path))
-    assert isinstance(items[0], FileIssue) and items[0].reason == "unexpected error (RuntimeError: a bug nobody foresaw)"
+    assert isinstance(items[0], FileIssue)
+    assert items[0].reason == "unexpected error (RuntimeError: a bug nobody foresaw)"
     assert isinstance(items[1], ImageHeader)
 
 

@@ -40,3 +40,16 @@ def test_damaged_files_meet_only_the_apps_own_errors() -> None:
     # The mutants reach every stage: many decode (so display, thumbnail and tags run), many do not.
     assert report.outcomes["ok"] > MUTANTS // 5 and report.outcomes["app_error"] > MUTANTS // 5
     assert len(report.reasons) > 10  # and the damage is told apart, not lumped under one reason
+
+
+def test_a_harness_that_cannot_import_the_app_says_so(tmp_path, monkeypatch) -> None:
+    """After a module move the fuzz child died on an ImportError, counted as 500 "signals"."""
+    from cxrviewer.bench._fuzz_child import check_file
+    from cxrviewer.imaging import study_tree
+
+    monkeypatch.delattr(study_tree, "summarize")
+    path = tmp_path / "any.dcm"
+    path.write_bytes(b"\0" * 200)
+    result = check_file(str(path))
+    assert result["outcome"] == "foreign" and result["stage"] == "imports"
+    assert "ImportError" in result["exception"] and "summarize" in result["exception"]

@@ -33,7 +33,8 @@ def test_a_damaged_modality_lut_costs_the_lut_not_the_film(dicom_dir: Path, tmp_
     path.write_bytes(bytes(data))
     image = load_image(path)
     assert image.pixels.shape[1:] == (512, 512) and not image.has_modality_lut
-    assert any(w.startswith("the Modality LUT is damaged") and w.endswith("stored values shown") for w in image.warnings)
+    assert any(w.startswith("the Modality LUT is damaged") and w.endswith("stored values shown")
+               for w in image.warnings)
 
 
 def test_pixel_data_with_a_garbage_vr_is_the_reason(tmp_path: Path) -> None:

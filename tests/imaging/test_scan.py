@@ -11,7 +11,8 @@ import pytest
 
 from cxrviewer.imaging import scan
 from cxrviewer.imaging.records import FileIssue, ImageHeader
-from cxrviewer.imaging.scan import StudyTree, iter_folder, summarize
+from cxrviewer.imaging.scan import iter_folder
+from cxrviewer.imaging.study_tree import StudyTree, summarize
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning:pydicom")
 

@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from dataset_trees import write_image
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes from /proc (Linux)")

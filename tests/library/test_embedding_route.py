@@ -79,6 +79,23 @@ def test_missing_encoder_is_a_clear_message(clip_library, tmp_path):
     manifest = json.loads((copy / "manifest.json").read_text())
     manifest["preprocessing"]["encoder"]["path"] = str(tmp_path / "gone")
     (copy / "manifest.json").write_text(json.dumps(manifest))
-    with Library.open(copy) as library:
-        with pytest.raises(LibraryError, match="encoder cannot be loaded"):
-            library.search(SearchRequest(text="effusion", route="tiny-clip"))
+    with Library.open(copy) as library, pytest.raises(LibraryError, match="encoder cannot be loaded"):
+        library.search(SearchRequest(text="effusion", route="tiny-clip"))
+
+
+def test_a_case_without_its_stored_embedding_is_a_clear_error(clip_library, tmp_path):
+    """A damaged store (a case row whose vector is gone) says so, instead of a TypeError from
+    numpy deep in the search."""
+    import sqlite3
+
+    folder = tmp_path / "clip"
+    shutil.copytree(clip_library, folder)
+    with Library.open(folder) as library:
+        route = library.manifest.route
+        seed = library.search(SearchRequest(text="cardiomegaly", k=1, route=route)).hits[0].case
+    db = sqlite3.connect(folder / "library.sqlite")
+    with db:
+        db.execute("DELETE FROM embeddings WHERE row = (SELECT row FROM cases WHERE case_id = ?)", (seed.case_id,))
+    db.close()
+    with Library.open(folder) as library, pytest.raises(LibraryError, match="no stored embedding"):
+        library.search(SearchRequest(case_id=seed.case_id, k=5, route=route))

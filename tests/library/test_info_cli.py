@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from dataset_trees import nih_tree
+
 from cxrviewer.cli import run
 from cxrviewer.library.build import BuildOptions, build_library
-from dataset_trees import nih_tree
 
 
 def test_info_counts_every_problem_though_it_lists_only_some(tmp_path: Path, capsys) -> None:

@@ -9,10 +9,10 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from dataset_trees import nih_tree
 
 from cxrviewer.cli import run
 from cxrviewer.library.library import Library, SearchRequest
-from dataset_trees import nih_tree
 
 CASE = "nih:00000001_000"
 

@@ -56,7 +56,7 @@ def test_a_real_library_built_with_the_demo_model_before_cards_loses_its_model_r
     write_manifest(folder, read_manifest(folder).touched(synthetic=False))
     with Library.open(folder) as library:
         assert library.routes() == ("labels",)
-        with pytest.raises(LibraryError, match="switched off.*only on synthetic demo films"):
+        with pytest.raises(LibraryError, match=r"switched off.*only on synthetic demo films"):
             library.search(SearchRequest(text="cardiomegaly", route="demo-clip"))
         assert library.search(SearchRequest(text="cardiomegaly", route="labels")).hits
 

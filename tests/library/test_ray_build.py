@@ -35,9 +35,9 @@ SHARD = 8  # cases per shard: the 48 demo cases make 6 shards
 def _contents(folder: Path) -> dict[str, object]:
     """Every row of every table, and what the manifest says about the contents (not its dates,
     name or where the library sits)."""
-    with sqlite3.connect(folder / "library.sqlite") as db:
-        rows = {t: db.execute(f"SELECT * FROM {t} ORDER BY 1, 2").fetchall() for t in TABLES}
     manifest = read_manifest(folder)
+    with sqlite3.connect(folder / manifest.store) as db:
+        rows = {t: db.execute(f"SELECT * FROM {t} ORDER BY 1, 2").fetchall() for t in TABLES}
     index = manifest.index
     rows["manifest"] = (manifest.route, manifest.dim, manifest.preprocessing, manifest.counts, manifest.state,
                         manifest.synthetic, [(s["dataset"], s["root"]) for s in manifest.sources],
@@ -139,8 +139,9 @@ def test_vectors_thumbnails_and_search_match_a_local_build(ray_instance, demo_da
     route = read_manifest(out).route
     assert _search(out, route) == _search(clip_library, route)
     with Library.open(out) as library:
-        vectors = np.frombuffer(library.store.embedding(0), np.float32)
-    assert vectors.shape == (library.manifest.dim,) and abs(float(np.linalg.norm(vectors)) - 1) < 1e-4
+        assert len(library.store.embedding(0)) == 2 * library.manifest.dim  # float16, as a local build stores
+        vectors = library.store.vector(0, library.manifest.dim)
+    assert vectors.shape == (library.manifest.dim,) and abs(float(np.linalg.norm(vectors)) - 1) < 1e-3
 
 
 def test_a_worker_that_dies_mid_build_is_retried(ray_instance, demo_dataset, demo_library, tmp_path):
@@ -178,10 +179,17 @@ def test_a_shard_that_keeps_failing_merges_nothing_and_a_rerun_makes_only_it(ray
     kept = list((staging_folder(out) / "shards").iterdir())
     assert len(kept) == 3  # of the 4 shards of 28 new cases, all but the failing one
 
+    reader = Library.open(out)  # a workstation searching the library while it is extended
     result = build_with_ray(BuildOptions("demo", demo_dataset, out, synthetic=True), "local", shard_size=SHARD)
     assert (result.added, result.total, result.shards, result.shards_reused) == (28, 48, 4, 3)
     _assert_same_library(out, demo_library)
     assert not staging_folder(out).exists()
+    # a new version beside the old one, which stays unchanged for readers still on it
+    assert read_manifest(out).store == "library-000002.sqlite"
+    assert (out / "library.sqlite").read_bytes() == before["library.sqlite"]
+    assert reader.count == 20 and len(reader.search(SearchRequest(text="cardiomegaly", k=5)).hits) == 5
+    assert reader.count == 48 and reader.store.path.name == "library-000002.sqlite"  # followed on its search
+    reader.close()
 
 
 def test_a_film_that_kills_every_worker_stops_the_build_instead_of_retrying_for_ever(ray_instance, demo_dataset,
@@ -191,7 +199,7 @@ def test_a_film_that_kills_every_worker_stops_the_build_instead_of_retrying_for_
     monkeypatch.setattr(ray_build, "MAX_TASK_RETRIES", 1)  # Ray Data's own default retries for ever
     monkeypatch.setattr(ray_build, "SHARD_ROUNDS", 1)
     out = tmp_path / "lib"
-    with pytest.raises(LibraryError, match="WorkerCrashedError.*nothing was merged"):
+    with pytest.raises(LibraryError, match=r"WorkerCrashedError.*nothing was merged"):
         build_with_ray(BuildOptions("demo", demo_dataset, out, synthetic=True), "local", shard_size=SHARD,
                        prepare=_crash_once(tmp_path / "never", _film(demo_dataset, 0), every_time=True))
     assert not out.exists()

@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from cxrviewer.cli import run
-from cxrviewer.library.build import BuildOptions, build_library
 from cxrviewer.library.errors import LibraryError
 from cxrviewer.library.library import Library, SearchRequest
 from cxrviewer.library.manifest import read_manifest

@@ -69,6 +69,54 @@ def test_a_damaged_or_foreign_shard_file_is_refused(demo_dataset, tmp_path):
         read_shard(path, plans[0])
 
 
+def _write_shards(demo_dataset: Path, cases: list, folder: Path) -> list:
+    ids = [c.case_id for c in cases]
+    jobs = [(c.image, c.frame, 256, 0, c.report.body, "squash") for c in cases]
+    plans = plan_shards(ids, jobs, 8, {"thumb": 256})
+    folder.mkdir()
+    for plan in plans:
+        shard = prepared_shard(plan, [prepare_image(job) for job in plan.jobs])
+        (folder / plan.file_name).write_bytes(to_bytes(shard))
+    return plans
+
+
+def test_a_merge_into_a_finished_library_is_a_new_version_and_a_failed_one_leaves_no_trace(demo_dataset, tmp_path):
+    """Versioned names (library.versions): the merge writes library-<n>.sqlite beside the current
+    database and swaps the manifest last; a shard found damaged part-way removes that version."""
+    from cxrviewer.library.build import BuildOptions, build_library, read_dataset
+    from cxrviewer.library.errors import LibraryError
+    from cxrviewer.library.library import Library
+    from cxrviewer.library.manifest import read_manifest
+
+    out = tmp_path / "lib"
+    options = BuildOptions("demo", demo_dataset.resolve(), out, workers=1, synthetic=True, limit=20)
+    build_library(options)
+    cases, problems = read_dataset("demo", demo_dataset.resolve())
+    todo = cases[20:44]
+    plans = _write_shards(demo_dataset, todo, tmp_path / "shards")
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    good = (tmp_path / "shards" / plans[-1].file_name).read_bytes()
+    (tmp_path / "shards" / plans[-1].file_name).write_bytes(good[:-40])
+
+    def merge():
+        return shard_merge.merge_shards(out, options, None, plans, tmp_path / "shards", tmp_path / "staging",
+                                        {c.case_id: c for c in todo}, problems, lambda p: None)
+
+    with pytest.raises(LibraryError, match="damaged"):
+        merge()
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # no library-000002.sqlite left
+
+    (tmp_path / "shards" / plans[-1].file_name).write_bytes(good)
+    reader = Library.open(out)
+    result = merge()
+    manifest = read_manifest(out)
+    assert (result.added, manifest.store, manifest.counts["cases"]) == (24, "library-000002.sqlite", 44)
+    assert (out / "library.sqlite").read_bytes() == before["library.sqlite"]  # kept for readers on it
+    assert not (tmp_path / "staging").exists()
+    assert reader.case(todo[0].case_id).case_id == todo[0].case_id and reader.count == 44
+    reader.close()
+
+
 def _folder(path: Path, files: dict[str, str]) -> Path:
     for name, text in files.items():
         (path / name).parent.mkdir(parents=True, exist_ok=True)

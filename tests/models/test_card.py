@@ -8,8 +8,15 @@ from pathlib import Path
 import pytest
 
 from cxrviewer.models import ModelError
-from cxrviewer.models.card import (CHEST_RADIOGRAPH, SYNTHETIC_DEMO, FindingFigure, ModelCard, Validation,
-                                   read_card, write_card)
+from cxrviewer.models.card import (
+    CHEST_RADIOGRAPH,
+    SYNTHETIC_DEMO,
+    FindingFigure,
+    ModelCard,
+    Validation,
+    read_card,
+    write_card,
+)
 from cxrviewer.models.classify import NO_REAL_MODEL, choose_finding_model, film_domain
 from cxrviewer.models.registry import get_spec, model_card, weights_fingerprint
 
@@ -79,8 +86,8 @@ def test_an_installed_real_model_is_chosen_for_real_films(tmp_path: Path, isolat
     only when no model of that film's own kind exists."""
     import shutil
 
-    from cxrviewer.models.registry import models_dir, record_import
     from cxrviewer.models.formats import spec_from_folder
+    from cxrviewer.models.registry import models_dir, record_import
 
     folder = models_dir() / "chest-model"
     shutil.copytree(get_spec("demo-clip").local_path(), folder)

@@ -104,10 +104,10 @@ def test_broken_folders_give_clear_errors(model_copy, tmp_path: Path) -> None:
         load_encoder(tmp_path / "nope")
     folder = model_copy("siglip")
     (folder / "config.json").write_text("{not json", encoding="utf-8")
-    with pytest.raises(ModelError, match="config.json is not valid JSON"):
+    with pytest.raises(ModelError, match=r"config\.json is not valid JSON"):
         load_encoder(folder)
     (folder / "config.json").unlink()
-    with pytest.raises(ModelError, match="missing config.json"):
+    with pytest.raises(ModelError, match=r"missing config\.json"):
         load_encoder(folder)
     dino = model_copy("hf_image")
     spec = EncoderSpec(name="wrong", kind="joint", format="clip", architecture="x", input_size=224,
@@ -115,7 +115,7 @@ def test_broken_folders_give_clear_errors(model_copy, tmp_path: Path) -> None:
     with pytest.raises(ModelError, match="holds a hf_image model, but 'wrong' expects clip"):
         load_encoder(spec)
     (dino / "model.safetensors").write_bytes(b"\x00" * 4)
-    with pytest.raises(ModelError, match="model.safetensors is truncated"):
+    with pytest.raises(ModelError, match=r"model\.safetensors is truncated"):
         load_encoder(dino)
 
 
@@ -126,7 +126,7 @@ def test_cxrviewer_weights_for_another_architecture(model_copy) -> None:
     config = json.loads((folder / "config.json").read_text())
     config["image"]["timm_kwargs"]["depth"] = 2
     (folder / "config.json").write_text(json.dumps(config))
-    with pytest.raises(ModelError, match="image.safetensors does not match the architecture"):
+    with pytest.raises(ModelError, match=r"image\.safetensors does not match the architecture"):
         load_encoder(folder, device="cpu")
 
 

@@ -9,7 +9,7 @@ from cxrviewer.models.film_fit import film_region, fit_film, map_on_film
 
 
 def _film(rows: int, cols: int) -> np.ndarray:
-    y, x = np.mgrid[0:rows, 0:cols]
+    _y, x = np.mgrid[0:rows, 0:cols]
     return ((x * 255) // max(cols - 1, 1)).astype(np.uint8)  # dark left edge, bright right edge
 
 
@@ -28,7 +28,7 @@ def test_torchxrayvision_sees_only_the_central_square():
     film = _film(200, 300)
     fitted = fit_film(film, 32, "torchxrayvision")
     assert fitted.shape == (1, 32, 32) and fitted.dtype == np.float32
-    assert -1024 <= fitted.min() and fitted.max() <= 1024
+    assert fitted.min() >= -1024 and fitted.max() <= 1024
     # the film's outer 50 columns on each side are cut: neither the darkest nor the brightest values
     assert fitted.min() > -1024 + 2048 * 40 / 300 and fitted.max() < 1024 - 2048 * 40 / 300
 

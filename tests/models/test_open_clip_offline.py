@@ -159,10 +159,9 @@ def test_the_replica_has_the_keys_of_the_real_checkpoint(chexzero_replica: Path)
     these keys; read at its real size, the architecture comes back as that config."""
     import open_clip
     import torch
+    from open_clip.model import CLIP
 
     from cxrviewer.models.clip_import import openai_model_cfg
-
-    from open_clip.model import CLIP
 
     with torch.device("meta"):
         real = CLIP(**open_clip.get_model_config("ViT-B-32-quickgelu")).state_dict()

@@ -8,9 +8,10 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
-from cxrviewer.models import quantize  # noqa: E402
-from cxrviewer.models.encoders import load_encoder  # noqa: E402
-from tiny_models import build_clip, build_cxrviewer  # noqa: E402
+from tiny_models import build_clip, build_cxrviewer
+
+from cxrviewer.models import quantize
+from cxrviewer.models.encoders import load_encoder
 
 QUERIES = ["mild cardiomegaly", "small left pleural effusion", "no acute disease",
            "right upper lobe consolidation", "large right pneumothorax", "pulmonary edema",

@@ -35,8 +35,8 @@ def bare_env(home: Path) -> dict[str, str]:
     env = {"PATH": "/usr/bin:/bin", "HOME": str(home), "CXRVIEWER_HOME": str(home / "cxrviewer"),
            "QT_QPA_PLATFORM": "offscreen", "LANG": "C.UTF-8"}
     if os.name == "nt":
-        env.update(PATH=os.environ.get("SystemRoot", r"C:\Windows") + r"\System32",
-                   SystemRoot=os.environ.get("SystemRoot", r"C:\Windows"))
+        system_root = os.environ.get("SystemRoot", r"C:\Windows")  # noqa: SIM112 - Windows spells it so
+        env.update(PATH=system_root + r"\System32", SystemRoot=system_root)
     return env
 
 
@@ -68,8 +68,9 @@ def test_bundle_is_trimmed_and_carries_licences(bundle):
     assert (internal / "cxrviewer" / "demo" / "report_templates.json").is_file()  # the self-test writes demo data
     for dist in ("pydicom", "pylibjpeg_libjpeg", "pylibjpeg_openjpeg", "pylibjpeg_rle", "python_gdcm", "pyjpegls",
                  "torch", "transformers", "timm", "pyside6_essentials", "pyqtgraph", "faiss_cpu"):
-        assert list(internal.glob(f"{dist}-*.dist-info")) or list(internal.glob(f"{dist.replace('_', '-')}-*.dist-info")) \
-            or [p for p in internal.glob("*.dist-info") if p.name.lower().startswith(dist + "-")], dist
+        assert (list(internal.glob(f"{dist}-*.dist-info"))
+                or list(internal.glob(f"{dist.replace('_', '-')}-*.dist-info"))
+                or [p for p in internal.glob("*.dist-info") if p.name.lower().startswith(dist + "-")]), dist
     qt = internal / "PySide6"
     for unused in ("QtWebEngineCore", "QtQuick", "QtQml", "Qt3DCore", "QtMultimedia", "QtDesigner"):
         assert not list(qt.glob(f"{unused}.*")), unused
@@ -77,4 +78,4 @@ def test_bundle_is_trimmed_and_carries_licences(bundle):
     assert not list(internal.rglob("__pycache__"))
     assert not [p for p in internal.rglob("tests") if p.is_dir() and any(p.glob("test_*.py"))]
     platforms = {p.name for p in (qt / "Qt" / "plugins" / "platforms").glob("*")}
-    assert any("offscreen" in n for n in platforms) and any("xcb" in n for n in platforms) or os.name == "nt"
+    assert (any("offscreen" in n for n in platforms) and any("xcb" in n for n in platforms)) or os.name == "nt"

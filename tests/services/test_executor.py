@@ -10,7 +10,11 @@ from cxrviewer.services import Cancelled, Executor, JobEvent
 def test_jobs_run_in_order_off_the_calling_thread() -> None:
     seen: list[tuple[int, str]] = []
     executor = Executor("t")
-    jobs = [executor.submit(lambda ctx, i: seen.append((i, threading.current_thread().name)) or i, i, channel=f"c{i}") for i in range(5)]
+    def job(ctx, i: int) -> int:
+        seen.append((i, threading.current_thread().name))
+        return i
+
+    jobs = [executor.submit(job, i, channel=f"c{i}") for i in range(5)]
     assert [job.result(5) for job in jobs] == [0, 1, 2, 3, 4]
     assert [i for i, _ in seen] == [0, 1, 2, 3, 4]
     assert {name for _, name in seen} == {"t"}

@@ -32,7 +32,8 @@ def test_synthesize_refuses_a_bad_count(tiny_generator: Path, tmp_path: Path, ca
     assert "--n must be" in capsys.readouterr().err
 
 
-def test_train_synthesis_from_the_command_line(demo_library: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+def test_train_synthesis_from_the_command_line(demo_library: Path, tmp_path: Path,
+                                              capsys: pytest.CaptureFixture) -> None:
     out = tmp_path / "g"
     code = run(["train", "synthesis", "--library", str(demo_library), "--model", "cli-gen", "--out", str(out),
                 "--run-dir", str(tmp_path / "run"), "--steps", "2", "--width", "4", "--batch-size", "8",

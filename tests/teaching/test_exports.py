@@ -53,7 +53,8 @@ def exported(demo_library, tmp_path_factory) -> Exported:
         for mark in MARKS:
             store.add_annotation(added[0].case_id, mark)
         store.update_teaching(added[0].case_id, title="Right pneumothorax", findings="Visible pleural line",
-                              diagnosis="Pneumothorax", teaching_points="Look at the apex.\nCheck the costophrenic angle.",
+                              diagnosis="Pneumothorax",
+                              teaching_points="Look at the apex.\nCheck the costophrenic angle.",
                               difficulty="medium", tags=("pleura", "emergency"))
         store.set_presentation(added[0].case_id, Presentation(window_center=1800.0, window_width=3000.0, zoom=1.5,
                                                               pan_x=70, pan_y=60, rotation=90, flip_h=True))
@@ -142,7 +143,7 @@ def test_the_presentation_state_reads_back_with_pydicom(exported):
     assert (int(state.ImageRotation), state.ImageHorizontalFlip) == (270, "Y")  # rot 90 after mirror
     area = state.DisplayedAreaSelectionSequence[0]
     assert area.PresentationSizeMode == "SCALE TO FIT"
-    assert list(area.DisplayedAreaBottomRightHandCorner)[0] - list(area.DisplayedAreaTopLeftHandCorner)[0] < film.Columns
+    assert area.DisplayedAreaBottomRightHandCorner[0] - area.DisplayedAreaTopLeftHandCorner[0] < film.Columns
 
 
 def test_import_restores_the_collection_exactly_on_another_workstation(exported, tmp_path):
@@ -227,7 +228,7 @@ def test_a_png_film_travels_as_png_and_as_a_secondary_capture(store, tmp_path):
     assert entry["film"]["restore_from"] == "png" and png.info.get("Comment") is None
     assert np.array_equal(capture.pixel_array, pixels) and np.array_equal(np.asarray(png), pixels)
     with TeachingStore(tmp_path / "elsewhere") as target:
-        cid, (restored_id,) = import_archive(target, out)
+        _cid, (restored_id,) = import_archive(target, out)
         restored = target.case(restored_id)
         assert restored.annotations == case.annotations
         assert key_image_png(film_path(target, restored), restored.presentation, restored.annotations) == \

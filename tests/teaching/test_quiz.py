@@ -5,15 +5,15 @@ from __future__ import annotations
 import json
 
 import pytest
+from teaching_helpers import effusion_case, library_case
 
 from cxrviewer.cli import run
 from cxrviewer.teaching.films import findings_from_report
 from cxrviewer.teaching.model import KnownFinding
 from cxrviewer.teaching.quiz import report_segments, score_answer
 
-from teaching_helpers import effusion_case, library_case
-
-LARGE_RIGHT_EFFUSION = "FINDINGS: Large right pleural effusion. Heart size is normal.\nIMPRESSION: Large right effusion."
+LARGE_RIGHT_EFFUSION = ("FINDINGS: Large right pleural effusion. Heart size is normal.\n"
+                        "IMPRESSION: Large right effusion.")
 
 
 def test_small_left_effusion_against_a_large_right_one():

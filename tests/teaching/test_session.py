@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from cxrviewer.teaching.session import (ALL_FIELDS, SessionModel, is_visible, start_session,
-                                        teacher_fields, visible_fields)
+from cxrviewer.teaching.session import (
+    ALL_FIELDS,
+    SessionModel,
+    is_visible,
+    start_session,
+    teacher_fields,
+    visible_fields,
+)
 
 # The list of what "unknown" hides until the reveal, plus what gives the answer away too.
 MUST_HIDE = ("report", "findings", "labels", "saliency", "title", "identifying", "annotations",

@@ -32,7 +32,8 @@ def test_create_annotate_and_read_back_after_reopening(store, library, tmp_path)
                           tags=("pleura", "emergency", "pleura"), difficulty="medium")
     store.set_presentation(case.case_id, Presentation(1000.0, 2000.0, zoom=2.0, pan_x=40, pan_y=50,
                                                       rotation=90, flip_h=True))
-    store.update_annotation(Annotation("arrow", ((11, 12), (41, 31)), "pleural line!", annotation_id=arrow.annotation_id))
+    store.update_annotation(Annotation("arrow", ((11, 12), (41, 31)), "pleural line!",
+                                       annotation_id=arrow.annotation_id))
     expected = store.case(case.case_id)
     store.close()
 
@@ -146,7 +147,7 @@ def test_bad_inputs_are_refused_with_a_reason(store):
         store.update_teaching(case.case_id, difficulty="impossible")
     with pytest.raises(TeachingError, match="a collection needs a name"):
         store.create_collection("   ")
-    with pytest.raises(TeachingError, match="unknown teaching field.*colour"):
+    with pytest.raises(TeachingError, match=r"unknown teaching field.*colour"):
         store.update_teaching(case.case_id, colour="red")
     assert store.case(case.case_id).teaching.difficulty == ""
 

@@ -188,7 +188,7 @@ def gastric_bubble_field(a: Anatomy, x: np.ndarray, y: np.ndarray, size: int) ->
 
 
 def breast_field(a: Anatomy, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    out = 0.0
+    out = np.zeros(np.broadcast_shapes(x.shape, y.shape))
     for side in (-1, 1):
         cx, cy = a.mid + side * a.half_thorax * 0.6, a.base - 0.06
         out = out + 0.12 * np.clip(1.0 - np.hypot((x - cx) / 0.2, (y - cy) / 0.14), 0.0, 0.3) / 0.3

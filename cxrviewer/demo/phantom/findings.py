@@ -15,7 +15,7 @@ from cxrviewer.demo.phantom.geometry import FIELD_MM, bezier, polyline, ramp, se
 
 KINDS: tuple[str, ...] = ("cardiomegaly", "effusion", "consolidation", "nodule", "mass",
                           "pneumothorax", "atelectasis", "edema", "devices", "fracture")
-LOBES: dict[str, tuple[float, float, float]] = {
+LOBES: dict[str, tuple[int, float, float]] = {
     # lobe -> (side, fraction down the lung, fraction out from the midline)
     "right upper lobe": (-1, 0.22, 0.55),
     "right middle lobe": (-1, 0.62, 0.45),
@@ -25,6 +25,9 @@ LOBES: dict[str, tuple[float, float, float]] = {
     "left lower lobe": (1, 0.84, 0.62),
 }
 SEVERITIES: tuple[str, ...] = ("mild", "moderate", "severe")
+# What a finding adds to the film's density: a field, none (it changes the anatomy instead), or
+# for a pneumothorax the (air space, pleural line) pair, which also thins the lung markings.
+Density = np.ndarray | tuple[np.ndarray, np.ndarray] | None
 _SEV = {"mild": 0, "moderate": 1, "severe": 2}
 
 
@@ -171,7 +174,7 @@ def fracture_params(rng: np.random.Generator, a: Anatomy,
 
 def draw_finding(rng: np.random.Generator, a: Anatomy, f: Finding, lung: np.ndarray, x: np.ndarray,
                  y: np.ndarray, size: int, heart: np.ndarray,
-                 frac_mask: np.ndarray | None) -> tuple[object, np.ndarray, dict[str, object]]:
+                 frac_mask: np.ndarray | None) -> tuple[Density, np.ndarray, dict[str, object]]:
     """(density to add, mask, details) for one finding."""
     info: dict[str, object] = {"side": f.side, "severity": f.severity, "where": f.where}
     if f.kind == "cardiomegaly":

@@ -6,6 +6,7 @@ helper is a few whole-array numpy operations, so a 512 px film takes tens of mil
 
 from __future__ import annotations
 
+import itertools
 from functools import lru_cache
 
 import numpy as np
@@ -69,7 +70,7 @@ def polyline(size: int, points: np.ndarray, width: float) -> tuple[tuple[slice, 
     gx, gy = grid(size)
     x, y = gx[:, cs], gy[rs, :]
     dist = np.full((rs.stop - rs.start, cs.stop - cs.start), np.inf, np.float32)
-    for p, q in zip(points[:-1], points[1:]):
+    for p, q in itertools.pairwise(points):
         dist = np.minimum(dist, segment_distance(x, y, p, q))
     return (rs, cs), ramp(width / 2 - dist, 1.2 / size)
 

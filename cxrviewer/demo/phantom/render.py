@@ -80,7 +80,7 @@ def render(anatomy: Anatomy, findings: tuple[Finding, ...] = (), size: int = 512
 
     for f in findings:
         add, mask, info = draw_finding(finding_rng, a, f, lung, x, y, size, heart, frac_mask)
-        if f.kind == "pneumothorax":
+        if isinstance(add, tuple):  # a pneumothorax: (air space, pleural line)
             space, line = add
             vessel = vessel * (1.0 - space)
             density = density - 0.1 * space + 0.5 * line

@@ -20,5 +20,12 @@ from cxrviewer.imaging.dicom.modality import file_presets
 from cxrviewer.imaging.dicom.pixels import SKIPPED_PLUGINS
 from cxrviewer.imaging.dicom.tags import tag_tree
 
-__all__ = ["load_image", "read_header", "tag_tree", "file_presets", "is_report_sop", "DICOMDIR_REASON",
-           "SKIPPED_PLUGINS"]
+__all__ = [
+           "DICOMDIR_REASON",
+           "SKIPPED_PLUGINS",
+           "file_presets",
+           "is_report_sop",
+           "load_image",
+           "read_header",
+           "tag_tree",
+]

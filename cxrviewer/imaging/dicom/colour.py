@@ -31,7 +31,7 @@ def colour_pixels(path: str, ds: Dataset, header: ImageHeader, arr: np.ndarray) 
             raise ImageReadError(path, f"{_PALETTE} ({problem})")
         try:
             rgb = apply_color_lut(arr, ds)
-        except Exception as exc:  # noqa: BLE001 - segmented tables have many ways to be wrong
+        except Exception as exc:  # segmented tables have many ways to be wrong
             raise ImageReadError(path, f"{_PALETTE} ({type(exc).__name__}: {short(exc, 100)})") from exc
         return to_uint8_rgb(rgb, 8 if rgb.dtype == np.uint8 else 16)
     return to_uint8_rgb(arr, header.bits_stored or 8)

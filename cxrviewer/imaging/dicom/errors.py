@@ -119,6 +119,6 @@ def only_image_read_errors(path: str, doing: str) -> Iterator[None]:
         raise
     except MemoryError as exc:
         raise ImageReadError(path, "not enough memory to decode this image") from exc
-    except Exception as exc:  # noqa: BLE001 - the point of the boundary
+    except Exception as exc:  # the point of the boundary
         log.warning("unexpected error %s %s", doing, path, exc_info=True)
         raise ImageReadError(path, unexpected(exc)) from exc

@@ -47,7 +47,8 @@ def check_geometry(path: str, header: ImageHeader, astray: str | None = None) ->
     if stored > allocated:
         raise ImageReadError(path, f"BitsStored ({stored}) is more than BitsAllocated ({allocated})")
     if header.pixel_representation not in (0, 1):
-        raise ImageReadError(path, f"PixelRepresentation is {header.pixel_representation}: 0 (unsigned) or 1 (signed) expected")
+        raise ImageReadError(path, f"PixelRepresentation is {header.pixel_representation}: "
+                                   "0 (unsigned) or 1 (signed) expected")
     if not header.photometric:
         raise ImageReadError(path, "no PhotometricInterpretation in the header (grey or colour unknown)")
     if header.frames < 1:
@@ -82,5 +83,6 @@ def assumed(present: Callable[[str], bool]) -> tuple[dict[str, int], list[str]]:
     """Values for the attributes the header lacks (``present(keyword)`` is False), and the
     warnings that say so: such a film is decoded as the defaults say, not refused."""
     values = {keyword: value for keyword, value, _ in _ASSUMED if not present(keyword)}
-    notes = [f"{keyword} missing: {value} ({meaning}) assumed" for keyword, value, meaning in _ASSUMED if keyword in values]
+    notes = [f"{keyword} missing: {value} ({meaning}) assumed"
+             for keyword, value, meaning in _ASSUMED if keyword in values]
     return values, notes

@@ -22,8 +22,8 @@ from pydicom.sequence import Sequence
 from pydicom.tag import Tag
 from pydicom.uid import UID
 
+import cxrviewer.imaging.dicom.syntax as syntax
 from cxrviewer.imaging import sniffing
-from cxrviewer.imaging.dicom import syntax
 from cxrviewer.imaging.dicom.errors import (
     element_name,
     element_reason,
@@ -36,7 +36,7 @@ from cxrviewer.imaging.generated import is_generated_mark
 from cxrviewer.imaging.records import ImageHeader, ImageReadError
 from cxrviewer.imaging.synthetic import is_demo_mark
 
-__all__ = ["read_header", "is_report_sop", "DICOMDIR_REASON"]
+__all__ = ["DICOMDIR_REASON", "is_report_sop", "read_header"]
 log = logging.getLogger(__name__)
 
 DICOMDIR_SOP_CLASS = "1.2.840.10008.1.3.10"
@@ -85,7 +85,7 @@ def _read_raw(path: str, raw: sniffing.RawDicom, header_only: bool) -> Dataset:
             stop_when=_stop_at_pixels if header_only else None,
         )
     ds.file_meta = FileMetaDataset()
-    ds.file_meta.TransferSyntaxUID = raw.transfer_syntax
+    ds.file_meta.TransferSyntaxUID = UID(raw.transfer_syntax)
     ds.set_original_encoding(raw.implicit_vr, raw.little_endian)
     return ds
 
@@ -104,7 +104,7 @@ def read_dataset(path: str, kind: sniffing.Sniffed, header_only: bool) -> tuple[
                 )
             else:
                 ds = pydicom.dcmread(path, stop_before_pixels=header_only)
-        except Exception as exc:  # noqa: BLE001 - every kind of damage gets its own reason
+        except Exception as exc:  # every kind of damage gets its own reason
             raise ImageReadError(path, read_reason(exc)) from exc
     meta = getattr(ds, "file_meta", None)
     if meta is None or "TransferSyntaxUID" not in meta:
@@ -163,7 +163,7 @@ def _int(path: str, ds: Dataset, keyword: str, default: int | None) -> int | Non
     tag = Tag(keyword)
     try:
         value = value_of(ds, keyword)
-    except Exception as exc:  # noqa: BLE001 - damaged beyond reading
+    except Exception as exc:  # damaged beyond reading
         raise ImageReadError(path, f"damaged {element_name(tag.group, tag.element)}: {element_reason(exc)}") from exc
     if isinstance(value, (Dataset, Sequence)):  # a damaged VR read it as a sequence
         raise ImageReadError(path, f"damaged {element_name(tag.group, tag.element)}: a sequence where a number belongs")
@@ -173,7 +173,8 @@ def _int(path: str, ds: Dataset, keyword: str, default: int | None) -> int | Non
         return int(value)
     except (TypeError, ValueError, OverflowError):
         vr = ds[keyword].VR
-        raise ImageReadError(path, f"invalid {keyword} value {_short(str(value), 60)!r} (VR {vr}: not an integer)") from None
+        raise ImageReadError(path, f"invalid {keyword} value {_short(str(value), 60)!r} "
+                                   f"(VR {vr}: not an integer)") from None
 
 
 def is_report_sop(sop_class_uid: str, modality: str) -> bool:
@@ -257,6 +258,6 @@ def read_header(path: str | os.PathLike[str]) -> ImageHeader:
         if kind in ("png", "jpeg"):
             from cxrviewer.imaging import raster
 
-            return raster.read_header(path, kind)  # type: ignore[arg-type]
+            return raster.read_header(path, kind)
         ds, notes = read_dataset(path, kind, header_only=True)
         return header_of(path, ds, notes)

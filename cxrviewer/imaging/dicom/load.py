@@ -42,7 +42,7 @@ def _load_image(path: str) -> LoadedImage:
     if kind in ("png", "jpeg"):
         from cxrviewer.imaging import raster
 
-        return raster.load_image(path, kind)  # type: ignore[arg-type]
+        return raster.load_image(path, kind)
     # header first (0.3-0.5 ms): it validates the attributes the decode relies on, and
     # pixel_array(path) then reads only the pixel data; ds_out would hold group 0028 only
     ds, notes = read_dataset(path, kind, header_only=True)

@@ -49,7 +49,7 @@ def file_presets(ds: Dataset) -> tuple[VoiPreset, ...]:
         try:
             count, first, _bits = (int(v) for v in item.LUTDescriptor)
             lut = np.asarray(item.LUTData, dtype=np.float64).ravel()
-        except Exception:
+        except Exception:  # noqa: BLE001 - a malformed LUT item is skipped; the others still apply
             continue
         count = count or 65536
         name = str(item.get("LUTExplanation", "") or "") or f"File VOI LUT {i + 1}"

@@ -16,11 +16,13 @@ import pydicom
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 
+import cxrviewer.imaging.dicom.j2k as j2k
+import cxrviewer.imaging.dicom.jpeg as jpeg
+import cxrviewer.imaging.dicom.syntax as syntax
 from cxrviewer.imaging import sniffing
-from cxrviewer.imaging.dicom import j2k, jpeg, syntax
 from cxrviewer.imaging.dicom.errors import short as _short
 from cxrviewer.imaging.dicom.geometry import check_damage
-from cxrviewer.imaging.dicom.header import captured_warnings, read_dataset  # noqa: E402
+from cxrviewer.imaging.dicom.header import captured_warnings, read_dataset
 from cxrviewer.imaging.dicom.tags import sanitise
 from cxrviewer.imaging.records import ImageHeader, ImageReadError
 
@@ -33,7 +35,7 @@ _PLUGIN_ORDER: dict[str, tuple[str, ...]] = {
     "1.2.840.10008.1.2.4.81": ("pyjpegls", "gdcm", "pylibjpeg"),  # JPEG-LS near-lossless
     "1.2.840.10008.1.2.4.57": ("gdcm", "pylibjpeg"),  # JPEG lossless
     "1.2.840.10008.1.2.4.70": ("gdcm", "pylibjpeg"),  # JPEG lossless SV1
-    **{uid: ("gdcm", "pylibjpeg", "pillow") for uid in j2k.SYNTAXES},
+    **dict.fromkeys(j2k.SYNTAXES, ("gdcm", "pylibjpeg", "pillow")),
 }
 # Decoders not to try (the isolated decoder's second attempt after one of them crashed the process).
 SKIPPED_PLUGINS: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar("skipped_plugins", default=())
@@ -126,7 +128,7 @@ def _pixel_data_length(path: str) -> int | None:
         with captured_warnings():
             ds = pydicom.dcmread(path)
         return len(ds.PixelData) if "PixelData" in ds else 0
-    except Exception:
+    except Exception:  # noqa: BLE001 - only a detail for the message; unknown when unreadable
         return None
 
 
@@ -156,7 +158,8 @@ def _decode_dataset(path: str, ds: Dataset, header: ImageHeader) -> tuple[np.nda
             errors.setdefault(_plugin_reason(exc), []).append(plugin or "pydicom")
     # A decoder that is not installed may be the only one for this file (12-bit JPEG Extended:
     # only pylibjpeg-libjpeg, which a GPL-free bundle leaves out): say what would decode it.
-    missing = [m.replace(" - requires ", " needs ") for m in decoder.missing_dependencies] if decoder.is_encapsulated else []
+    missing = ([m.replace(" - requires ", " needs ") for m in decoder.missing_dependencies]
+               if decoder.is_encapsulated else [])
     hint = f"; not installed: {', '.join(missing)}" if missing else ""
     tried = "; ".join(f"{', '.join(names)}: {why}" for why, names in errors.items())
     raise ImageReadError(path, f"cannot decode {header.transfer_syntax_name or ts} pixel data ({tried}{hint})")
@@ -206,8 +209,9 @@ def decode_pixels(path: str, kind: sniffing.Sniffed, ds: Dataset, header: ImageH
             raise ImageReadError(path, "truncated pixel data (the file ends inside the compressed data)")
         raise ImageReadError(path, "no pixel data")
     if native and full["PixelData"].is_undefined_length:
-        raise ImageReadError(path, f"the pixel data is compressed but the transfer syntax ({header.transfer_syntax_name}) "
-                             "is not" + ("; the file's Transfer Syntax UID is damaged" if replaced else ""))
+        raise ImageReadError(path, "the pixel data is compressed but the transfer syntax "
+                                   f"({header.transfer_syntax_name}) is not"
+                                   + ("; the file's Transfer Syntax UID is damaged" if replaced else ""))
     warn: list[str] = []
     if ts in j2k.SYNTAXES:
         warn += j2k.check_j2k(path, full, header)

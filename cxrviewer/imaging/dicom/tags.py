@@ -79,7 +79,7 @@ def value_of(ds: Dataset, keyword: str) -> Any:
     """
     try:
         return ds.get(keyword)
-    except Exception as exc:  # noqa: BLE001 - any conversion failure
+    except Exception as exc:  # any conversion failure
         damage = Damage()
         elem = _repair(ds, Tag(keyword), exc, damage, "")
         if not damage.elements[0].rescued:
@@ -115,7 +115,7 @@ def _repair(dataset: Dataset, tag: Any, exc: Exception, damage: Damage, where: s
     name = element_name(tag.group, tag.element)
     vr = _dictionary_vr(int(tag))
     written = _printable(getattr(raw, "VR", None))
-    if isinstance(raw, RawDataElement) and raw.VR != vr and vr not in ("UN", "SQ"):
+    if isinstance(raw, RawDataElement) and vr != raw.VR and vr not in ("UN", "SQ"):
         try:
             dataset[tag] = raw._replace(VR=vr)
             elem = dataset[tag]
@@ -159,14 +159,17 @@ def where_damaged(ds: Dataset) -> str | None:
     length that swallowed the rest of the header, or a misaligned read). None when nothing
     looks wrong (the attributes are simply absent)."""
     found = []
-    for tag in ds.keys():
+    for tag in ds.keys():  # noqa: SIM118 - iterating a Dataset gives its elements, not their tags
         elem = ds.get_item(tag, keep_deferred=True)
-        tell = getattr(elem, "value_tell", None) if isinstance(elem, RawDataElement) else getattr(elem, "file_tell", None)
+        tell = getattr(elem, "value_tell" if isinstance(elem, RawDataElement) else "file_tell", None)
         if tell is not None:
             found.append((tell, elem))
     for tell, elem in sorted(found, key=lambda item: item[0]):
         tag, vr = elem.tag, str(elem.VR or "")
-        length = elem.length if isinstance(elem, RawDataElement) else len(elem.value or b"") if isinstance(elem.value, (bytes, str)) else 0
+        if isinstance(elem, RawDataElement):
+            length = elem.length
+        else:
+            length = len(elem.value or b"") if isinstance(elem.value, (bytes, str)) else 0
         name = element_name(tag.group, tag.element)
         explicit = isinstance(elem, RawDataElement) and not elem.is_implicit_VR
         if (vr in _TEXT_MAX and length > 16 * _TEXT_MAX[vr]) or (_HUGE < length != 0xFFFFFFFF and tag != 0x7FE00010):
@@ -225,7 +228,8 @@ def tag_tree(ds: Dataset, pixel_bytes: int | None = None, damage: Damage | None 
                 value = "<unreadable value>"
         if found is not None and not found.rescued:
             value = f"<damaged: {damaged}> {value}"
-        identifying = is_identifying(keyword, vr) or bool(damaged and is_identifying(keyword, _dictionary_vr(int(elem.tag))))
+        identifying = is_identifying(keyword, vr) or bool(
+            damaged and is_identifying(keyword, _dictionary_vr(int(elem.tag))))
         return TagNode(tag, keyword, vr, value, identifying, damaged=damaged)
 
     def nodes(dataset: Dataset) -> list[TagNode]:
