@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "cxrviewer.train.cli",
     "cxrviewer.explain.cli",
     "cxrviewer.teaching.cli",
+    "cxrviewer.synthesis.cli",
 )
 
 

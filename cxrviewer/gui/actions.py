@@ -77,6 +77,13 @@ def _teaching(w: MainWindow) -> Any:
     return controller_for(w)
 
 
+def _synthesis(w: MainWindow) -> Any:
+    """Search > Synthesize example films: the dialog (``gui.synthesis_dialog``), loaded on first use."""
+    from cxrviewer.gui.synthesis_dialog import open_for
+
+    return open_for(w)
+
+
 def _mark(tool: str, text: str, keys: str) -> Command:
     return Command(TEACH, text, keys, lambda w, on: on and _teaching(w).set_tool(tool), f"tool_{tool}",
                    checkable=True, group="tools")
@@ -139,6 +146,8 @@ ACTIONS: tuple[Entry, ...] = (
     Command(SEARCH, "Show saliency &overlay", "S", lambda w: w.viewer.saliency.bar.show_box.toggle()),
     Command(SEARCH, "Explain films &automatically", None, lambda w, on: setattr(w.explainer, "auto", on),
             "auto_explain_action", checkable=True),
+    Separator(SEARCH),
+    Command(SEARCH, "S&ynthesize example films…", None, lambda w: _synthesis(w)),
 
     Command(TEACH, "&Collections pane", "Ctrl+Shift+L", lambda w: _teaching(w).show_pane()),
     Command(TEACH, "&Add the film on screen", "Ctrl+D", lambda w: _teaching(w).add_current(), "teaching_add"),

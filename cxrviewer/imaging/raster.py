@@ -7,6 +7,7 @@ from typing import Literal
 
 import numpy as np
 
+from cxrviewer.imaging.generated import is_generated_png
 from cxrviewer.imaging.loaded import LoadedImage
 from cxrviewer.imaging.records import ImageHeader, ImageReadError
 
@@ -22,6 +23,7 @@ def read_header(path: str, kind: RasterKind) -> ImageHeader:
             width, height = im.size
             mode = im.mode
             frames = int(getattr(im, "n_frames", 1) or 1)
+            generated = is_generated_png(im.info)
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise ImageReadError(path, f"unreadable {kind.upper()} file ({exc})") from exc
     colour = mode in ("RGB", "RGBA", "P", "CMYK", "YCbCr", "LA", "PA")
@@ -37,6 +39,7 @@ def read_header(path: str, kind: RasterKind) -> ImageHeader:
         bits_stored=bits,
         photometric="RGB" if colour else "MONOCHROME2",
         file_size=os.path.getsize(path),
+        generated=generated,
     )
 
 

@@ -78,6 +78,7 @@ class ImageHeader:
     file_size: int = 0
     is_report: bool = False  # a DICOM SR / encapsulated document: a report, not an image
     synthetic_demo: bool = False  # carries the synthetic demo data's mark (not a patient's film)
+    generated: bool = False  # made by cxrviewer synthesis from a text (imaging.generated): never a patient's film
     warnings: tuple[str, ...] = ()
 
 

@@ -105,6 +105,10 @@ def prepare_image(job: PrepareJob) -> PreparedImage:
 
             target = max(thumb_size, model_size)
             image = load(path, 0 if model_size and needs_full_resolution(fit) else target)
+            if image.header.generated:  # made by cxrviewer synthesis: never a case of a library
+                from cxrviewer.imaging.generated import GENERATED_REASON
+
+                return PreparedImage(error=GENERATED_REASON)
             preview = windowed(image, target, frame)
         from PIL import Image
 

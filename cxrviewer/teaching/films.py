@@ -108,6 +108,11 @@ def add_file(store: TeachingStore, collection_id: int, path: str | Path, anonymi
         raise TeachingError(f"{source}: {exc.strerror or exc}") from None
     if header.is_report:
         raise TeachingError(f"{source}: a report, not a film")
+    if header.generated:
+        from cxrviewer.imaging.generated import GENERATED_REASON
+
+        raise TeachingError(f"{source}: {GENERATED_REASON} (made by cxrviewer synthesize, marked SYNTHETIC); "
+                            "a generated film cannot be added to a collection as a case")
     case_id = new_id("case")
     found = find_report([str(source)], [])
     report = found.text if found is not None else ""

@@ -32,6 +32,7 @@ from cxrviewer.imaging.dicom.errors import (
 )
 from cxrviewer.imaging.dicom.errors import short as _short
 from cxrviewer.imaging.dicom.tags import value_of
+from cxrviewer.imaging.generated import is_generated_mark
 from cxrviewer.imaging.records import ImageHeader, ImageReadError
 from cxrviewer.imaging.synthetic import is_demo_mark
 
@@ -230,6 +231,7 @@ def header_of(path: str, ds: Dataset, notes: list[str]) -> ImageHeader:
         file_size=_file_size(path),
         is_report=is_report_sop(sop_class, modality),
         synthetic_demo=is_demo_mark(_text(ds, "ImageComments"), _text(ds, "InstitutionName")),
+        generated=is_generated_mark(_text(ds, "ImageComments"), _text(ds, "DerivationDescription")),
         warnings=tuple(warn),
     )
 

@@ -1,0 +1,90 @@
+"""Figures of generated films: Fréchet distance, nearest-neighbour distances, the side reader.
+
+The Fréchet distance between two Gaussians fitted to feature sets is
+``|mu1 - mu2|^2 + tr(S1) + tr(S2) - 2 tr((S1 S2)^1/2)``; the trace of the square root is taken
+as the sum of the square roots of the eigenvalues of ``S1^1/2 S2 S1^1/2`` (symmetric, positive
+semi-definite), which needs no scipy and stays real where ``sqrtm`` returns complex noise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+
+def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Fréchet distance between the Gaussians of feature sets ``a`` (n, d) and ``b`` (m, d)."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1]:
+        raise ValueError(f"feature sets must be (n, d) with the same d, not {a.shape} and {b.shape}")
+    if len(a) < 2 or len(b) < 2:
+        raise ValueError("each feature set needs at least 2 rows")
+    mu1, mu2 = a.mean(0), b.mean(0)
+    s1, s2 = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    w, v = np.linalg.eigh((s1 + s1.T) / 2)
+    root1 = (v * np.sqrt(np.clip(w, 0, None))) @ v.T
+    middle = root1 @ s2 @ root1
+    eig = np.linalg.eigvalsh((middle + middle.T) / 2)
+    value = float(((mu1 - mu2) ** 2).sum() + np.trace(s1) + np.trace(s2) - 2 * np.sqrt(np.clip(eig, 0, None)).sum())
+    return max(0.0, value)
+
+
+def cosine_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(n, m) 1 - cosine similarity of the rows of ``a`` and ``b``."""
+    a = np.asarray(a, np.float32)
+    b = np.asarray(b, np.float32)
+    a = a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)
+    b = b / np.maximum(np.linalg.norm(b, axis=1, keepdims=True), 1e-12)
+    return 1.0 - a @ b.T
+
+
+def nearest(distances: np.ndarray, exclude: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(distance, index) of each row's nearest column; ``exclude`` (n, m) bool masks pairs out."""
+    d = np.array(distances, np.float32, copy=True)
+    if exclude is not None:
+        d[exclude] = np.inf
+    index = d.argmin(axis=1)
+    return d[np.arange(len(d)), index], index
+
+
+def pixel_signature(films: np.ndarray, size: int = 64) -> np.ndarray:
+    """Films (n, S, S) uint8 -> (n, size * size) mean-centred rows, for pixel-space neighbours
+    (their cosine distance is 1 - the films' correlation)."""
+    films = np.asarray(films, np.float32)
+    n, s = films.shape[0], films.shape[1]
+    f = s // size
+    small = films[:, :size * f, :size * f].reshape(n, size, f, size, f).mean(axis=(2, 4)).reshape(n, -1)
+    return small - small.mean(axis=1, keepdims=True)
+
+
+def mirrored(film: np.ndarray, keep: str) -> np.ndarray:
+    """The film with one half replaced by the mirror image of the other.
+
+    ``keep`` is the patient's side kept, on a film in the usual orientation (the patient's right
+    on the viewer's left): "right" keeps the image's left half, "left" its right half."""
+    film = np.asarray(film)
+    w = film.shape[1]
+    half = w // 2
+    out = film.copy()
+    if keep == "right":
+        out[:, w - half:] = film[:, :half][:, ::-1]
+    elif keep == "left":
+        out[:, :half] = film[:, w - half:][:, ::-1]
+    else:
+        raise ValueError("keep must be 'left' or 'right'")
+    return out
+
+
+def read_sides(films: Sequence[np.ndarray], columns: Sequence[int],
+               predict: Callable[[list[np.ndarray]], np.ndarray]) -> np.ndarray:
+    """The side on which a finding model sees each film's finding (column ``columns[i]`` of its
+    output): "left" when the film keeping only the patient's left half (mirrored across) reads
+    higher for that finding than the one keeping the right half, else "right"."""
+    if not len(films):
+        return np.zeros(0, dtype="<U5")
+    lefts = predict([mirrored(f, "left") for f in films])
+    rights = predict([mirrored(f, "right") for f in films])
+    rows = np.arange(len(films))
+    cols = np.asarray(columns)
+    return np.where(lefts[rows, cols] > rights[rows, cols], "left", "right")
