@@ -21,11 +21,13 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 import zipfile
 from pathlib import Path
 from typing import Any
 
 from cxrviewer.fileio import atomic_write_bytes
+from cxrviewer.imaging.generated import generated_reason
 from cxrviewer.teaching.deidentify import UidMap, anonymise_dataset
 from cxrviewer.teaching.export_common import ANONYMISED_NOTE, ExportCase, ExportPlan
 from cxrviewer.teaching.model import Annotation, Film, KnownFinding, Presentation, TeachingError, TeachingFields, new_id
@@ -209,6 +211,11 @@ def _import_case(store: TeachingStore, zf: zipfile.ZipFile, collection_id: int, 
         case_id = new_id("case")
     folder = store.films_dir / case_id
     atomic_write_bytes(folder / name, data)
+    refusal = generated_reason(folder / name)
+    if refusal:  # an archive is only as honest as whoever handled it last
+        shutil.rmtree(folder, ignore_errors=True)
+        raise TeachingError(f"{path}: case {entry.get('case_id') or '?'} holds {refusal} (marked SYNTHETIC); "
+                            "a generated film cannot be imported as a case")
     film = Film("file", f"{case_id}/{name}", anonymised=True,
                 burned_in_annotation=bool(film_entry.get("burned_in_annotation")),
                 synthetic=bool(film_entry.get("synthetic")))

@@ -63,3 +63,31 @@ def test_a_teaching_collection_refuses_generated_films(mixed_folder: Path, tmp_p
         assert not store.films_dir.exists() or not any(store.films_dir.iterdir())  # nothing copied
         kept = films.add_file(store, collection.collection_id, mixed_folder / "demo" / "image.dcm")
         assert [c.case_id for c in store.cases(collection.collection_id)] == [kept.case_id]
+
+
+def test_an_archive_whose_film_was_swapped_for_a_generated_one_is_refused(mixed_folder: Path, tmp_path: Path) -> None:
+    """`collection import` restored any film the archive held, a generated one as a patient case."""
+    import json
+    import zipfile
+
+    from cxrviewer.teaching import films
+    from cxrviewer.teaching.archive import import_archive
+    from cxrviewer.teaching.exports import export_collection
+    from cxrviewer.teaching.model import TeachingError
+    from cxrviewer.teaching.store import TeachingStore
+
+    with TeachingStore(tmp_path / "teaching") as store:
+        collection = store.create_collection("Effusions")
+        films.add_file(store, collection.collection_id, mixed_folder / "demo" / "image.dcm")
+        honest = export_collection(store, "Effusions", "zip", tmp_path / "honest.zip").path
+    generated = sorted((mixed_folder / "generated").glob("*.dcm"))[0].read_bytes()
+    swapped = tmp_path / "swapped.zip"
+    with zipfile.ZipFile(honest) as source, zipfile.ZipFile(swapped, "w") as target:
+        film = json.loads(source.read("manifest.json"))["cases"][0]["film"]["dicom"]
+        for info in source.infolist():
+            target.writestr(info, generated if info.filename == film else source.read(info))
+    with TeachingStore(tmp_path / "elsewhere") as other:
+        import_archive(other, honest)  # the honest one imports
+        with pytest.raises(TeachingError, match="a generated film, not a patient's"):
+            import_archive(other, swapped, name="Swapped")
+        assert [c.name for c in other.collections()] == ["Effusions"]
