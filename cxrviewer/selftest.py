@@ -282,12 +282,12 @@ def _device() -> str:
     return f"torch {torch.__version__}, CPU (no CUDA device)"
 
 
-# -- the window (its Qt code lives in cxrviewer.harness.selftest_window) -----------------------------
+# -- the window (its Qt code lives in cxrviewer.gui.harness.selftest_window) -----------------------------
 
 
 def _window_step(name: str) -> Callable[[Context], str]:
     def step(ctx: Context) -> str:
-        from cxrviewer.harness import selftest_window as window
+        from cxrviewer.gui.harness import selftest_window as window
 
         try:
             return getattr(window, name)(ctx, window.Check(QUERY, MODEL, STEP_TIMEOUT))
@@ -299,7 +299,7 @@ def _window_step(name: str) -> Callable[[Context], str]:
 
 def close_window(ctx: Context) -> None:
     if "window" in ctx.values:
-        from cxrviewer.harness.selftest_window import close_window as close
+        from cxrviewer.gui.harness.selftest_window import close_window as close
 
         close(ctx)
     library = ctx.values.pop("api_library", None)

@@ -128,9 +128,9 @@ def bench_headless(library_path: Path, rounds: int) -> None:
 
 
 def bench_gui(library_path: Path, rounds: int) -> float:
-    """Through the real window; the Qt code lives in :mod:`cxrviewer.harness.search_bench`."""
+    """Through the real window; the Qt code lives in :mod:`cxrviewer.gui.harness.search_bench`."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before Qt is imported
-    from cxrviewer.harness.search_bench import bench_gui as run
+    from cxrviewer.gui.harness.search_bench import bench_gui as run
 
     return run(library_path, rounds, QUERIES)
 

@@ -28,7 +28,7 @@ KNOWN_LAZY_CYCLES = {
     frozenset({"cxrviewer.models.clip_import", "cxrviewer.models.importers"}),
     frozenset({"cxrviewer.teaching.cli", "cxrviewer.teaching.quiz_cli"}),
 }
-NEVER_IN_A_CYCLE = ("cxrviewer.gui", "cxrviewer.services", "cxrviewer.harness", "cxrviewer.app",
+NEVER_IN_A_CYCLE = ("cxrviewer.gui", "cxrviewer.services", "cxrviewer.gui.harness", "cxrviewer.app",
                     "cxrviewer.arguments", "cxrviewer.cli", "cxrviewer.selftest", "cxrviewer.bench")
 
 

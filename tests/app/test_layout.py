@@ -59,6 +59,17 @@ def test_the_window_and_the_gui_and_services_modules_stay_small() -> None:
     """The main window is layout and an action table; every GUI and services module has one job."""
     package = ROOT / "cxrviewer"
     sizes = {path.relative_to(package).as_posix(): len(path.read_text(encoding="utf-8").splitlines())
-             for folder in ("gui", "services", "harness") for path in (package / folder).rglob("*.py")}
+             for folder in ("gui", "services") for path in (package / folder).rglob("*.py")}
     assert sizes["gui/main_window.py"] < 350
     assert {name: lines for name, lines in sizes.items() if lines >= 450} == {}
+
+
+def test_only_the_benchmarks_and_the_self_test_use_the_window_drivers() -> None:
+    """The drivers are Qt code, so they live in cxrviewer.gui; the application never imports them
+    (import-linter checks the packages outside cxrviewer.gui)."""
+    import grimp
+
+    graph = grimp.build_graph("cxrviewer")
+    drivers = {m for m in graph.modules if m == "cxrviewer.gui.harness" or m.startswith("cxrviewer.gui.harness.")}
+    users = {m for d in drivers for m in graph.find_modules_that_directly_import(d)} - drivers
+    assert drivers and users == {"cxrviewer.bench.search", "cxrviewer.bench.viewer", "cxrviewer.selftest"}
