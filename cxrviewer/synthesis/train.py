@@ -119,15 +119,10 @@ class GanTrainer:
         ckpt.save_atomic(self._state(), self.run_dir / ckpt.CHECKPOINT)
 
     def restore(self) -> bool:
-        path = self.run_dir / ckpt.CHECKPOINT
-        if not path.is_file():
+        settings = {k: self.cfg.to_dict()[k] for k in RESUME_KEYS}
+        data = ckpt.load_to_resume(self.run_dir / ckpt.CHECKPOINT, settings, "another --model name")
+        if data is None:
             return False
-        data = ckpt.load(path)
-        mine = {k: self.cfg.to_dict()[k] for k in RESUME_KEYS}
-        changed = [k for k in RESUME_KEYS if data["config"].get(k) != mine[k]]
-        if changed:
-            raise ValueError(f"checkpoint {path} was made with other settings ({', '.join(changed)}); "
-                             "use the same settings to resume, or another --model name")
         self.G.load_state_dict(data["G"])
         self.D.load_state_dict(data["D"])
         if self.G_ema is not None:

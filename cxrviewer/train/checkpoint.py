@@ -45,6 +45,20 @@ def load(path: Path) -> dict[str, Any]:
         raise ValueError(f"checkpoint {path} cannot be read ({type(exc).__name__}: {exc})") from exc
 
 
+def load_to_resume(path: Path, settings: dict[str, Any], rename_hint: str) -> dict[str, Any] | None:
+    """The checkpoint at ``path`` when it was made with these ``settings`` (those a run cannot
+    change and still resume); None when there is none (a fresh start). A ValueError names the
+    settings that differ, since resuming with them would silently train another model."""
+    if not path.is_file():
+        return None
+    data = load(path)
+    changed = [k for k in settings if data["config"].get(k) != settings[k]]
+    if changed:
+        raise ValueError(f"checkpoint {path} was made with other settings ({', '.join(changed)}); "
+                         f"use the same settings to resume, or {rename_hint}")
+    return data
+
+
 def rng_state() -> dict[str, Any]:
     state: dict[str, Any] = {"torch": torch.get_rng_state()}
     if torch.cuda.is_available():

@@ -130,15 +130,10 @@ class Loop:
 
     def restore(self) -> bool:
         """Load ``checkpoint.pt`` when resuming; False when there is none (a fresh start)."""
-        path = self.run_dir / ckpt.CHECKPOINT
-        if not path.is_file():
+        settings = {k: self.cfg.to_dict()[k] for k in RESUME_KEYS}
+        data = ckpt.load_to_resume(self.run_dir / ckpt.CHECKPOINT, settings, "another --name")
+        if data is None:
             return False
-        data = ckpt.load(path)
-        mine = {k: self.cfg.to_dict()[k] for k in RESUME_KEYS}
-        changed = [k for k in RESUME_KEYS if data["config"].get(k) != mine[k]]
-        if changed:
-            raise ValueError(f"checkpoint {path} was made with other settings ({', '.join(changed)}); "
-                             "use the same settings to resume, or another --name")
         self.task.model.load_state_dict(data["model"])
         self.optimizer.load_state_dict(data["optimizer"])
         self.scheduler.load_state_dict(data["scheduler"])
