@@ -23,6 +23,8 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 POLL_SECONDS = 1.0
@@ -71,3 +73,19 @@ def _watch(parent_pid: int) -> None:
             threading.Event().wait(POLL_SECONDS)
         if not _parent_alive(parent_pid):
             os._exit(ORPHAN_EXIT_CODE)
+
+
+@contextmanager
+def inherited_environment(values: Mapping[str, str]) -> Iterator[None]:
+    """Set environment variables for the worker processes started inside the block (spawned
+    processes inherit them) and put back what was there before, set or not."""
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value

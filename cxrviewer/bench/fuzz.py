@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
-import os
 import sys
 import tempfile
 import time
@@ -71,20 +70,14 @@ def run_fuzz(n: int, seed: int = 0, *, seed_paths: list[Path] | None = None, han
     hang_limit = hang_s if hang_s is not None else 2 * decode_timeout_s + 30.0
     report = FuzzReport(n, seed, seeds=len(paths))
     started = time.perf_counter()
-    saved = {k: os.environ.get(k) for k in ("CXRVIEWER_DECODE_TIMEOUT", "PYTHONWARNINGS")}
-    os.environ["CXRVIEWER_DECODE_TIMEOUT"] = str(decode_timeout_s)  # the spawned processes inherit these
-    os.environ["PYTHONWARNINGS"] = "ignore"
-    try:
-        with tempfile.TemporaryDirectory(prefix="cxrviewer-fuzz-") as folder:
-            index = 0
-            while index < n:
-                index = _run_process(paths, seed, index, n, folder, hang_limit, report, progress)
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    from cxrviewer.lifeline import inherited_environment
+
+    # The spawned processes inherit these.
+    with inherited_environment({"CXRVIEWER_DECODE_TIMEOUT": str(decode_timeout_s), "PYTHONWARNINGS": "ignore"}), \
+            tempfile.TemporaryDirectory(prefix="cxrviewer-fuzz-") as folder:
+        index = 0
+        while index < n:
+            index = _run_process(paths, seed, index, n, folder, hang_limit, report, progress)
     report.seconds = time.perf_counter() - started
     return report
 

@@ -16,7 +16,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from multiprocessing import get_context
 from pathlib import Path
@@ -169,20 +169,12 @@ def write_demo(root: Path, n_cases: int = 400, size: int = 512, seed: int = 0,
     return _summary(root, records, time.perf_counter() - started)
 
 
-@contextmanager
-def _one_blas_thread() -> Iterator[None]:
+def _one_blas_thread() -> AbstractContextManager[None]:
     """Spawned workers inherit this environment: one BLAS thread each, because idle OpenBLAS
     threads spin and, with one worker per core, steal the cores from the other workers."""
-    saved = {k: os.environ.get(k) for k in _BLAS_ENV}
-    os.environ.update(dict.fromkeys(_BLAS_ENV, "1"))
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    from cxrviewer.lifeline import inherited_environment
+
+    return inherited_environment(dict.fromkeys(_BLAS_ENV, "1"))
 
 
 _BLAS_ENV = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")

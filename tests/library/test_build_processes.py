@@ -133,3 +133,15 @@ def test_the_watchdog_alone_ends_an_orphan_where_the_kernel_signal_is_missing(tm
         proc.wait()
         if child and _alive(child):
             os.kill(child, signal.SIGKILL)
+
+
+def test_inherited_environment_puts_back_what_was_there(monkeypatch) -> None:
+    import os
+
+    from cxrviewer.lifeline import inherited_environment
+
+    monkeypatch.setenv("CXR_SET_BEFORE", "old")
+    monkeypatch.delenv("CXR_UNSET_BEFORE", raising=False)
+    with inherited_environment({"CXR_SET_BEFORE": "1", "CXR_UNSET_BEFORE": "1"}):
+        assert os.environ["CXR_SET_BEFORE"] == os.environ["CXR_UNSET_BEFORE"] == "1"
+    assert os.environ["CXR_SET_BEFORE"] == "old" and "CXR_UNSET_BEFORE" not in os.environ
