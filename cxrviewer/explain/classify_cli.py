@@ -53,8 +53,8 @@ def run_classify(args: argparse.Namespace) -> int:
     from cxrviewer.imaging.records import ImageReadError
     from cxrviewer.library.prepare import film_input, load
     from cxrviewer.models import ModelError
-    from cxrviewer.models.card import DOMAINS
-    from cxrviewer.models.classify import ACTIONS, film_domain, reading
+    from cxrviewer.models.card import FILM_KINDS, GENERATED_FILM
+    from cxrviewer.models.classify import ACTIONS, domain_of, reading
 
     if args.frame < 0:
         raise UserError(f"--frame must be 0 or more, not {args.frame}")
@@ -66,15 +66,18 @@ def run_classify(args: argparse.Namespace) -> int:
         raise UserError(f"{args.file}: {exc.strerror or exc}") from None
     if args.frame >= image.frames:
         raise UserError(f"{args.file} has {image.frames} frame(s); --frame {args.frame} does not exist")
-    domain = film_domain(image.header.synthetic_demo)
+    domain = domain_of(image.header)
     choice = _choice(args.model, domain)
-    film = {"file": args.file, "film": DOMAINS[domain]}
+    film = {"file": args.file, "film": FILM_KINDS[domain]}
     if choice.spec is None:
+        actions = [] if domain == GENERATED_FILM else list(ACTIONS)  # no model is for generated films
         if args.json:
-            print(json.dumps({**film, "refused": choice.refusal, "actions": list(ACTIONS)}, indent=2))
+            print(json.dumps({**film, "refused": choice.refusal, "actions": actions}, indent=2))
         else:
-            print(f"{args.file} ({DOMAINS[domain][:-1]}): no finding probabilities.\n{choice.refusal}", file=sys.stderr)
-            print("What you can do: " + "; or ".join(ACTIONS), file=sys.stderr)
+            kind = FILM_KINDS[domain][:-1]
+            print(f"{args.file} ({kind}): no finding probabilities.\n{choice.refusal}", file=sys.stderr)
+            if actions:
+                print("What you can do: " + "; or ".join(actions), file=sys.stderr)
         return REFUSED_EXIT
     from cxrviewer.models.encoders import load_encoder
 
@@ -88,7 +91,7 @@ def run_classify(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({**film, **result.to_dict()}, indent=2))
         return 0
-    print(f"{args.file} ({DOMAINS[domain][:-1]}), read by {result.model}: {result.validation}")
+    print(f"{args.file} ({FILM_KINDS[domain][:-1]}), read by {result.model}: {result.validation}")
     print(f"licence: {result.licence}")
     for label, p, auroc, weak in zip(result.labels, result.probabilities, result.auroc, result.weak):
         figure = "not validated" if auroc is None else f"validation AUROC {auroc:.2f}"

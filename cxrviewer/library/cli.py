@@ -324,10 +324,12 @@ def _search(args: argparse.Namespace) -> int:
         else:
             folder = catalog.resolve(args.library)
         with Library.open(folder) as library:
-            pixels, film_synthetic = _film_pixels(library, args.image, args.route) if args.image else (None, False)
+            pixels, film_synthetic, film_generated = (_film_pixels(library, args.image, args.route) if args.image
+                                                       else (None, False, False))
             result = library.search(SearchRequest(args.text, args.case, args.k, filters, args.route,
                                                   image=pixels, image_weight=args.image_weight,
-                                                  image_synthetic=film_synthetic))
+                                                  image_synthetic=film_synthetic,
+                                                  image_generated=film_generated))
             synthetic = library.manifest.synthetic
             name = library.name
     except LibraryError as exc:
@@ -354,9 +356,9 @@ def _search(args: argparse.Namespace) -> int:
     return 0
 
 
-def _film_pixels(library: Any, path: Path, route: str) -> tuple[Any, bool]:
+def _film_pixels(library: Any, path: Path, route: str) -> tuple[Any, bool, bool]:
     """The encoder's input for a film file, made as the library's own films were, and whether
-    the film is a synthetic demo film (which models may read it depends on that)."""
+    the film is a synthetic demo film or a generated one (which models may read it depends on that)."""
     from cxrviewer.imaging.records import ImageReadError
     from cxrviewer.library.prepare import film_input, load
 
@@ -367,4 +369,4 @@ def _film_pixels(library: Any, path: Path, route: str) -> tuple[Any, bool]:
         image = load(str(path))
     except ImageReadError as exc:
         raise _user_error(exc) from None
-    return film_input(image, library.encoder.spec), image.header.synthetic_demo
+    return film_input(image, library.encoder.spec), image.header.synthetic_demo, image.header.generated

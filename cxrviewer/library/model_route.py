@@ -90,7 +90,7 @@ class ModelRoute:
         """The findings a label model reads from the film: probable ones (p >= 0.5) as present,
         possible ones (p >= 0.25) as uncertain; nothing is asserted absent."""
         model = self.label_model(request.label_model)
-        self._check_reads(model, request.image_synthetic)
+        self._check_reads(model, request.image_synthetic, request.image_generated)
         pixels = _as_input(request.image, model.spec)
         probabilities = model.predict_labels([pixels])[0]
         statuses = {label: ("positive" if p >= 0.5 else "uncertain")
@@ -170,7 +170,7 @@ class ModelRoute:
                 raise LibraryError(self.folder, f"case {request.case_id!r} has no stored embedding")
             parts.append((1.0, vector))
         elif request.image is not None:
-            self._check_reads(self.encoder, request.image_synthetic)
+            self._check_reads(self.encoder, request.image_synthetic, request.image_generated)
             pixels = _as_input(request.image, self.encoder.spec)
             weight = request.image_weight if request.text.strip() else 1.0
             parts.append((weight, self.encoder.encode_images([pixels])[0]))
@@ -209,12 +209,12 @@ class ModelRoute:
         return SearchResult(hits, request.route, query_findings, time.perf_counter() - started,
                             len(found), timings=timings)
 
-    def _check_reads(self, model: Any, synthetic: bool) -> None:
+    def _check_reads(self, model: Any, synthetic: bool, generated: bool = False) -> None:
         """A query film is read only by a model validated for films like it (its card)."""
         from cxrviewer.models.classify import film_domain
 
         card = getattr(model, "card", None)
-        refusal = card.refusal(film_domain(synthetic), model.spec.name) if card is not None else ""
+        refusal = card.refusal(film_domain(synthetic, generated), model.spec.name) if card is not None else ""
         if refusal:
             raise LibraryError(self.folder, f"{refusal}, so it cannot read this film; search with the "
                                             "film's report on the findings route instead")

@@ -25,6 +25,7 @@ class SearchRequest:
     image_weight: float = 0.5
     label_model: str = ""  # label route from pixels: the finding model that reads the film
     image_synthetic: bool = False  # the query film carries the synthetic demo mark (see models.card)
+    image_generated: bool = False  # the query film was made by cxrviewer synthesize (no model reads it)
 
 
 @dataclass(frozen=True)

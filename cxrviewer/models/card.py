@@ -31,6 +31,10 @@ DOMAINS = {
     SYNTHETIC_DEMO: "synthetic demo films",
     CHEST_RADIOGRAPH: "real chest radiographs",
 }
+# Films of no model's domain: made by cxrviewer synthesize from a text (imaging.generated). A
+# generator trained on real films draws films that look real, but no model was validated on them.
+GENERATED_FILM = "generated-film"
+FILM_KINDS = {**DOMAINS, GENERATED_FILM: "generated films"}
 
 
 @dataclass(frozen=True)
@@ -118,10 +122,10 @@ class ModelCard:
         """
         if film_domain in (self.domain, SYNTHETIC_DEMO):
             return ""
-        if self.domain == SYNTHETIC_DEMO:
+        if self.domain == SYNTHETIC_DEMO and film_domain == CHEST_RADIOGRAPH:
             return f"{model} was trained and validated only on synthetic demo films, and this is a real film"
         return (f"{model} was made for {DOMAINS[self.domain]}, and this is one of the "
-                f"{DOMAINS.get(film_domain, film_domain)}")
+                f"{FILM_KINDS.get(film_domain, film_domain)}")
 
     @property
     def validated_here(self) -> bool:

@@ -12,19 +12,29 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from cxrviewer.models.card import CHEST_RADIOGRAPH, SYNTHETIC_DEMO, ModelCard
+from cxrviewer.models.card import CHEST_RADIOGRAPH, GENERATED_FILM, SYNTHETIC_DEMO, ModelCard
 from cxrviewer.models.errors import ModelError
 from cxrviewer.models.registry import EncoderSpec, all_specs, model_card, weights_present
 
 NO_REAL_MODEL = ("No model validated on real films is installed, so no finding probabilities are "
                  "shown for this film. Import a chest X-ray model (for example torchxrayvision's "
                  "DenseNet-121) or train one on a library of labelled real films.")
+GENERATED_REFUSAL = ("This is a generated film (made by cxrviewer synthesize), not a patient's: no model "
+                     "was validated on generated films, so no finding probabilities are shown for it.")
 ACTIONS = ("cxrviewer models import PATH --trust", "cxrviewer train labels --library LIBRARY")
 
 
-def film_domain(synthetic_demo: bool) -> str:
-    """The domain of a film: the synthetic demo's phantoms, or (everything else) a real film."""
-    return SYNTHETIC_DEMO if synthetic_demo else CHEST_RADIOGRAPH
+def film_domain(synthetic_demo: bool, generated: bool = False) -> str:
+    """The domain of a film: the synthetic demo's phantoms (generated ones drawn from them too), a
+    film generated from a text (no model's domain), or (everything else) a real film."""
+    if synthetic_demo:
+        return SYNTHETIC_DEMO
+    return GENERATED_FILM if generated else CHEST_RADIOGRAPH
+
+
+def domain_of(header: Any) -> str:
+    """:func:`film_domain` of a film's :class:`~cxrviewer.imaging.records.ImageHeader`."""
+    return film_domain(header.synthetic_demo, header.generated)
 
 
 def finding_labels(spec: EncoderSpec) -> tuple[str, ...]:
@@ -76,6 +86,8 @@ def choose_finding_model(domain: str, preferred: EncoderSpec | None = None) -> C
         return Choice(spec, card)
     if domain == CHEST_RADIOGRAPH:
         return Choice(None, None, (why + ". " if why else "") + NO_REAL_MODEL)
+    if domain == GENERATED_FILM:
+        return Choice(None, None, GENERATED_REFUSAL)
     return Choice(None, None, "no finding model is installed")
 
 

@@ -200,7 +200,8 @@ class SearchService:
         image = decoded(film)
         pixels = model_input(image, library.encoder.spec)
         context.check()
-        request = dataclasses.replace(request, image=pixels, text="", image_synthetic=image.header.synthetic_demo)
+        request = dataclasses.replace(request, image=pixels, text="", image_synthetic=image.header.synthetic_demo,
+                                      image_generated=image.header.generated)
         return self.search(context, path, request, label=f"films like {name}")
 
     # -- explanations ------------------------------------------------------------------------
@@ -218,15 +219,14 @@ class SearchService:
             freeze_long_lived()
         return self.fallback_encoders[spec.name]
 
-    def explaining_encoder(self, path: str, synthetic_film: bool, need_text: bool = False) -> Any:
+    def explaining_encoder(self, path: str, domain: str, need_text: bool = False) -> Any:
         """The model that may explain this film: the library's own when its card allows the
         film, else the installed finding model for films like it; a LibraryError says why not."""
         from cxrviewer.library.errors import LibraryError
-        from cxrviewer.models.classify import choose_finding_model, film_domain
+        from cxrviewer.models.classify import choose_finding_model
         from cxrviewer.models.registry import model_card
 
         library = self.library(path)
-        domain = film_domain(synthetic_film)
         why = ""
         if library.manifest.route != LABEL_ROUTE:
             spec = library.encoder_spec()
@@ -248,11 +248,12 @@ class SearchService:
         text, a library case or a label lies."""
         from cxrviewer.explain import Cancelled as ExplainCancelled
         from cxrviewer.explain import EmbeddingTarget, LabelTarget, SaliencyCache, TextTarget, explain
+        from cxrviewer.models.classify import domain_of
         from cxrviewer.services.films import decoded, model_input, open_film
 
         image = decoded(film)
         image_path = image.header.path
-        encoder = self.explaining_encoder(path, image.header.synthetic_demo, need_text=target_kind == "text")
+        encoder = self.explaining_encoder(path, domain_of(image.header), need_text=target_kind == "text")
         library = self.library(path)
         target: Target
         if target_kind == "text":
@@ -295,7 +296,7 @@ class SearchService:
         film, or a path) by its card, with each finding's validation figure; or, when none may,
         the reason in plain words."""
         from cxrviewer.models import ModelError
-        from cxrviewer.models.classify import choose_finding_model, film_domain, reading
+        from cxrviewer.models.classify import choose_finding_model, domain_of, reading
         from cxrviewer.services.films import decoded, model_input
 
         image = decoded(film)
@@ -307,7 +308,7 @@ class SearchService:
                 preferred = library.encoder_spec()
             except ModelError:
                 preferred = None
-        choice = choose_finding_model(film_domain(image.header.synthetic_demo), preferred)
+        choice = choose_finding_model(domain_of(image.header), preferred)
         if choice.spec is None or choice.card is None:
             return FindingScores(image_path, refused=choice.refusal)
         encoder = self.encoder_named(path, choice.spec)

@@ -97,3 +97,33 @@ def test_an_installed_real_model_is_chosen_for_real_films(tmp_path: Path, isolat
     assert real.spec is not None and real.spec.name == "chest-model" and not real.refusal
     assert choose_finding_model(film_domain(True)).spec.name == "demo-clip"
     assert json.loads((folder / "card.json").read_text())["domain"] == CHEST_RADIOGRAPH
+
+
+def test_a_generated_film_is_read_by_no_model_not_even_one_for_real_films(tmp_path: Path, isolated_user_dirs,
+                                                                          capsys):
+    """A film generated from a text by a generator trained on real films carries no demo mark, so
+    it counted as a real chest film and a real-film model's numbers were shown on it."""
+    import shutil
+
+    from cxrviewer.cli import run
+    from cxrviewer.explain.classify_cli import REFUSED_EXIT
+    from cxrviewer.imaging.dicom import read_header
+    from cxrviewer.imaging.synthetic import chest_phantom
+    from cxrviewer.models.card import GENERATED_FILM
+    from cxrviewer.models.classify import GENERATED_REFUSAL, domain_of
+    from cxrviewer.models.formats import spec_from_folder
+    from cxrviewer.models.registry import models_dir, record_import
+    from cxrviewer.synthesis.marking import write_dicom
+
+    folder = models_dir() / "chest-model"
+    shutil.copytree(get_spec("demo-clip").local_path(), folder)
+    write_card(folder / "card.json", ModelCard(CHEST_RADIOGRAPH, ("NIH ChestX-ray14",), True, "test", "MIT"))
+    record_import(spec_from_folder(folder, name="chest-model"))
+    film = write_dicom(tmp_path / "generated.dcm", chest_phantom(128, 128, seed=1).astype("uint16"),
+                       "generator real-gen; text 'large right pleural effusion'; seed 0", synthetic_demo=False)
+    assert domain_of(read_header(film)) == GENERATED_FILM
+    assert choose_finding_model(GENERATED_FILM).refusal == GENERATED_REFUSAL
+    assert "generated films" in ModelCard(CHEST_RADIOGRAPH).refusal(GENERATED_FILM, "chest-model")
+    assert run(["classify", str(film), "--json"]) == REFUSED_EXIT
+    out = json.loads(capsys.readouterr().out)
+    assert out["refused"] == GENERATED_REFUSAL and out["actions"] == [] and "probabilities" not in out
