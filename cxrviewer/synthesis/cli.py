@@ -34,6 +34,9 @@ def register(subparsers: argparse._SubParsersAction, groups: Any) -> None:
     t.add_argument("--lr", type=float, default=2e-4, help="learning rate of both networks")
     t.add_argument("--cond-weight", type=float, default=None, metavar="W",
                    help="weight of the generator's finding term (projection design; default: the design's)")
+    t.add_argument("--critic-weight", type=float, default=None, metavar="W",
+                   help="weight of the finding critic's reading of the generated films (projection design; "
+                        "0: off; default: the design's)")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--device", default=None, help="cpu, cuda, mps (default: best available)")
     t.add_argument("--amp", action=argparse.BooleanOptionalAction, default=True, help="mixed precision on CUDA")
@@ -106,7 +109,7 @@ class _Progress:
         if self.bar is None:
             self.bar = tqdm(total=p.total_steps or None, unit="step", file=sys.stderr, dynamic_ncols=True, leave=False)
         self.bar.update(p.step - self.bar.n)
-        post = {k: f"{v:.3f}" for k, v in p.metrics.items() if k in ("d_loss", "g_loss", "g_aux")}
+        post = {k: f"{v:.3f}" for k, v in p.metrics.items() if k in ("d_loss", "g_loss", "g_aux", "g_critic")}
         if p.message:
             post["time"] = p.message
         self.bar.set_postfix(post, refresh=False)
@@ -133,7 +136,8 @@ def _run_train(args: argparse.Namespace) -> int:
 
     folder = resolve(str(args.library))
     name = args.model or (args.out.name if args.out else f"synthesis-{folder.name}")
-    extra = {} if args.cond_weight is None else {"cond_weight": args.cond_weight}
+    weights = {"cond_weight": args.cond_weight, "critic_weight": args.critic_weight}
+    extra = {key: value for key, value in weights.items() if value is not None}
     try:
         cfg = SynthesisConfig(library=folder, name=name, out=args.out, run_dir=args.run_dir, arch=args.arch,
                               condition=args.condition, width=args.width, batch_size=args.batch_size,

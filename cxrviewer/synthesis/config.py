@@ -34,6 +34,8 @@ class SynthesisConfig:
     aux_weight: float = 1.0  # the discriminator's finding head on real films
     cond_weight: float = 1.0  # the generator's films read by that head as their reports say (projection)
     diversity: float = 1.0  # weight of the diversity term (projection design; 0: off)
+    critic_weight: float = 1.0  # the finding critic's reading of the fakes (projection; 0: off)
+    critic_steps: int = 600  # batches of the critic's training on the real films, before the GAN's
     truncation: float = 0.5  # noise scale when drawing films (saved with the generator; 1: as trained)
     seed: int = 0
     device: str | None = None
@@ -71,7 +73,7 @@ class SynthesisConfig:
 
 # settings that change the model or the data order: a checkpoint made with others is refused
 RESUME_KEYS = ("arch", "condition", "width", "batch_size", "seed", "lr_g", "lr_d", "ema", "aux_weight", "cond_weight",
-               "diversity")
+               "diversity", "critic_weight", "critic_steps")
 
 
 @dataclass(frozen=True)

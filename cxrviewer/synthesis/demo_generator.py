@@ -78,8 +78,10 @@ def write_readme(out: Path, summary: dict[str, Any], figures: str) -> None:
             "(phantoms), so the demo shows *Synthesize example films*. Every film it makes is marked SYNTHETIC in "
             "its pixels and its file; it draws demo phantoms, not radiographs, and says nothing about real films.\n\n"
             "Design: projection-discriminator conditional GAN (hinge loss, spectral normalisation, auxiliary "
-            "finding head, EMA generator); conditioned on demo-clip's text embedding of the report plus the "
-            "findings the report labeler reads (side, severity). See `cxrviewer/synthesis/nets.py`.\n\n"
+            "finding head, EMA generator) with a finding critic trained first on the real training films, "
+            "which reads every generated film during training; conditioned on demo-clip's text embedding of the "
+            "report plus the findings the report labeler reads (side, severity). See `cxrviewer/synthesis/nets.py` "
+            "and `critic.py`.\n\n"
             f"{_facts(summary)}\n\n"
             "Reproduce: `python -m cxrviewer.synthesis.demo_generator --evaluate`\n\n"
             f"```json\n{json.dumps(summary, indent=1)}\n```\n\n## Evaluation (`cxrviewer eval synthesis`)\n\n"
@@ -96,6 +98,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--evaluate", action="store_true", help="also run eval synthesis and record its figures")
     parser.add_argument("--evaluate-only", action="store_true", help="evaluate the existing folder only")
+    parser.add_argument("--reference", default=None, metavar="G",
+                        help="a reference-design generator already trained for the same time on the same library "
+                             "(default: train one in this run)")
     parser.add_argument("--readme-only", action="store_true",
                         help="write the folder's README from its recorded training and evaluation only")
     args = parser.parse_args(argv)
@@ -121,18 +126,40 @@ def main(argv: list[str] | None = None) -> int:
                   "wall_seconds": round(time.perf_counter() - started, 1), "machine": machine(),
                   "threads": args.threads, **result.to_dict(),
                   "load_average_before": load_before, "load_average_after": load_average()}
+        report = json.loads(portable(json.dumps(report), work, out))
         (work / "training.json").write_text(json.dumps(report, indent=1), encoding="utf-8")
+        without_work_paths(out / "config.json", work)
     else:
         report = json.loads((work / "training.json").read_text(encoding="utf-8"))
     figures = "(not evaluated)"
     if args.evaluate or args.evaluate_only:
         load_before = load_average()
-        evaluation = evaluate_generator(library, str(out), report=lambda m: print(m, file=sys.stderr, flush=True))
+        evaluation = evaluate_generator(library, str(out), reference=args.reference,
+                                        report=lambda m: print(m, file=sys.stderr, flush=True))
         figures = (summary(evaluation)
                    + f"\nload average before / after the evaluation: {load_before} / {load_average()}")
         print(figures)
     write_readme(out, report, figures)
     return 0
+
+
+def portable(text: str, work: Path, out: Path) -> str:
+    """``text`` (JSON) with the scratch folder written as ``<work>`` and the model folder by its
+    place in the project (``<out>`` outside it): a path of the machine that trained the generator
+    says nothing to a user and would leak that machine's layout."""
+    folder = out.resolve()
+    project = paths.resources_dir().parent.resolve()
+    mine = folder.relative_to(project).as_posix() if folder.is_relative_to(project) else "<out>"
+    for path, name in ((folder, mine), (out, mine), (work.resolve(), "<work>"), (work, "<work>")):
+        text = text.replace(json.dumps(str(path))[1:-1], name)
+    return text
+
+
+def without_work_paths(config: Path, work: Path) -> None:
+    """The generator's config.json made :func:`portable`."""
+    from cxrviewer.fileio import atomic_write_text
+
+    atomic_write_text(config, portable(config.read_text(encoding="utf-8"), work, config.parent))
 
 
 def readme_only(work: Path, out: Path) -> int:

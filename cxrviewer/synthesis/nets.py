@@ -40,6 +40,11 @@ SIZE = 128
 TEMPLATE = 64  # resolution of the generator's conditional mean film
 
 
+def to_unit(images: Any, device: torch.device) -> torch.Tensor:
+    """uint8 films (n, S, S) -> (n, 1, S, S) float in [-1, 1]: what every network here reads."""
+    return torch.from_numpy(images).to(device).float().div_(127.5).sub_(1.0).unsqueeze(1)
+
+
 class ConditionalBatchNorm(nn.Module):
     """BatchNorm without its own affine parameters; gain and bias come from the condition."""
 

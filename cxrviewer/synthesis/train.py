@@ -2,9 +2,11 @@
 
 ``projection``: hinge loss, spectral normalisation (in the discriminator's layers), a projection
 discriminator with an auxiliary finding head, a diversity term (half of each batch of fakes
-repeats the other half's reports with new noise, and the two should differ), Adam with beta1 = 0
-and an exponential moving average of the generator (the EMA is what gets saved). ``reference``: the reference project's
-recipe, binary cross-entropy with Adam (0.5, 0.999) and the raw generator.
+repeats the other half's reports with new noise, and the two should differ), a frozen finding
+critic trained first on the real films that reads every fake (:mod:`cxrviewer.synthesis.critic`:
+what makes small findings such as a mass appear where the report puts them), Adam with beta1 = 0
+and an exponential moving average of the generator (the EMA is what gets saved). ``reference``:
+the reference project's recipe, binary cross-entropy with Adam (0.5, 0.999) and the raw generator.
 
 The habits of :mod:`cxrviewer.train`: progress reports, cancellation, a checkpoint every N steps
 and at the end (``resume`` continues exactly: the batch order and the noise are functions of
@@ -26,6 +28,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from cxrviewer.synthesis import critic as finding_critic
 from cxrviewer.synthesis import nets
 from cxrviewer.synthesis.condition import (
     Conditioner,
@@ -72,11 +75,6 @@ def load_training_data(cfg: SynthesisConfig, report: ProgressFn, encoder: Any = 
     return TrainingData(cases.images, conditions, targets, conditioning, cases.case_ids, cases.texts)
 
 
-def to_unit(images: np.ndarray, device: torch.device) -> torch.Tensor:
-    """uint8 films -> (n, 1, S, S) float in [-1, 1]."""
-    return torch.from_numpy(images).to(device).float().div_(127.5).sub_(1.0).unsqueeze(1)
-
-
 class GanTrainer:
     """One run of one design; :meth:`fit` may be called once."""
 
@@ -91,8 +89,12 @@ class GanTrainer:
         self.G = nets.build_generator(cfg.arch, cond_dim, cfg.width).to(device)
         self.D = nets.build_discriminator(cfg.arch, cond_dim, n_aux if cfg.aux_weight > 0 else 0, cfg.width).to(device)
         if isinstance(self.G, nets.ProjectionGenerator):
-            self.G.set_prior(to_unit(data.images, torch.device("cpu")), torch.from_numpy(data.conditions))
+            self.G.set_prior(nets.to_unit(data.images, torch.device("cpu")), torch.from_numpy(data.conditions))
         self.G_ema = copy.deepcopy(self.G).eval() if self.ours else None
+        self.critic = (finding_critic.FindingCritic(n_aux).to(device) if self.ours and cfg.critic_weight > 0
+                       else None)
+        self.finding_loss = finding_critic.FindingLoss(data.targets)
+        self.critic_ready = False
         betas = (0.0, 0.99) if self.ours else (0.5, 0.999)
         self.opt_g = torch.optim.Adam(self.G.parameters(), cfg.lr_g, betas=betas)
         self.opt_d = torch.optim.Adam(self.D.parameters(), cfg.lr_d, betas=betas)
@@ -112,6 +114,8 @@ class GanTrainer:
                 "G_ema": self.G_ema.state_dict() if self.G_ema is not None else {},
                 "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
                 "scaler_g": self.scaler_g.state_dict(), "scaler_d": self.scaler_d.state_dict(),
+                "critic": self.critic.state_dict() if self.critic is not None else {},
+                "critic_ready": self.critic_ready,
                 "step": self.step, "seconds": self.seconds, "history": self.history,
                 "config": {k: self.cfg.to_dict()[k] for k in RESUME_KEYS}}
 
@@ -127,6 +131,10 @@ class GanTrainer:
         self.D.load_state_dict(data["D"])
         if self.G_ema is not None:
             self.G_ema.load_state_dict(data["G_ema"])
+        if self.critic is not None and data.get("critic_ready"):
+            self.critic.load_state_dict(data["critic"])
+            self.critic.eval().requires_grad_(False)
+            self.critic_ready = True
         for name in ("opt_g", "opt_d", "scaler_g", "scaler_d"):
             getattr(self, name).load_state_dict(data[name])
         self.step, self.seconds = int(data["step"]), float(data["seconds"])
@@ -150,7 +158,7 @@ class GanTrainer:
 
     def train_step(self) -> dict[str, float]:
         idx = self._batch(self.step)
-        x = to_unit(self.data.images[idx], self.device)
+        x = nets.to_unit(self.data.images[idx], self.device)
         c, y = self.conditions[idx], self.targets[idx]
         z = self._noise(self.step, len(idx))
         pairs = self.ours and self.cfg.diversity > 0 and len(idx) >= 4
@@ -185,12 +193,17 @@ class GanTrainer:
             if pairs:
                 g_loss = g_loss + self.cfg.diversity * mode_seeking(fake[:half], fake[half:2 * half],
                                                                     z[:half], z[half:2 * half])
+            g_critic = torch.zeros((), device=self.device)
+            if self.critic is not None:
+                shift = torch.Generator().manual_seed(self.cfg.seed * 7_919 + self.step)
+                g_critic = self.finding_loss(self.critic(finding_critic.shifted(fake, shift)), y_fake)
+                g_loss = g_loss + self.cfg.critic_weight * g_critic
         self.opt_g.zero_grad(set_to_none=True)
         self.scaler_g.scale(g_loss).backward()
         self.scaler_g.step(self.opt_g)
         self.scaler_g.update()
         self._update_ema()
-        named = (("d_loss", d_adv), ("g_loss", g_adv), ("d_aux", d_aux), ("g_aux", g_aux))
+        named = (("d_loss", d_adv), ("g_loss", g_adv), ("d_aux", d_aux), ("g_aux", g_aux), ("g_critic", g_critic))
         losses = {k: float(v.detach()) for k, v in named}
         if not all(np.isfinite(v) for v in losses.values()):
             raise FloatingPointError(f"the losses became {losses} at step {self.step}; try a lower learning rate")
@@ -218,6 +231,7 @@ class GanTrainer:
                 raise FileExistsError(f"{self.run_dir} holds a checkpoint of an earlier run; pass --resume to "
                                       "continue it or --overwrite to start over")
             existing.unlink(missing_ok=True)
+        self._train_critic()
         total = self.cfg.steps or 0
         window: list[dict[str, float]] = []
         self.G.train()
@@ -242,6 +256,22 @@ class GanTrainer:
                 self.write_history()
         self.save()
         self.write_history()
+
+    def _train_critic(self) -> None:
+        """The finding critic learns the real films first (its time counts as training time)."""
+        if self.critic is None or self.critic_ready:
+            return
+        steps = self.cfg.critic_steps
+
+        def say(step: int, loss: float) -> None:
+            self.report(TrainProgress("critic", 0, 1, step, steps, loss=loss,
+                                      message="the finding critic learns the real films"))
+
+        self.seconds += finding_critic.pretrain(self.critic, self.data.images, self.data.targets, self.finding_loss,
+                                                steps=steps, batch_size=self.cfg.batch_size, seed=self.cfg.seed,
+                                                device=self.device, progress=say)
+        self.critic_ready = True
+        self.save()
 
     def _budget_note(self) -> str:
         if self.cfg.minutes:
