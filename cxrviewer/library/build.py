@@ -62,7 +62,7 @@ def build_library(options: BuildOptions, progress: ProgressFn | None = None,
     # Films are stored by absolute path: a relative root means the same folder from any working
     # folder the library is opened from later (see library.locations).
     options = dataclasses.replace(options, root=Path(options.root).resolve())
-    encoder = _load_encoder(options, report)
+    encoder = load_build_encoder(options, report)
     new_library = not (folder / MANIFEST_NAME).exists()
     new_folder = not folder.exists()
     try:
@@ -78,7 +78,7 @@ def build_library(options: BuildOptions, progress: ProgressFn | None = None,
 
 def _build(folder: Path, options: BuildOptions, encoder: Any, report: ProgressFn, cancelled: CancelFn,
            started: float) -> BuildResult:
-    manifest, resumed = _open_or_create(folder, options, encoder, report)
+    manifest, resumed = open_or_create(folder, options, encoder, report)
     pool = ImagePool(options.workers)
     store: Store | None = None
     try:
@@ -215,7 +215,7 @@ def read_dataset(dataset: str, root: Path, limit: int | None = None
     return cases, problems
 
 
-def _load_encoder(options: BuildOptions, report: ProgressFn) -> Any:
+def load_build_encoder(options: BuildOptions, report: ProgressFn) -> Any:
     if not options.encoder:
         return None
     from cxrviewer.models import ModelError
@@ -236,7 +236,7 @@ def _load_encoder(options: BuildOptions, report: ProgressFn) -> Any:
     return encoder
 
 
-def _route_of(encoder: Any) -> tuple[str, int, dict[str, Any]]:
+def route_of(encoder: Any) -> tuple[str, int, dict[str, Any]]:
     if encoder is None:
         return LABEL_ROUTE, LABEL_DIM, {}
     from cxrviewer.models import ModelError
@@ -254,12 +254,12 @@ def _route_of(encoder: Any) -> tuple[str, int, dict[str, Any]]:
         "model_input": f"default window, uint8, fitted to the square input: {spec.film_fit}"}
 
 
-def _open_or_create(folder: Path, options: BuildOptions, encoder: Any,
+def open_or_create(folder: Path, options: BuildOptions, encoder: Any,
                     report: ProgressFn) -> tuple[Manifest, bool]:
     """The manifest to build under: an existing library of the same route, and undamaged, is
     resumed or extended; anything else in the folder is refused, never overwritten."""
     source = source_entry(options.dataset, Path(options.root), folder)
-    route, dim, encoder_info = _route_of(encoder)
+    route, dim, encoder_info = route_of(encoder)
     if (folder / MANIFEST_NAME).exists():
         manifest = read_manifest(folder)
         check_can_extend(folder, manifest, encoder, report)
@@ -284,7 +284,7 @@ def _open_or_create(folder: Path, options: BuildOptions, encoder: Any,
 def check_can_extend(folder: Path, manifest: Manifest, encoder: Any, report: ProgressFn) -> None:
     """Refuse to add to a library of another route or other weights, or a damaged one; nothing
     in the folder is changed."""
-    route, dim, encoder_info = _route_of(encoder)
+    route, dim, encoder_info = route_of(encoder)
     if (manifest.route, manifest.dim) != (route, dim):
         built = "the label route" if manifest.route == LABEL_ROUTE else f"encoder {manifest.route!r}"
         asked = "the label route" if route == LABEL_ROUTE else f"encoder {route!r}"

@@ -40,11 +40,11 @@ from cxrviewer.library.build import (
     BuildResult,
     CancelFn,
     ProgressFn,
-    _load_encoder,
-    _route_of,
     check_can_create,
     check_can_extend,
+    load_build_encoder,
     read_dataset,
+    route_of,
 )
 from cxrviewer.library.errors import LibraryError
 from cxrviewer.library.manifest import MANIFEST_NAME, read_manifest
@@ -121,7 +121,7 @@ def _build(ray: Any, options: BuildOptions, address: str, report: ProgressFn, ca
     from cxrviewer.library.shard_merge import merge_shards
 
     folder = options.out
-    encoder = _load_encoder(dataclasses.replace(options, device="cpu"), report)  # for its identity only
+    encoder = load_build_encoder(dataclasses.replace(options, device="cpu"), report)  # for its identity only
     known = _check_library(folder, encoder, report)
     report(BuildProgress("reading", 0, 0, f"reading {options.dataset} at {options.root}"))
     cases, problems = read_dataset(options.dataset, options.root, options.limit)
@@ -131,7 +131,7 @@ def _build(ray: Any, options: BuildOptions, address: str, report: ProgressFn, ca
     jobs = [(c.image, c.frame, options.thumb_size, model_size, c.report.body, fit) for c in todo]
     settings = {"version": SHARD_VERSION, "dataset": options.dataset, "root": str(options.root),
                 "thumb": options.thumb_size, "model_size": model_size, "fit": fit,
-                "weights": _route_of(encoder)[2].get("encoder", {}).get("fingerprint", "")}
+                "weights": route_of(encoder)[2].get("encoder", {}).get("fingerprint", "")}
     plans = plan_shards([c.case_id for c in todo], jobs, shard_size or default_shard_size(len(todo)), settings)
     staging = staging_folder(folder)
     shards_dir = staging / "shards"

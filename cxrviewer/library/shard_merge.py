@@ -29,7 +29,7 @@ import numpy as np
 
 from cxrviewer.datasets.case import Case, DatasetProblem
 from cxrviewer.library import versions
-from cxrviewer.library.build import BuildOptions, BuildProgress, ProgressFn, _open_or_create, _route_of
+from cxrviewer.library.build import BuildOptions, BuildProgress, ProgressFn, open_or_create, route_of
 from cxrviewer.library.errors import LibraryError
 from cxrviewer.library.locations import same_source, source_entry
 from cxrviewer.library.manifest import MANIFEST_NAME, Manifest, read_manifest, write_manifest
@@ -60,7 +60,7 @@ def merge_shards(folder: Path, options: BuildOptions, encoder: Any, plans: Seque
         shutil.rmtree(staging)  # a merge that stopped part-way: start it again
     if (folder / MANIFEST_NAME).exists():
         _copy_library(folder, staging)
-    manifest, resumed = _open_or_create(staging, options, encoder, report)
+    manifest, resumed = open_or_create(staging, options, encoder, report)
     manifest = _sources_from(folder, manifest, options)
     write_manifest(staging, manifest)
     store = Store(staging / manifest.store, create=True)
@@ -77,7 +77,7 @@ def merge_shards(folder: Path, options: BuildOptions, encoder: Any, plans: Seque
 def _merge_as_new_version(folder: Path, options: BuildOptions, encoder: Any, plans: Sequence[ShardPlan],
                           shards_dir: Path, cases: Mapping[str, Case], problems: Sequence[DatasetProblem],
                           report: ProgressFn) -> MergeResult:
-    manifest, _ = _open_or_create(folder, options, encoder, report)  # checked; sources updated, not written
+    manifest, _ = open_or_create(folder, options, encoder, report)  # checked; sources updated, not written
     if not plans:  # nothing to add: no new version (as a local build)
         if manifest.sources != read_manifest(folder).sources:
             write_manifest(folder, manifest.touched())
@@ -99,7 +99,7 @@ def _merge_as_new_version(folder: Path, options: BuildOptions, encoder: Any, pla
 def _add_shards(store: Store, encoder: Any, plans: Sequence[ShardPlan], shards_dir: Path,
                 cases: Mapping[str, Case], problems: Sequence[DatasetProblem],
                 report: ProgressFn) -> tuple[int, int]:
-    fingerprint = _route_of(encoder)[2].get("encoder", {}).get("fingerprint", "")
+    fingerprint = route_of(encoder)[2].get("encoder", {}).get("fingerprint", "")
     added = skipped = 0
     store.clear_problems()
     store.add_problems(problems)

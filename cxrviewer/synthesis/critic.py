@@ -86,7 +86,7 @@ def pretrain(critic: FindingCritic, images: np.ndarray, targets: np.ndarray, los
     """Fit the critic on the real training films (uint8, 128 px) for ``steps`` batches; returns
     the seconds it took (the generator's training time includes them)."""
     started = time.perf_counter()
-    optimizer = torch.optim.Adam(critic.parameters(), 1e-3)
+    optimizer = torch.optim.Adam(critic.parameters())  # its rate is the schedule's: up to 2e-3 and down
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, 2e-3, total_steps=max(1, steps))
     gen = torch.Generator().manual_seed(seed + 11)
     y_all = torch.from_numpy(targets)

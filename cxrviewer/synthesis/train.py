@@ -220,8 +220,11 @@ class GanTrainer:
                 kept.copy_(b)
 
     def _done(self) -> bool:
+        """Steps or time spent; never before the first step (the critic's training counts as time
+        and can use up a short budget by itself, which would save an untrained generator)."""
         cfg = self.cfg
-        return bool((cfg.steps and self.step >= cfg.steps) or (cfg.minutes and self.seconds >= cfg.minutes * 60))
+        return bool(self.step and ((cfg.steps and self.step >= cfg.steps)
+                                   or (cfg.minutes and self.seconds >= cfg.minutes * 60)))
 
     def fit(self) -> None:
         self.run_dir.mkdir(parents=True, exist_ok=True)

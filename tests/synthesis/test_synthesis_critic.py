@@ -91,3 +91,12 @@ def test_the_generator_trains_on_the_frozen_critics_reading(demo_library: Path, 
     assert all(torch.equal(a, b) for a, b in zip(before, resumed.critic.parameters()))
     off = GanTrainer(cfg.replace(critic_weight=0.0), data, tmp_path / "off", torch.device("cpu"))
     assert off.critic is None and off.train_step()["g_critic"] == 0.0
+
+
+def test_a_budget_the_critic_uses_up_still_trains_the_generator(demo_library: Path, tmp_path: Path) -> None:
+    """The critic's time counts as training time; a short budget it spends by itself must not
+    save a generator that never took a step."""
+    from cxrviewer.synthesis.train import train_synthesis
+
+    result = train_synthesis(tiny_config(demo_library, tmp_path / "g", steps=0, minutes=0.0005, critic_steps=20))
+    assert result.seconds >= 0.03 and result.steps >= 1
