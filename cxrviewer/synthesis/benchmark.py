@@ -123,6 +123,11 @@ def summary(result: dict[str, Any]) -> str:
              f"{STRONG - (cond['findings'][label]['auroc'] or 0):.3f} short" for label in missed]
     lines.append(f"  bar ({cond['bar']}): met for {len(cond['strong_met'])} of {len(cond['strong_findings'])}"
                  + (f"; not met: {'; '.join(short)}" if short else ""))
+    for label in missed:  # what the reader took for the missed finding: the generator's doing or its own
+        figure = cond["findings"][label]
+        lines += [f"  {label} on {kind} films: {_alarms(figure[key])}"
+                  for key, kind in (("false_alarms", "generated"), ("real_films_false_alarms", "real"))
+                  if figure.get(key)]
     if result.get("side_agreement"):
         lines.append("side agreement (finding stated on one side):")
         for label, s in result["side_agreement"].items():
@@ -137,6 +142,13 @@ def summary(result: dict[str, Any]) -> str:
     if result.get("recorded"):
         lines.append(f"recorded: {result['recorded']}")
     return "\n".join(lines)
+
+
+def _alarms(found: dict[str, Any]) -> str:
+    """'read where not requested on 87 films, which asked for Pneumothorax (46%; 10% of all)'"""
+    rows = "; ".join(f"{r['finding']} ({r['share']:.0%}; {r['overall']:.0%} of all)"
+                     for r in found["requested_instead"])
+    return f"read where not requested on {found['films']} films" + (f", which asked for {rows}" if rows else "")
 
 
 def _num(value: Any) -> str:

@@ -136,17 +136,19 @@ def main(argv: list[str] | None = None) -> int:
         load_before = load_average()
         evaluation = evaluate_generator(library, str(out), reference=args.reference,
                                         report=lambda m: print(m, file=sys.stderr, flush=True))
-        figures = (summary(evaluation)
-                   + f"\nload average before / after the evaluation: {load_before} / {load_average()}")
+        without_work_paths(out / store.EVALUATION, work)
+        figures = portable(summary(evaluation), work, out)
+        figures += f"\nload average before / after the evaluation: {load_before} / {load_average()}"
         print(figures)
     write_readme(out, report, figures)
     return 0
 
 
 def portable(text: str, work: Path, out: Path) -> str:
-    """``text`` (JSON) with the scratch folder written as ``<work>`` and the model folder by its
-    place in the project (``<out>`` outside it): a path of the machine that trained the generator
-    says nothing to a user and would leak that machine's layout."""
+    """``text`` (JSON, or plain text such as the evaluation's summary) with the scratch folder
+    written as ``<work>`` and the model folder by its place in the project (``<out>`` outside it):
+    a path of the machine that trained the generator says nothing to a user and would leak that
+    machine's layout."""
     folder = out.resolve()
     project = paths.resources_dir().parent.resolve()
     mine = folder.relative_to(project).as_posix() if folder.is_relative_to(project) else "<out>"
@@ -156,7 +158,7 @@ def portable(text: str, work: Path, out: Path) -> str:
 
 
 def without_work_paths(config: Path, work: Path) -> None:
-    """The generator's config.json made :func:`portable`."""
+    """A record in the generator's folder (config.json, evaluation.json) made :func:`portable`."""
     from cxrviewer.fileio import atomic_write_text
 
     atomic_write_text(config, portable(config.read_text(encoding="utf-8"), work, config.parent))

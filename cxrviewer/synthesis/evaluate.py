@@ -13,7 +13,9 @@ the train split), each case's report giving one generated film:
 - **Conditioning**: the library's validated finding model reads every generated film; per
   finding, the AUROC of "requested" (stated positive in the report) against "not requested"
   (not stated, or stated absent); uncertain mentions count as neither. Beside it the same
-  model's AUROC on the real films of the same reports. **Side agreement** for findings stated on
+  model's AUROC on the real films of the same reports, and its **false alarms**: which other
+  findings the films it wrongly reads as this one were asked for (on real films: the reader's
+  own confusion; on generated ones: the generator's). **Side agreement** for findings stated on
   one side: the model reads the film with each half mirrored over the other
   (:func:`~cxrviewer.synthesis.metrics.read_sides`); measured on the real films too, as that
   method's own ceiling.
@@ -90,7 +92,9 @@ def conditioning_figures(probabilities: np.ndarray, real_probabilities: np.ndarr
         figure = {"auroc": _round(auroc(yes[keep].astype(np.float32), probabilities[keep, j])),
                   "real_films_auroc": _round(auroc(yes[keep].astype(np.float32), real_probabilities[keep, j])),
                   "reader_validation_auroc": card.auroc(label) if card is not None else None,
-                  "requested": int(yes.sum()), "not_requested": int(no.sum())}
+                  "requested": int(yes.sum()), "not_requested": int(no.sum()),
+                  "false_alarms": M.false_alarms(probabilities[:, j], present, reader_labels, j),
+                  "real_films_false_alarms": M.false_alarms(real_probabilities[:, j], present, reader_labels, j)}
         findings[label] = figure
     strong = {k: f for k, f in findings.items() if (f["reader_validation_auroc"] or 0) >= STRONG}
     met = [k for k, f in strong.items() if f["auroc"] is not None and f["auroc"] >= STRONG]

@@ -88,3 +88,29 @@ def read_sides(films: Sequence[np.ndarray], columns: Sequence[int],
     rows = np.arange(len(films))
     cols = np.asarray(columns)
     return np.where(lefts[rows, cols] > rights[rows, cols], "left", "right")
+
+
+def false_alarms(scores: np.ndarray, present: np.ndarray, labels: Sequence[str], column: int,
+                 top: int = 3, minimum: int = 5) -> dict[str, object]:
+    """Which other findings the films that the reader wrongly ranks as ``column`` were asked for.
+
+    The false alarms are the films where the finding was not requested (``present`` 0) that the
+    reader scores above the median film where it was (1). For each other finding: its share among
+    the false alarms beside its share among all the films where ``column`` was not requested;
+    the ``top`` most over-represented (share at least twice the overall one) are returned. A
+    generator whose pneumothorax films read as consolidation shows it here, where the AUROC
+    alone only says that consolidation is missed."""
+    yes, no = present[:, column] == 1, present[:, column] == 0
+    if yes.sum() < 2 or no.sum() < minimum:
+        return {"films": 0, "requested_instead": []}
+    alarms = no & (scores >= np.median(scores[yes]))
+    found: list[tuple[float, str, float, float]] = []
+    if alarms.sum() >= minimum:
+        for k, label in enumerate(labels):
+            share, overall = float((present[alarms, k] == 1).mean()), float((present[no, k] == 1).mean())
+            if k != column and share > 0 and share >= 2 * overall:
+                found.append((share / max(overall, 1e-9), label, share, overall))
+    found.sort(key=lambda row: -row[0])
+    return {"films": int(alarms.sum()),
+            "requested_instead": [{"finding": label, "share": round(share, 3), "overall": round(overall, 3)}
+                                  for _, label, share, overall in found[:top]]}

@@ -41,6 +41,8 @@ def test_eval_synthesis_reports_every_figure(eval_library: Path, tiny_generator:
     for figure in cond["findings"].values():
         assert figure["requested"] >= 2 and figure["not_requested"] >= 2
         assert figure["real_films_auroc"] is None or 0 <= figure["real_films_auroc"] <= 1
+        for key in ("false_alarms", "real_films_false_alarms"):
+            assert 0 <= figure[key]["films"] <= figure["not_requested"]
     mem = result["memorisation"]
     assert mem["generated_films"] == result["held_out"]["films"]
     assert set(mem) >= {"encoder", "pixels"}

@@ -53,3 +53,48 @@ def test_the_side_reader_finds_the_half_with_the_finding() -> None:
         return np.array([[float(np.asarray(f).max())] for f in films])
 
     assert read_sides([film, film[:, ::-1]], [0, 0], brightness).tolist() == ["left", "right"]
+
+
+def test_false_alarms_name_the_findings_the_misread_films_asked_for() -> None:
+    from cxrviewer.synthesis.metrics import false_alarms
+
+    rng = np.random.default_rng(0)
+    n, labels = 400, ["Consolidation", "Pneumothorax", "Edema", "Mass"]
+    present = (rng.random((n, 4)) < 0.15).astype(int)
+    scores = rng.random(n) * 0.3 + 0.6 * present[:, 0]  # the reader finds consolidation where requested
+    drawn_like_it = (present[:, 1] == 1) & (present[:, 0] == 0)
+    scores[drawn_like_it] += 0.6  # ... and also on the pneumothorax films
+    found = false_alarms(scores, present, labels, 0)
+    assert found["films"] == int(((present[:, 0] == 0) & (scores >= np.median(scores[present[:, 0] == 1]))).sum())
+    named = [row["finding"] for row in found["requested_instead"]]
+    assert named[0] == "Pneumothorax" and "Consolidation" not in named and "Edema" not in named
+    first = found["requested_instead"][0]
+    assert first["share"] > 0.9 and first["overall"] < 0.25
+    # a reader with no such confusion names nobody; too few requested films say nothing
+    clean = rng.random(n) * 0.3 + 0.6 * present[:, 0]
+    assert false_alarms(clean, present, labels, 0)["requested_instead"] == []
+    assert false_alarms(scores, np.zeros((n, 4), int), labels, 0) == {"films": 0, "requested_instead": []}
+
+
+def test_the_summary_says_what_a_missed_finding_was_taken_for() -> None:
+    from cxrviewer.synthesis.benchmark import summary
+
+    def finding(auroc: float, alarms: list[dict[str, object]]) -> dict[str, object]:
+        return {"auroc": auroc, "real_films_auroc": 0.91, "reader_validation_auroc": 0.9, "requested": 66,
+                "not_requested": 504, "false_alarms": {"films": 146, "requested_instead": alarms},
+                "real_films_false_alarms": {"films": 26, "requested_instead": []}}
+
+    ptx = [{"finding": "Pneumothorax", "share": 0.308, "overall": 0.101}]
+    mem = {"generated_to_train_median": 0.1, "train_to_train_median": 0.1, "copy_threshold": 0.01, "flagged": 0}
+    result = {"generator": {"name": "g", "arch": "projection", "training": {"steps": 1, "seconds": 60}},
+              "library": "lib", "held_out": {"films": 570, "splits": ["valid", "test"]}, "encoder": "demo-clip",
+              "frechet_encoder": {"generator": 0.1, "floor": 0.02}, "fid_inception": {"skipped": "no file"},
+              "conditioning": {"reader": "demo-clip", "bar": "AUROC >= 0.85",
+                               "findings": {"Consolidation": finding(0.687, ptx), "Edema": finding(0.99, ptx)},
+                               "strong_findings": ["Consolidation", "Edema"], "strong_met": ["Edema"]},
+              "memorisation": {"generated_films": 570, "encoder": mem, "pixels": mem}}
+    text = summary(result)
+    assert ("Consolidation on generated films: read where not requested on 146 films, which asked for "
+            "Pneumothorax (31%; 10% of all)") in text
+    assert "Consolidation on real films: read where not requested on 26 films" in text
+    assert "Edema on generated films" not in text  # met: nothing to explain

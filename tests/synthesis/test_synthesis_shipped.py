@@ -45,14 +45,17 @@ def test_its_conditioning_meets_the_issues_bar() -> None:
         k: conditioning["findings"][k]["auroc"] for k in conditioning["strong_findings"]}
 
 
-def test_its_config_names_no_folder_of_the_machine_that_trained_it() -> None:
+@pytest.mark.parametrize("name", ["config.json", "evaluation.json", "README.md"])
+def test_its_records_name_no_folder_of_the_machine_that_trained_it(name: str) -> None:
+    """The evaluation.json and README failed this before: the reference design's library and
+    the evaluation's own path were the training machine's."""
     from cxrviewer import paths
 
-    config = (_shipped() / "config.json").read_text()
+    text = (_shipped() / name).read_text()
     project = str(paths.resources_dir().parent.resolve())
-    for where in ("/tmp/", "/home/", "/root/", project):
-        assert where not in config, where
-    assert "<work>" in config  # the scratch folder is named as such
+    for where in ("/tmp/", "/home/", "/root/", "/work/", project):
+        assert where not in text, where
+    assert "<work>" in text  # the scratch folder is named as such
 
 
 def test_work_paths_are_written_as_work(tmp_path: Path) -> None:
