@@ -153,7 +153,9 @@ def portable(text: str, work: Path, out: Path) -> str:
     project = paths.resources_dir().parent.resolve()
     mine = folder.relative_to(project).as_posix() if folder.is_relative_to(project) else "<out>"
     for path, name in ((folder, mine), (out, mine), (work.resolve(), "<work>"), (work, "<work>")):
-        text = text.replace(json.dumps(str(path))[1:-1], name)
+        # as JSON writes it (backslashes and non-ASCII escaped) and as plain text names it
+        for spelling in {json.dumps(str(path))[1:-1], str(path)}:
+            text = text.replace(spelling, name)
     return text
 
 

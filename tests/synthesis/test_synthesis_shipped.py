@@ -68,3 +68,15 @@ def test_work_paths_are_written_as_work(tmp_path: Path) -> None:
                                                "out": str(config.parent)}}))
     without_work_paths(config, work)
     assert json.loads(config.read_text())["training"] == {"library": "<work>/library", "steps": 3, "out": "<out>"}
+
+
+def test_plain_text_names_the_work_folder_as_work_too(tmp_path: Path) -> None:
+    """The evaluation's summary (the README's figures) is plain text: a folder with a character
+    JSON escapes was left there as the machine's path."""
+    from cxrviewer.synthesis.demo_generator import portable
+
+    work, out = tmp_path / "scratch é", tmp_path / "model"
+    summary = f"reference: trained on {work / 'library'}\nrecorded: {out / 'evaluation.json'}"
+    assert portable(summary, work, out) == "reference: trained on <work>/library\nrecorded: <out>/evaluation.json"
+    escaped = json.dumps({"library": str(work / "library")})
+    assert json.loads(portable(escaped, work, out)) == {"library": "<work>/library"}
