@@ -128,6 +128,10 @@ def summary(result: dict[str, Any]) -> str:
         lines += [f"  {label} on {kind} films: {_alarms(figure[key])}"
                   for key, kind in (("false_alarms", "generated"), ("real_films_false_alarms", "real"))
                   if figure.get(key)]
+        if degraded := figure.get("real_films_degraded_auroc"):
+            kept = ", ".join(f"{kind.replace('_', ' ')} {_num(v)}" for kind, v in degraded.items())
+            lines.append(f"  {label} on real films made slightly imperfect: {kept} (real films as they are "
+                         f"{_num(figure['real_films_auroc'])})")
     if result.get("side_agreement"):
         lines.append("side agreement (finding stated on one side):")
         for label, s in result["side_agreement"].items():

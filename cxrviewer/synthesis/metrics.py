@@ -114,3 +114,25 @@ def false_alarms(scores: np.ndarray, present: np.ndarray, labels: Sequence[str],
     return {"films": int(alarms.sum()),
             "requested_instead": [{"finding": label, "share": round(share, 3), "overall": round(overall, 3)}
                                   for _, label, share, overall in found[:top]]}
+
+
+# mild imperfections of a real film, as a generator's films have them: detail finer than 4 px lost
+# (a 4 x 4 average, smoothed back) and a grain of 6 % of the grey range
+DEGRADATIONS = ("detail_4px", "grain_6pct")
+
+
+def degraded(films: np.ndarray, kind: str, seed: int = 0) -> np.ndarray:
+    """uint8 films (n, S, S) with one of :data:`DEGRADATIONS`: how much of a finding's reading
+    survives films that are nearly, not exactly, real (the reader's margin for a generator)."""
+    x = films.astype(np.float32)
+    if kind == "detail_4px":
+        from PIL import Image
+
+        n, size, _ = x.shape
+        small = x[:, :size - size % 4, :size - size % 4].reshape(n, size // 4, 4, size // 4, 4).mean((2, 4))
+        out = np.stack([np.asarray(Image.fromarray(s).resize((size, size), Image.Resampling.BILINEAR)) for s in small])
+    elif kind == "grain_6pct":
+        out = x + np.random.default_rng(seed).normal(0.0, 0.06 * 255, x.shape)
+    else:
+        raise ValueError(f"kind must be one of {', '.join(DEGRADATIONS)}, not {kind!r}")
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8)

@@ -43,6 +43,8 @@ def test_eval_synthesis_reports_every_figure(eval_library: Path, tiny_generator:
         assert figure["real_films_auroc"] is None or 0 <= figure["real_films_auroc"] <= 1
         for key in ("false_alarms", "real_films_false_alarms"):
             assert 0 <= figure[key]["films"] <= figure["not_requested"]
+        assert set(figure["real_films_degraded_auroc"]) == {"detail_4px", "grain_6pct"}
+    assert all("real_films_degraded_auroc" not in f for f in cond["reference"]["findings"].values())
     mem = result["memorisation"]
     assert mem["generated_films"] == result["held_out"]["films"]
     assert set(mem) >= {"encoder", "pixels"}

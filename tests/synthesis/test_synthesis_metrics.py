@@ -1,4 +1,4 @@
-"""Fréchet distance, nearest neighbours and the side reader on made-up features and films."""
+"""Fréchet distance, nearest neighbours, the side reader and the degradations on made-up features and films."""
 
 from __future__ import annotations
 
@@ -98,3 +98,27 @@ def test_the_summary_says_what_a_missed_finding_was_taken_for() -> None:
             "Pneumothorax (31%; 10% of all)") in text
     assert "Consolidation on real films: read where not requested on 26 films" in text
     assert "Edema on generated films" not in text  # met: nothing to explain
+    result["conditioning"]["findings"]["Consolidation"]["real_films_degraded_auroc"] = {"detail_4px": 0.808,
+                                                                                          "grain_6pct": 0.794}
+    assert ("Consolidation on real films made slightly imperfect: detail 4px 0.808, grain 6pct 0.794 (real films as "
+            "they are 0.91") in summary(result)
+
+
+def test_degraded_films_lose_fine_detail_or_gain_grain_and_keep_the_rest() -> None:
+    from cxrviewer.synthesis.metrics import DEGRADATIONS, degraded
+
+    y, x = np.mgrid[:128, :128]
+    fine = np.where((x + y) % 2 == 0, 200, 50).astype(np.uint8)  # 1-px checkerboard: detail finer than 4 px
+    coarse = np.where((x // 32 + y // 32) % 2 == 0, 200, 50).astype(np.uint8)  # 32-px blocks
+    films = np.stack([fine, coarse])
+    blurred = degraded(films, "detail_4px").astype(float)
+    assert blurred.shape == films.shape and blurred.dtype == float
+    assert blurred[0].std() < 2  # the checkerboard is gone
+    assert abs(blurred[1][8:24, 8:24].mean() - 200) < 1 and abs(blurred[1][40:56, 8:24].mean() - 50) < 1  # blocks stay
+    grainy = degraded(films, "grain_6pct", seed=1).astype(float)
+    assert 0.05 * 255 < (grainy[1] - coarse)[8:24, 8:24].std() < 0.07 * 255
+    assert abs((grainy[1] - coarse).mean()) < 1
+    assert np.array_equal(degraded(films, "grain_6pct", seed=1), degraded(films, "grain_6pct", seed=1))
+    assert set(DEGRADATIONS) == {"detail_4px", "grain_6pct"}
+    with pytest.raises(ValueError, match="detail_4px"):
+        degraded(films, "sharpen")
