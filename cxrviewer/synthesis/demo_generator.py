@@ -78,7 +78,7 @@ def write_readme(out: Path, summary: dict[str, Any], figures: str) -> None:
             "(phantoms), so the demo shows *Synthesize example films*. Every film it makes is marked SYNTHETIC in "
             "its pixels and its file; it draws demo phantoms, not radiographs, and says nothing about real films.\n\n"
             "Design: projection-discriminator conditional GAN (hinge loss, spectral normalisation, auxiliary "
-            "finding head, EMA generator) with a residual finding critic trained first on the real training films, "
+            "finding head, EMA generator) with a finding critic trained first on the real training films, "
             "which reads every generated film during training; conditioned on demo-clip's text embedding of the "
             "report plus the findings the report labeler reads (side, severity). See `cxrviewer/synthesis/nets.py` "
             "and `critic.py`.\n\n"
