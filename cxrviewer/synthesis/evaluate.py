@@ -15,9 +15,9 @@ the train split), each case's report giving one generated film:
   (not stated, or stated absent); uncertain mentions count as neither. Beside it the same
   model's AUROC on the real films of the same reports, on the same real films slightly imperfect
   (detail finer than 4 px lost; a 6 % grain: the reader's margin, since a generator's films are
-  never exactly real), and its **false alarms**: which other
-  findings the films it wrongly reads as this one were asked for (on real films: the reader's
-  own confusion; on generated ones: the generator's). **Side agreement** for findings stated on
+  never exactly real), and its **false alarms**: which other findings the films it wrongly reads
+  as this one were asked for (on real films: the reader's own confusion; on generated ones: the
+  generator's). **Side agreement** for findings stated on
   one side: the model reads the film with each half mirrored over the other
   (:func:`~cxrviewer.synthesis.metrics.read_sides`); measured on the real films too, as that
   method's own ceiling.

@@ -51,11 +51,14 @@ def nearest(distances: np.ndarray, exclude: np.ndarray | None = None) -> tuple[n
 def pixel_signature(films: np.ndarray, size: int = 64) -> np.ndarray:
     """Films (n, S, S) uint8 -> (n, size * size) mean-centred rows, for pixel-space neighbours
     (their cosine distance is 1 - the films' correlation)."""
-    films = np.asarray(films, np.float32)
-    n, s = films.shape[0], films.shape[1]
-    f = s // size
-    small = films[:, :size * f, :size * f].reshape(n, size, f, size, f).mean(axis=(2, 4)).reshape(n, -1)
+    small = block_mean(np.asarray(films, np.float32), size).reshape(len(films), -1)
     return small - small.mean(axis=1, keepdims=True)
+
+
+def block_mean(films: np.ndarray, cells: int) -> np.ndarray:
+    """Films (n, S, S) -> (n, cells, cells), each cell the mean of its S // cells square block."""
+    f = films.shape[1] // cells
+    return films[:, :cells * f, :cells * f].reshape(len(films), cells, f, cells, f).mean(axis=(2, 4))
 
 
 def mirrored(film: np.ndarray, keep: str) -> np.ndarray:
@@ -126,11 +129,10 @@ def degraded(films: np.ndarray, kind: str, seed: int = 0) -> np.ndarray:
     survives films that are nearly, not exactly, real (the reader's margin for a generator)."""
     x = films.astype(np.float32)
     if kind == "detail_4px":
-        from PIL import Image
+        from cxrviewer.models.film_fit import squash
 
-        n, size, _ = x.shape
-        small = x[:, :size - size % 4, :size - size % 4].reshape(n, size // 4, 4, size // 4, 4).mean((2, 4))
-        out = np.stack([np.asarray(Image.fromarray(s).resize((size, size), Image.Resampling.BILINEAR)) for s in small])
+        size = x.shape[1]
+        out = np.stack([squash(cell, size) for cell in block_mean(x, size // 4)])
     elif kind == "grain_6pct":
         out = x + np.random.default_rng(seed).normal(0.0, 0.06 * 255, x.shape)
     else:
